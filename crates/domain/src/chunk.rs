@@ -1,0 +1,207 @@
+//! The storage encoding of a chunk of consecutive events: compact, self-contained and checksummed.
+//!
+//! Layout (version 1): `1`, first seq, count, first ts, the chunk's user names, its item names, then per event
+//! a tag byte, the ts delta (zigzag) and the fields as varints, with ids as indices into the chunk's own name
+//! lists; a CRC-32 of all of it closes the chunk. Chunk-local name lists keep every chunk readable on its own,
+//! whatever order the name tables were built in.
+
+use crate::event::Event;
+use crate::money::{Money, Qty, MAX};
+use crate::names::{validate_id, ItemId, Names, UserId};
+use crate::wire::{Reader, WireError, Writer};
+use std::fmt;
+
+const VERSION: u8 = 1;
+const TOPPED_UP: u8 = 0;
+const ITEM_ADDED: u8 = 1;
+const ORDER_PLACED: u8 = 2;
+const NONE: u32 = u32::MAX;
+
+/// Where a decoded chunk sits in the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChunkInfo {
+    pub first_seq: u64,
+    pub count: u64,
+}
+
+/// Why a chunk could not be read: the stored bytes are damaged or were not written by Rewind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkError(String);
+
+impl fmt::Display for ChunkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl std::error::Error for ChunkError {}
+
+impl From<WireError> for ChunkError {
+    fn from(e: WireError) -> Self {
+        ChunkError(e.to_string())
+    }
+}
+
+/// Assigns chunk-local indices to global ids in order of first use.
+struct LocalNames {
+    local_of: Vec<u32>,
+    globals: Vec<u32>,
+}
+
+impl LocalNames {
+    fn new(global_count: usize) -> Self {
+        Self { local_of: vec![NONE; global_count], globals: Vec::new() }
+    }
+
+    fn local(&mut self, global: u32) -> u64 {
+        let ix = global as usize;
+        if ix >= self.local_of.len() {
+            self.local_of.resize(ix + 1, NONE);
+        }
+        let slot = &mut self.local_of[ix];
+        if *slot == NONE {
+            *slot = self.globals.len() as u32;
+            self.globals.push(global);
+        }
+        u64::from(*slot)
+    }
+}
+
+/// Encodes events `first_seq, first_seq + 1, …` with their timestamps.
+pub fn encode_chunk(names: &Names, first_seq: u64, events: &[Event], timestamps: &[u64]) -> Vec<u8> {
+    let mut users = LocalNames::new(names.user_count());
+    let mut items = LocalNames::new(names.item_count());
+    let mut body = Writer::with_capacity(events.len() * 12);
+    let mut prev_ts = timestamps.first().copied().unwrap_or(0);
+    let first_ts = prev_ts;
+    for (event, &ts) in events.iter().zip(timestamps) {
+        match *event {
+            Event::ToppedUp { user, amount } => {
+                body.u8(TOPPED_UP);
+                body.zigzag(ts as i64 - prev_ts as i64);
+                body.varint(users.local(user.0));
+                body.varint(amount.0);
+            }
+            Event::ItemAdded { item, price, qty } => {
+                body.u8(ITEM_ADDED);
+                body.zigzag(ts as i64 - prev_ts as i64);
+                body.varint(items.local(item.0));
+                body.varint(price.0);
+                body.varint(qty.0);
+            }
+            Event::OrderPlaced { user, item, qty, total } => {
+                body.u8(ORDER_PLACED);
+                body.zigzag(ts as i64 - prev_ts as i64);
+                body.varint(users.local(user.0));
+                body.varint(items.local(item.0));
+                body.varint(qty.0);
+                body.varint(total.0);
+            }
+        }
+        prev_ts = ts;
+    }
+    let count = events.len().min(timestamps.len());
+    let mut out = Writer::with_capacity(body.bytes.len() + 64 + 16 * (users.globals.len() + items.globals.len()));
+    out.u8(VERSION);
+    out.varint(first_seq);
+    out.varint(count as u64);
+    out.varint(first_ts);
+    out.varint(users.globals.len() as u64);
+    for g in &users.globals {
+        out.str(names.user_name(UserId(*g)));
+    }
+    out.varint(items.globals.len() as u64);
+    for g in &items.globals {
+        out.str(names.item_name(ItemId(*g)));
+    }
+    out.bytes.extend_from_slice(&body.bytes);
+    out.finish_with_crc()
+}
+
+fn read_names(r: &mut Reader<'_>, mut intern: impl FnMut(&str) -> u32) -> Result<Vec<u32>, ChunkError> {
+    let n = r.count()?;
+    let mut globals = Vec::with_capacity(n);
+    for _ in 0..n {
+        let name = r.str()?;
+        validate_id(name).map_err(|e| ChunkError(format!("a stored id {name:?} {e}")))?;
+        globals.push(intern(name));
+    }
+    Ok(globals)
+}
+
+#[inline]
+fn global(globals: &[u32], local: u64) -> Result<u32, ChunkError> {
+    usize::try_from(local)
+        .ok()
+        .and_then(|l| globals.get(l).copied())
+        .ok_or_else(|| ChunkError("an event names an id the chunk does not list".into()))
+}
+
+/// Decodes a chunk, appending its events and timestamps to `events` and `timestamps` and interning its names.
+/// On error neither vector changes (the names table may have grown, which no state can see).
+pub fn decode_chunk(
+    bytes: &[u8],
+    names: &mut Names,
+    events: &mut Vec<Event>,
+    timestamps: &mut Vec<u64>,
+) -> Result<ChunkInfo, ChunkError> {
+    let (events_before, ts_before) = (events.len(), timestamps.len());
+    let result = decode_into(bytes, names, events, timestamps);
+    if result.is_err() {
+        events.truncate(events_before);
+        timestamps.truncate(ts_before);
+    }
+    result
+}
+
+fn decode_into(
+    bytes: &[u8],
+    names: &mut Names,
+    events: &mut Vec<Event>,
+    timestamps: &mut Vec<u64>,
+) -> Result<ChunkInfo, ChunkError> {
+    let mut r = Reader::with_crc(bytes)?;
+    let version = r.u8()?;
+    if version != VERSION {
+        return Err(ChunkError(format!("unknown chunk format version {version}")));
+    }
+    let first_seq = r.varint()?;
+    let count = r.count()?;
+    let mut ts = r.varint()?;
+    let users = read_names(&mut r, |n| names.intern_user(n).0)?;
+    let items = read_names(&mut r, |n| names.intern_item(n).0)?;
+    events.reserve(count);
+    timestamps.reserve(count);
+    for _ in 0..count {
+        let tag = r.u8()?;
+        let delta = r.zigzag()?;
+        ts = ts
+            .checked_add_signed(delta)
+            .filter(|t| *t <= MAX)
+            .ok_or_else(|| ChunkError("a timestamp is out of range".into()))?;
+        let event = match tag {
+            TOPPED_UP => Event::ToppedUp {
+                user: UserId(global(&users, r.varint()?)?),
+                amount: Money(r.varint()?),
+            },
+            ITEM_ADDED => Event::ItemAdded {
+                item: ItemId(global(&items, r.varint()?)?),
+                price: Money(r.varint()?),
+                qty: Qty(r.varint()?),
+            },
+            ORDER_PLACED => Event::OrderPlaced {
+                user: UserId(global(&users, r.varint()?)?),
+                item: ItemId(global(&items, r.varint()?)?),
+                qty: Qty(r.varint()?),
+                total: Money(r.varint()?),
+            },
+            other => return Err(ChunkError(format!("unknown event tag {other}"))),
+        };
+        events.push(event);
+        timestamps.push(ts);
+    }
+    if !r.is_at_end() {
+        return Err(ChunkError("extra bytes after the last event".into()));
+    }
+    Ok(ChunkInfo { first_seq, count: count as u64 })
+}

@@ -1,0 +1,272 @@
+//! The interchange format: JSON Lines, version 1 (CONTRACT §2). Encoding writes the exact field order of the
+//! contract; decoding checks every line (syntax, fields, seq, and the domain rules by replaying) and stops at
+//! the first error with its line number. Decoding is incremental so a page can show progress on big files.
+
+use crate::event::Event;
+use crate::log::Log;
+use crate::money::{Money, Qty, MAX};
+use crate::names::{validate_id, Names};
+use crate::state::State;
+use serde::{Deserialize, Deserializer};
+use std::borrow::Cow;
+use std::fmt::{self, Write as _};
+
+/// The first problem in an imported file, with its line number (1-based; 0 for the file as a whole).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportError {
+    pub line: u64,
+    pub message: String,
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "line {}: {}", self.line, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ImportError {}
+
+/// Appends one event as a JSON Lines line (with its `\n`).
+pub fn encode_jsonl_line(out: &mut String, names: &Names, seq: u64, ts: u64, event: &Event) {
+    // Ids are validated to `A-Z a-z 0-9 _ -`, so they never need escaping.
+    let _ = match *event {
+        Event::ToppedUp { user, amount } => writeln!(
+            out,
+            r#"{{"v":1,"seq":{seq},"ts":{ts},"type":"ToppedUp","user":"{}","amount":{}}}"#,
+            names.user_name(user),
+            amount.0
+        ),
+        Event::ItemAdded { item, price, qty } => writeln!(
+            out,
+            r#"{{"v":1,"seq":{seq},"ts":{ts},"type":"ItemAdded","item":"{}","price":{},"qty":{}}}"#,
+            names.item_name(item),
+            price.0,
+            qty.0
+        ),
+        Event::OrderPlaced { user, item, qty, total } => writeln!(
+            out,
+            r#"{{"v":1,"seq":{seq},"ts":{ts},"type":"OrderPlaced","user":"{}","item":"{}","qty":{},"total":{}}}"#,
+            names.user_name(user),
+            names.item_name(item),
+            qty.0,
+            total.0
+        ),
+    };
+}
+
+/// The whole log as JSON Lines text.
+pub fn encode_jsonl(log: &Log) -> String {
+    let mut out = String::with_capacity(log.events().len() * 100);
+    for (ix, (event, ts)) in log.events().iter().zip(log.timestamps()).enumerate() {
+        encode_jsonl_line(&mut out, log.names(), ix as u64 + 1, *ts, event);
+    }
+    out
+}
+
+/// A field that may be absent but, when present, must hold a value of its type (`null` is an error).
+enum Field<T> {
+    Absent,
+    Present(T),
+}
+
+impl<T> Default for Field<T> {
+    fn default() -> Self {
+        Field::Absent
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize(d).map(Field::Present)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line<'a> {
+    v: u64,
+    seq: u64,
+    ts: u64,
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default, borrow)]
+    user: Field<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    item: Field<Cow<'a, str>>,
+    #[serde(default)]
+    amount: Field<u64>,
+    #[serde(default)]
+    price: Field<u64>,
+    #[serde(default)]
+    qty: Field<u64>,
+    #[serde(default)]
+    total: Field<u64>,
+}
+
+fn syntax_message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    // serde_json says "at line 1 column N" of the single line it was given; the column is what helps.
+    match text.rfind(" at line ") {
+        Some(cut) => format!("{} (column {})", &text[..cut], e.column()),
+        None => text,
+    }
+}
+
+/// Checks a file line by line, building the log it describes. Feed it with [`ImportCheck::advance`] in
+/// slices (so a page stays responsive), then take the result with [`ImportCheck::finish`].
+pub struct ImportCheck {
+    bytes: Vec<u8>,
+    pos: usize,
+    line: u64,
+    log: Log,
+    state: State,
+}
+
+/// How far a check has come.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImportProgress {
+    pub bytes_done: usize,
+    pub bytes_total: usize,
+    pub events: u64,
+}
+
+impl ImportCheck {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        let pos = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        Self { bytes, pos, line: 0, log: Log::new(), state: State::new() }
+    }
+
+    pub fn progress(&self) -> ImportProgress {
+        ImportProgress { bytes_done: self.pos, bytes_total: self.bytes.len(), events: self.log.len() }
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.pos >= self.bytes.len()
+    }
+
+    /// Checks up to `max_lines` more lines.
+    pub fn advance(&mut self, max_lines: usize) -> Result<ImportProgress, ImportError> {
+        for _ in 0..max_lines {
+            if self.is_done() {
+                break;
+            }
+            self.line += 1;
+            let rest = self.bytes.get(self.pos..).unwrap_or_default();
+            let (raw, next) = match rest.iter().position(|b| *b == b'\n') {
+                Some(nl) => (&rest[..nl], self.pos + nl + 1),
+                None => (rest, self.bytes.len()),
+            };
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            let line = self.line;
+            let at = |message: String| ImportError { line, message };
+            if raw.is_empty() {
+                return Err(at("blank line; every line must hold one event".into()));
+            }
+            let parsed: Line<'_> = serde_json::from_slice(raw).map_err(|e| at(syntax_message(&e)))?;
+            let event = to_event(&parsed, self.log.len() + 1, self.log.names_mut()).map_err(at)?;
+            let kind = event.type_name();
+            self.log
+                .push(&mut self.state, parsed.ts, event)
+                .map_err(|rejection| at(format!("{kind}: {rejection}")))?;
+            self.pos = next;
+        }
+        Ok(self.progress())
+    }
+
+    /// The checked log and its state, once every line has been checked.
+    pub fn finish(mut self) -> Result<(Log, State), ImportError> {
+        while !self.is_done() {
+            self.advance(usize::MAX)?;
+        }
+        if self.log.is_empty() {
+            return Err(ImportError { line: 0, message: "the file is empty: it holds no events".into() });
+        }
+        Ok((self.log, self.state))
+    }
+}
+
+fn to_event(line: &Line<'_>, expected_seq: u64, names: &mut Names) -> Result<Event, String> {
+    if line.v != 1 {
+        return Err(format!("unknown format version v={}; this reads version 1", line.v));
+    }
+    if line.seq != expected_seq {
+        return Err(format!("seq is {}, expected {expected_seq}", line.seq));
+    }
+    if line.ts > MAX {
+        return Err(format!("ts {} is past the maximum {MAX}", line.ts));
+    }
+    let kind = line.kind.as_ref();
+    let extra = |fields: [(&str, bool); 6]| -> Result<(), String> {
+        match fields.iter().find(|(_, present)| *present) {
+            Some((name, _)) => Err(format!("{kind} has no field \"{name}\"")),
+            None => Ok(()),
+        }
+    };
+    let need = |name: &str, f: &Field<u64>| match f {
+        Field::Present(v) => Ok(*v),
+        Field::Absent => Err(format!("{kind} needs the field \"{name}\"")),
+    };
+    let id = |what: &'static str, f: &Field<Cow<'_, str>>, names: &mut Names| match f {
+        Field::Present(name) => {
+            validate_id(name).map_err(|e| format!("{kind}: {what} id {name:?} {e}"))?;
+            Ok(if what == "user" { names.intern_user(name).0 } else { names.intern_item(name).0 })
+        }
+        Field::Absent => Err(format!("{kind} needs the field \"{what}\"")),
+    };
+    let present = |f: &Field<u64>| matches!(f, Field::Present(_));
+    let named = |f: &Field<Cow<'_, str>>| matches!(f, Field::Present(_));
+    use crate::names::{ItemId, UserId};
+    match kind {
+        "ToppedUp" => {
+            extra([
+                ("item", named(&line.item)),
+                ("price", present(&line.price)),
+                ("qty", present(&line.qty)),
+                ("total", present(&line.total)),
+                ("", false),
+                ("", false),
+            ])?;
+            let user = UserId(id("user", &line.user, names)?);
+            Ok(Event::ToppedUp { user, amount: Money(need("amount", &line.amount)?) })
+        }
+        "ItemAdded" => {
+            extra([
+                ("user", named(&line.user)),
+                ("amount", present(&line.amount)),
+                ("total", present(&line.total)),
+                ("", false),
+                ("", false),
+                ("", false),
+            ])?;
+            let item = ItemId(id("item", &line.item, names)?);
+            Ok(Event::ItemAdded {
+                item,
+                price: Money(need("price", &line.price)?),
+                qty: Qty(need("qty", &line.qty)?),
+            })
+        }
+        "OrderPlaced" => {
+            extra([
+                ("amount", present(&line.amount)),
+                ("price", present(&line.price)),
+                ("", false),
+                ("", false),
+                ("", false),
+                ("", false),
+            ])?;
+            let user = UserId(id("user", &line.user, names)?);
+            let item = ItemId(id("item", &line.item, names)?);
+            Ok(Event::OrderPlaced {
+                user,
+                item,
+                qty: Qty(need("qty", &line.qty)?),
+                total: Money(need("total", &line.total)?),
+            })
+        }
+        other => Err(format!("unknown event type {other:?}; expected ToppedUp, ItemAdded or OrderPlaced")),
+    }
+}

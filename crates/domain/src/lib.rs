@@ -1,0 +1,32 @@
+//! Rewind's shop domain: what a user may ask (commands), what happened (events), and the state that is the
+//! fold of those events. Pure Rust, no I/O: the browser store and the app build on it.
+//!
+//! Speed is part of the design: user and item ids are interned to dense indices ([`Names`]), so applying an
+//! event is a few array reads and checked additions.
+
+mod chunk;
+mod command;
+mod event;
+mod generate;
+mod jsonl;
+mod log;
+mod money;
+mod names;
+mod rejection;
+mod snapshot;
+mod state;
+mod timeline;
+mod wire;
+
+pub use chunk::{decode_chunk, encode_chunk, ChunkError, ChunkInfo};
+pub use command::{decide, Command};
+pub use event::{Envelope, Event};
+pub use generate::{generate_log, Producer};
+pub use jsonl::{encode_jsonl, encode_jsonl_line, ImportCheck, ImportError, ImportProgress};
+pub use log::{apply_chunk_tail, Log, LogError};
+pub use money::{Money, Qty, MAX};
+pub use names::{validate_id, IdError, ItemId, Names, UserId};
+pub use rejection::Rejection;
+pub use snapshot::{decode_snapshot, encode_snapshot, SnapshotError};
+pub use state::{Listing, State};
+pub use timeline::{Timeline, DEFAULT_INTERVAL};

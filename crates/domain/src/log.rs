@@ -1,0 +1,163 @@
+use crate::chunk::{decode_chunk, ChunkError};
+use crate::event::{Envelope, Event};
+use crate::names::Names;
+use crate::rejection::Rejection;
+use crate::state::State;
+use std::fmt;
+
+/// The event log in memory: events and timestamps in columns (seq = index + 1), beside the name tables they
+/// refer to. Only events that were applied to a state in order get in, so the log is always a valid history.
+#[derive(Clone, Debug, Default)]
+pub struct Log {
+    names: Names,
+    events: Vec<Event>,
+    timestamps: Vec<u64>,
+}
+
+/// Why a stored sequence of events is not a valid continuation of the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogError {
+    Gap { expected: u64, found: u64 },
+    Broken { seq: u64, rejection: Rejection },
+    Damaged { first_seq: u64, error: ChunkError },
+}
+
+impl fmt::Display for LogError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LogError::Gap { expected, found } => {
+                write!(f, "events are missing: expected event {expected}, found {found}")
+            }
+            LogError::Broken { seq, rejection } => write!(f, "event {seq} breaks a rule: {rejection}"),
+            LogError::Damaged { first_seq, error } => {
+                write!(f, "stored events from {first_seq} on are damaged: {error}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for LogError {}
+
+impl Log {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A log around existing name tables (for example those restored from a snapshot).
+    pub fn with_names(names: Names) -> Self {
+        Self { names, ..Self::default() }
+    }
+
+    pub fn names(&self) -> &Names {
+        &self.names
+    }
+
+    pub fn names_mut(&mut self) -> &mut Names {
+        &mut self.names
+    }
+
+    pub fn len(&self) -> u64 {
+        self.events.len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    pub fn timestamps(&self) -> &[u64] {
+        &self.timestamps
+    }
+
+    /// The event with sequence number `seq` (1-based).
+    pub fn get(&self, seq: u64) -> Option<Envelope> {
+        let ix = usize::try_from(seq.checked_sub(1)?).ok()?;
+        Some(Envelope { seq, ts: *self.timestamps.get(ix)?, event: *self.events.get(ix)? })
+    }
+
+    /// Applies `event` to `live` (which must be the state after this whole log) and records it.
+    pub fn push(&mut self, live: &mut State, ts: u64, event: Event) -> Result<(), Rejection> {
+        live.apply(&self.names, &event)?;
+        self.events.push(event);
+        self.timestamps.push(ts);
+        Ok(())
+    }
+
+    /// Decodes a stored chunk that continues this log and applies its events to `live`. On error, the log and
+    /// `live` keep every event before the first bad one.
+    pub fn extend_from_chunk(&mut self, live: &mut State, bytes: &[u8]) -> Result<u64, LogError> {
+        let start = self.events.len();
+        let expected = self.len() + 1;
+        let info = decode_chunk(bytes, &mut self.names, &mut self.events, &mut self.timestamps)
+            .map_err(|error| LogError::Damaged { first_seq: expected, error })?;
+        if info.first_seq != expected {
+            self.events.truncate(start);
+            self.timestamps.truncate(start);
+            return Err(LogError::Gap { expected, found: info.first_seq });
+        }
+        self.check_tail(live, start)?;
+        Ok(info.count)
+    }
+
+    /// Applies events from index `start` on to `live`; drops the first one that breaks a rule and all after.
+    fn check_tail(&mut self, live: &mut State, start: usize) -> Result<(), LogError> {
+        for ix in start..self.events.len() {
+            let applied = match self.events.get(ix) {
+                Some(event) => live.apply(&self.names, event),
+                None => break,
+            };
+            if let Err(rejection) = applied {
+                self.events.truncate(ix);
+                self.timestamps.truncate(ix);
+                return Err(LogError::Broken { seq: ix as u64 + 1, rejection });
+            }
+        }
+        Ok(())
+    }
+
+    /// Replays the whole log into a new state.
+    pub fn replay(&self) -> Result<State, LogError> {
+        self.replay_prefix(self.len())
+    }
+
+    /// The state after the first `k` events, by replay from the start.
+    pub fn replay_prefix(&self, k: u64) -> Result<State, LogError> {
+        let mut state = State::new();
+        for (ix, event) in self.events.iter().take(k as usize).enumerate() {
+            state
+                .apply(&self.names, event)
+                .map_err(|rejection| LogError::Broken { seq: ix as u64 + 1, rejection })?;
+        }
+        Ok(state)
+    }
+
+    /// Events `from..=to` (1-based) with their timestamps, for encoding into a chunk.
+    pub fn range(&self, from_seq: u64, count: usize) -> (&[Event], &[u64]) {
+        let start = (from_seq.saturating_sub(1) as usize).min(self.events.len());
+        let end = start.saturating_add(count).min(self.events.len());
+        (&self.events[start..end], &self.timestamps[start..end])
+    }
+}
+
+/// Applies the events of a stored chunk that come after `live.seq()` to `live`, without keeping them: the
+/// fast path of restore (snapshot + tail). Returns how many events were applied.
+pub fn apply_chunk_tail(live: &mut State, names: &mut Names, bytes: &[u8]) -> Result<u64, LogError> {
+    let (mut events, mut timestamps) = (Vec::new(), Vec::new());
+    let expected = live.seq() + 1;
+    let info = decode_chunk(bytes, names, &mut events, &mut timestamps)
+        .map_err(|error| LogError::Damaged { first_seq: expected, error })?;
+    let skip = expected.saturating_sub(info.first_seq);
+    if info.first_seq > expected {
+        return Err(LogError::Gap { expected, found: info.first_seq });
+    }
+    let mut applied = 0;
+    for event in events.iter().skip(skip as usize) {
+        live.apply(names, event)
+            .map_err(|rejection| LogError::Broken { seq: live.seq() + 1, rejection })?;
+        applied += 1;
+    }
+    Ok(applied)
+}

@@ -1,0 +1,173 @@
+//! The byte-level pieces shared by the chunk and snapshot encodings: LEB128 varints, short strings, and a
+//! CRC-32 trailer so damage is detected rather than trusted. Reading never panics: every read is bounds-checked.
+
+pub(crate) struct Writer {
+    pub bytes: Vec<u8>,
+}
+
+impl Writer {
+    pub fn with_capacity(n: usize) -> Self {
+        Self { bytes: Vec::with_capacity(n) }
+    }
+
+    #[inline]
+    pub fn u8(&mut self, v: u8) {
+        self.bytes.push(v);
+    }
+
+    #[inline]
+    pub fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.bytes.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.bytes.push(v as u8);
+    }
+
+    /// Signed values (timestamp deltas) as zigzag varints.
+    #[inline]
+    pub fn zigzag(&mut self, v: i64) {
+        self.varint(((v << 1) ^ (v >> 63)) as u64);
+    }
+
+    pub fn str(&mut self, s: &str) {
+        self.varint(s.len() as u64);
+        self.bytes.extend_from_slice(s.as_bytes());
+    }
+
+    /// Appends the CRC-32 of everything written so far and returns the bytes.
+    pub fn finish_with_crc(mut self) -> Vec<u8> {
+        let crc = crc32fast::hash(&self.bytes);
+        self.bytes.extend_from_slice(&crc.to_le_bytes());
+        self.bytes
+    }
+}
+
+/// Why bytes could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum WireError {
+    Truncated,
+    Checksum,
+    Malformed(&'static str),
+}
+
+impl std::fmt::Display for WireError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WireError::Truncated => write!(f, "the data ends too early"),
+            WireError::Checksum => write!(f, "the checksum does not match (the data is damaged)"),
+            WireError::Malformed(what) => write!(f, "{what}"),
+        }
+    }
+}
+
+pub(crate) struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// Checks the CRC-32 trailer and returns a reader over the body.
+    pub fn with_crc(bytes: &'a [u8]) -> Result<Self, WireError> {
+        let Some(body_len) = bytes.len().checked_sub(4) else {
+            return Err(WireError::Truncated);
+        };
+        let (body, trailer) = bytes.split_at(body_len);
+        let mut crc = [0u8; 4];
+        crc.copy_from_slice(trailer);
+        if crc32fast::hash(body) != u32::from_le_bytes(crc) {
+            return Err(WireError::Checksum);
+        }
+        Ok(Self { bytes: body, pos: 0 })
+    }
+
+    pub fn is_at_end(&self) -> bool {
+        self.pos == self.bytes.len()
+    }
+
+    #[inline]
+    pub fn u8(&mut self) -> Result<u8, WireError> {
+        let b = *self.bytes.get(self.pos).ok_or(WireError::Truncated)?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    #[inline]
+    pub fn varint(&mut self) -> Result<u64, WireError> {
+        let mut v: u64 = 0;
+        let mut shift = 0u32;
+        loop {
+            let b = self.u8()?;
+            if shift == 63 && b > 1 {
+                return Err(WireError::Malformed("a number is too large"));
+            }
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+            shift += 7;
+            if shift > 63 {
+                return Err(WireError::Malformed("a number is too large"));
+            }
+        }
+    }
+
+    #[inline]
+    pub fn zigzag(&mut self) -> Result<i64, WireError> {
+        let v = self.varint()?;
+        Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
+    }
+
+    /// A count of things still to read, each taking at least one byte: bounds allocations on damaged input.
+    pub fn count(&mut self) -> Result<usize, WireError> {
+        let n = self.varint()?;
+        if n > (self.bytes.len() - self.pos) as u64 {
+            return Err(WireError::Malformed("a count is larger than the data"));
+        }
+        Ok(n as usize)
+    }
+
+    pub fn str(&mut self) -> Result<&'a str, WireError> {
+        let len = self.count()?;
+        let end = self.pos + len;
+        let raw = self.bytes.get(self.pos..end).ok_or(WireError::Truncated)?;
+        self.pos = end;
+        std::str::from_utf8(raw).map_err(|_| WireError::Malformed("a name is not UTF-8"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_round_trip_at_the_edges() {
+        let values = [0, 1, 127, 128, 16383, 16384, crate::MAX, u64::MAX];
+        let mut w = Writer::with_capacity(64);
+        for v in values {
+            w.varint(v);
+        }
+        for v in [0i64, -1, 1, i64::MIN, i64::MAX] {
+            w.zigzag(v);
+        }
+        let bytes = w.finish_with_crc();
+        let mut r = Reader::with_crc(&bytes).unwrap();
+        for v in values {
+            assert_eq!(r.varint().unwrap(), v);
+        }
+        for v in [0i64, -1, 1, i64::MIN, i64::MAX] {
+            assert_eq!(r.zigzag().unwrap(), v);
+        }
+        assert!(r.is_at_end());
+    }
+
+    #[test]
+    fn a_flipped_bit_fails_the_checksum() {
+        let mut w = Writer::with_capacity(8);
+        w.varint(300);
+        let mut bytes = w.finish_with_crc();
+        bytes[0] ^= 1;
+        assert_eq!(Reader::with_crc(&bytes).err(), Some(WireError::Checksum));
+        assert_eq!(Reader::with_crc(&[1, 2]).err(), Some(WireError::Truncated));
+    }
+}

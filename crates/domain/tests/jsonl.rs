@@ -1,0 +1,131 @@
+//! The JSON Lines format of CONTRACT §2: what import accepts, and the first error with its line number.
+
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+use rewind_domain::{encode_jsonl, ImportCheck};
+
+const GOOD: &str = r#"{"v":1,"seq":1,"ts":1763800001000,"type":"ToppedUp","user":"alice","amount":500}
+{"v":1,"seq":2,"ts":1763800002000,"type":"ItemAdded","item":"apple","price":30,"qty":10}
+{"v":1,"seq":3,"ts":1763800003000,"type":"OrderPlaced","user":"alice","item":"apple","qty":2,"total":60}
+"#;
+
+fn import(text: &str) -> Result<String, String> {
+    ImportCheck::new(text.as_bytes().to_vec())
+        .finish()
+        .map(|(log, _)| encode_jsonl(&log))
+        .map_err(|e| e.to_string())
+}
+
+/// The contract's example with line `n` (1-based) replaced.
+fn with_line(n: usize, line: &str) -> String {
+    GOOD.lines()
+        .enumerate()
+        .map(|(i, l)| if i + 1 == n { line.to_owned() } else { l.to_owned() } + "\n")
+        .collect()
+}
+
+macro_rules! case {
+    ($name:ident $body:block) => {
+        #[cfg_attr(not(target_arch = "wasm32"), test)]
+        #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+        fn $name() $body
+    };
+}
+
+case!(the_contract_example_round_trips_exactly {
+    assert_eq!(import(GOOD).as_deref(), Ok(GOOD));
+});
+
+case!(final_newline_bom_and_crlf_are_accepted {
+    assert_eq!(import(GOOD.trim_end()).as_deref(), Ok(GOOD));
+    assert_eq!(import(&format!("\u{feff}{GOOD}")).as_deref(), Ok(GOOD));
+    assert_eq!(import(&GOOD.replace('\n', "\r\n")).as_deref(), Ok(GOOD));
+});
+
+case!(the_state_after_import_is_the_replayed_state {
+    let (log, state) = ImportCheck::new(GOOD.as_bytes().to_vec()).finish().unwrap();
+    let listing = state.listing(log.names());
+    assert_eq!(listing.seq, 3);
+    assert_eq!(listing.users, vec![("alice".to_owned(), 440)]);
+    assert_eq!(listing.items, vec![("apple".to_owned(), 30, 8)]);
+});
+
+fn first_error(text: &str) -> String {
+    import(text).expect_err("the file must be refused")
+}
+
+case!(an_empty_file_is_an_error {
+    assert_eq!(first_error(""), "the file is empty: it holds no events");
+    assert_eq!(first_error("\u{feff}"), "the file is empty: it holds no events");
+    assert_eq!(first_error("\n"), "line 1: blank line; every line must hold one event");
+});
+
+case!(a_blank_line_is_an_error_except_the_final_newline {
+    let text = GOOD.replacen('\n', "\n\n", 1);
+    assert_eq!(first_error(&text), "line 2: blank line; every line must hold one event");
+    assert_eq!(first_error(&format!("{GOOD}\n")), "line 4: blank line; every line must hold one event");
+});
+
+case!(a_domain_rule_broken_in_a_line_names_the_line_and_the_rule {
+    let line3 = r#"{"v":1,"seq":3,"ts":1763800003000,"type":"OrderPlaced","user":"alice","item":"apple","qty":20,"total":600}"#;
+    assert_eq!(first_error(&with_line(3, line3)), "line 3: OrderPlaced: apple has 10 in stock, the order wants 20");
+    let poor = with_line(1, r#"{"v":1,"seq":1,"ts":1763800001000,"type":"ToppedUp","user":"alice","amount":40}"#);
+    assert_eq!(first_error(&poor), "line 3: OrderPlaced: alice has 40, the order costs 60");
+});
+
+case!(a_wrong_recorded_total_is_an_error {
+    let line3 = r#"{"v":1,"seq":3,"ts":1763800003000,"type":"OrderPlaced","user":"alice","item":"apple","qty":2,"total":50}"#;
+    assert_eq!(first_error(&with_line(3, line3)), "line 3: OrderPlaced: the recorded total is 50, but 2 at 30 costs 60");
+});
+
+case!(seq_must_be_gapless_from_one {
+    let line2 = r#"{"v":1,"seq":3,"ts":1763800002000,"type":"ItemAdded","item":"apple","price":30,"qty":10}"#;
+    assert_eq!(first_error(&with_line(2, line2)), "line 2: seq is 3, expected 2");
+});
+
+case!(numbers_must_be_plain_integers {
+    for bad in ["500.0", "5e2", "-500", "\"500\"", "null", "18446744073709551616"] {
+        let line = format!(r#"{{"v":1,"seq":1,"ts":1763800001000,"type":"ToppedUp","user":"alice","amount":{bad}}}"#);
+        let err = first_error(&with_line(1, &line));
+        assert!(err.starts_with("line 1: invalid "), "{bad}: {err}");
+    }
+});
+
+case!(fields_must_be_exactly_those_of_the_type {
+    let extra = r#"{"v":1,"seq":1,"ts":1,"type":"ToppedUp","user":"alice","amount":500,"qty":1}"#;
+    assert_eq!(first_error(&with_line(1, extra)), r#"line 1: ToppedUp has no field "qty""#);
+    let unknown = r#"{"v":1,"seq":1,"ts":1,"type":"ToppedUp","user":"alice","amount":500,"note":"hi"}"#;
+    assert!(first_error(&with_line(1, unknown)).starts_with("line 1: unknown field `note`"));
+    let missing = r#"{"v":1,"seq":1,"ts":1,"type":"ToppedUp","user":"alice"}"#;
+    assert_eq!(first_error(&with_line(1, missing)), r#"line 1: ToppedUp needs the field "amount""#);
+    let twice = r#"{"v":1,"seq":1,"ts":1,"type":"ToppedUp","user":"alice","amount":5,"amount":6}"#;
+    assert!(first_error(&with_line(1, twice)).starts_with("line 1: duplicate field `amount`"));
+    let no_ts = r#"{"v":1,"seq":1,"type":"ToppedUp","user":"alice","amount":5}"#;
+    assert!(first_error(&with_line(1, no_ts)).starts_with("line 1: missing field `ts`"));
+});
+
+case!(version_type_and_ids_are_checked {
+    let v2 = r#"{"v":2,"seq":1,"ts":1,"type":"ToppedUp","user":"alice","amount":5}"#;
+    assert_eq!(first_error(&with_line(1, v2)), "line 1: unknown format version v=2; this reads version 1");
+    let kind = r#"{"v":1,"seq":1,"ts":1,"type":"Refunded","user":"alice","amount":5}"#;
+    assert!(first_error(&with_line(1, kind)).starts_with("line 1: unknown event type \"Refunded\""));
+    let id = r#"{"v":1,"seq":1,"ts":1,"type":"ToppedUp","user":"al ice","amount":5}"#;
+    assert!(first_error(&with_line(1, id)).starts_with("line 1: ToppedUp: user id \"al ice\" contains ' '"));
+});
+
+case!(broken_json_names_the_line_and_column {
+    let err = first_error(&with_line(2, r#"{"v":1,"seq":2,"#));
+    assert!(err.starts_with("line 2: EOF while parsing"), "{err}");
+    let err = first_error("not json");
+    assert!(err.starts_with("line 1: expected"), "{err}");
+});
+
+case!(incremental_checking_reports_progress {
+    let mut check = ImportCheck::new(GOOD.as_bytes().to_vec());
+    let p = check.advance(2).unwrap();
+    assert_eq!(p.events, 2);
+    assert!(p.bytes_done < p.bytes_total);
+    assert_eq!(check.advance(10).unwrap().bytes_done, GOOD.len());
+    assert!(check.is_done());
+});
