@@ -1,0 +1,226 @@
+//! Rewind's browser event store: the log as chunks of consecutive events (the domain's binary encoding),
+//! snapshots, restore on load, and live updates between tabs. It knows the domain, never the UI.
+//!
+//! Backends, in order of preference: IndexedDB, localStorage (when IndexedDB cannot be opened), memory (when
+//! localStorage is refused too). All three keep the same records and give the same guarantees within a
+//! page; only IndexedDB and localStorage survive a reload.
+//!
+//! Architecture Invariant: an append counts as stored only after its write has completed (for IndexedDB,
+//! after the `strict` transaction's `complete` event); until then the caller shows nothing of it.
+
+mod error;
+mod idb;
+mod local;
+mod memory;
+mod policy;
+mod records;
+mod sync;
+
+pub use error::StoreError;
+pub use policy::{should_snapshot, SNAPSHOT_EVERY, SNAPSHOTS_KEPT};
+pub use records::{encode_chunks, EncodedChunk, MAX_CHUNK_BYTES, MAX_CHUNK_EVENTS};
+pub use sync::TabSync;
+
+use records::Records;
+use rewind_domain::{apply_chunk_tail, decode_snapshot, encode_snapshot, Log, LogError, Names, State};
+use std::fmt;
+
+/// Which storage holds the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    IndexedDb,
+    LocalStorage,
+    Memory,
+}
+
+impl Backend {
+    /// The name the page shows (CONTRACT §3, `storage-backend`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::IndexedDb => "indexeddb",
+            Backend::LocalStorage => "localstorage",
+            Backend::Memory => "memory",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The event store of one page. Two pages (tabs) open two stores over the same records.
+pub struct Store {
+    records: Records,
+    /// Why a preferred backend could not be used, for the page to explain.
+    fallback_reasons: Vec<String>,
+}
+
+/// What a load did: the live state, and how it was rebuilt.
+pub struct Restored {
+    pub names: Names,
+    pub live: State,
+    /// Sequence number of the snapshot used (0 if none).
+    pub snapshot_seq: u64,
+    /// Events replayed after the snapshot.
+    pub tail: u64,
+    /// Snapshots that were skipped as damaged, with why: reported, never trusted.
+    pub skipped_snapshots: Vec<String>,
+    /// A damaged chunk stops the replay; the events before it are in `live`.
+    pub error: Option<StoreError>,
+}
+
+/// The whole log as read from storage, and the first problem met (the events before it are in `log`).
+pub struct LoadedLog {
+    pub log: Log,
+    pub live: State,
+    pub error: Option<StoreError>,
+}
+
+impl Store {
+    /// Opens the store named `name`: IndexedDB if it opens, else localStorage, else memory.
+    pub async fn open(name: &str) -> Store {
+        let mut fallback_reasons = Vec::new();
+        match idb::IdbRecords::open(name).await {
+            Ok(r) => return Store { records: Records::Idb(r), fallback_reasons },
+            Err(e) => fallback_reasons.push(format!("IndexedDB could not be opened: {e}")),
+        }
+        match local::LocalRecords::open(name) {
+            Ok(r) => return Store { records: Records::Local(r), fallback_reasons },
+            Err(e) => fallback_reasons.push(format!("localStorage could not be used: {e}")),
+        }
+        Store { records: Records::Memory(memory::MemoryRecords::default()), fallback_reasons }
+    }
+
+    /// A store in localStorage only (for tests and diagnostics; [`Store::open`] chooses by itself).
+    pub fn open_local(name: &str) -> Result<Store, String> {
+        local::LocalRecords::open(name).map(|r| Store { records: Records::Local(r), fallback_reasons: Vec::new() })
+    }
+
+    /// A store that keeps everything in this page only.
+    pub fn in_memory() -> Store {
+        Store { records: Records::Memory(memory::MemoryRecords::default()), fallback_reasons: Vec::new() }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.records.backend()
+    }
+
+    pub fn fallback_reasons(&self) -> &[String] {
+        &self.fallback_reasons
+    }
+
+    /// The number of events stored.
+    pub async fn head(&self) -> Result<u64, StoreError> {
+        self.records.head().await
+    }
+
+    /// Appends chunks that continue a log of `expected_head` events, in one durable write. If another writer
+    /// moved the head first, nothing is written and the answer is [`StoreError::Conflict`].
+    pub async fn append(&self, expected_head: u64, chunks: &[EncodedChunk]) -> Result<u64, StoreError> {
+        self.records.append(expected_head, chunks).await
+    }
+
+    /// Replaces the whole log (an import) in one write: afterwards either the old log or the new one is
+    /// stored, never a mix. Snapshots of the old log are dropped with it.
+    pub async fn replace(&self, chunks: &[EncodedChunk]) -> Result<(), StoreError> {
+        self.records.replace(chunks).await
+    }
+
+    /// Removes every event and snapshot, in one write.
+    pub async fn clear(&self) -> Result<(), StoreError> {
+        self.records.replace(&[]).await
+    }
+
+    /// Stores a snapshot of `live` (the state after the stored event `live.seq()`), keeping the newest few.
+    pub async fn write_snapshot(&self, live: &State, names: &Names) -> Result<(), StoreError> {
+        let bytes = encode_snapshot(live, names);
+        self.records.put_snapshot(live.seq(), &bytes).await
+    }
+
+    /// The live state from the newest valid snapshot plus the events after it.
+    pub async fn restore(&self) -> Result<Restored, StoreError> {
+        let head = self.records.head().await?;
+        let mut skipped = Vec::new();
+        let mut start = None;
+        for (seq, bytes) in self.records.snapshots_newest_first().await? {
+            if seq > head {
+                skipped.push(format!("snapshot at {seq} is ahead of the log ({head} events)"));
+                continue;
+            }
+            match decode_snapshot(&bytes) {
+                Ok((names, state)) if state.seq() == seq => {
+                    start = Some((names, state));
+                    break;
+                }
+                Ok(_) => skipped.push(format!("snapshot at {seq} holds another sequence number")),
+                Err(e) => skipped.push(format!("snapshot at {seq}: {e}")),
+            }
+        }
+        let (mut names, mut live) = start.unwrap_or_default();
+        let snapshot_seq = live.seq();
+        let from = (snapshot_seq + 1).saturating_sub(MAX_CHUNK_EVENTS as u64).max(1);
+        let records = self.records.chunks_from(from).await?;
+        let mut error = None;
+        for (i, (first_seq, bytes)) in records.iter().enumerate() {
+            if let Err(e) = apply_chunk_tail(&mut live, &mut names, bytes) {
+                error = Some(damaged(&records, i, head, *first_seq, e));
+                break;
+            }
+        }
+        if error.is_none() && live.seq() < head {
+            error = Some(StoreError::Damaged {
+                from: live.seq() + 1,
+                to: head,
+                reason: "these events are missing from storage".into(),
+            });
+        }
+        let tail = live.seq() - snapshot_seq;
+        Ok(Restored { names, live, snapshot_seq, tail, skipped_snapshots: skipped, error })
+    }
+
+    /// The whole log, decoded and checked against the rules. `progress(done, total)` is called per record.
+    pub async fn read_log(&self, mut progress: impl FnMut(u64, u64)) -> Result<LoadedLog, StoreError> {
+        let head = self.records.head().await?;
+        let records = self.records.chunks_from(1).await?;
+        let (mut log, mut live) = (Log::new(), State::new());
+        let mut error = None;
+        for (i, (first_seq, bytes)) in records.iter().enumerate() {
+            if let Err(e) = log.extend_from_chunk(&mut live, bytes) {
+                error = Some(damaged(&records, i, head, *first_seq, e));
+                break;
+            }
+            progress(log.len(), head);
+        }
+        Ok(LoadedLog { log, live, error })
+    }
+
+    /// Reads events another tab stored after `log`'s end, applying them to `log` and `live`.
+    /// Returns how many arrived.
+    pub async fn catch_up(&self, log: &mut Log, live: &mut State) -> Result<u64, StoreError> {
+        let before = log.len();
+        let head = self.records.head().await?;
+        if head <= before {
+            return Ok(0);
+        }
+        let records = self.records.chunks_from(before + 1).await?;
+        for (i, (first_seq, bytes)) in records.iter().enumerate() {
+            if let Err(e) = log.extend_from_chunk(live, bytes) {
+                return Err(damaged(&records, i, head, *first_seq, e));
+            }
+        }
+        Ok(log.len() - before)
+    }
+}
+
+/// Names the range of a record that could not be used: from its first event to the one before the next
+/// record (or the head).
+fn damaged(records: &[(u64, Vec<u8>)], i: usize, head: u64, first_seq: u64, e: LogError) -> StoreError {
+    let to = records.get(i + 1).map_or(head, |(next, _)| next.saturating_sub(1)).max(first_seq);
+    let reason = match e {
+        LogError::Damaged { error, .. } => error.to_string(),
+        other => other.to_string(),
+    };
+    StoreError::Damaged { from: first_seq, to, reason }
+}
