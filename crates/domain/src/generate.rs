@@ -3,7 +3,9 @@
 //! through [`decide`], so what it produces is valid by construction.
 
 use crate::command::{decide, Command};
+use crate::event::Event;
 use crate::log::Log;
+use crate::names::Names;
 use crate::rejection::Rejection;
 use crate::state::State;
 
@@ -54,8 +56,7 @@ impl Producer {
     }
 
     /// The next command, chosen to be accepted in `state`.
-    pub fn next_command(&mut self, log: &Log, state: &State) -> Command {
-        let names = log.names();
+    pub fn next_command(&mut self, names: &Names, state: &State) -> Command {
         let user = Self::pick(&mut self.rng, &self.users);
         let item = Self::pick(&mut self.rng, &self.items);
         let balance = names.user(user).and_then(|u| state.balance(u)).map(|b| b.0);
@@ -91,21 +92,26 @@ impl Producer {
         }
     }
 
-    /// Appends `n` events to `log` and `live` (the state after `log`), the first at or after `start_ts`.
-    /// Fails only when the log is so close to the limits that no chosen command fits.
+    /// The next event in `state`, with its timestamp a little after `last_ts`. Fails only when the shop is
+    /// so close to the limits that no chosen command fits.
+    pub fn next_event(&mut self, names: &mut Names, state: &State, last_ts: u64) -> Result<(u64, Event), Rejection> {
+        let mut tries = 0;
+        loop {
+            let command = self.next_command(names, state);
+            match decide(state, names, &command) {
+                Ok(event) => return Ok((last_ts + self.rng.u64(1..3_000), event)),
+                Err(rejection) if tries >= 16 => return Err(rejection),
+                Err(_) => tries += 1,
+            }
+        }
+    }
+
+    /// Appends `n` events to `log` and `live` (the state after `log`), the first after `start_ts`.
     pub fn produce(&mut self, log: &mut Log, live: &mut State, n: u64, start_ts: u64) -> Result<(), Rejection> {
         let mut ts = log.timestamps().last().copied().unwrap_or(0).max(start_ts);
         for _ in 0..n {
-            let mut tries = 0;
-            let event = loop {
-                let command = self.next_command(log, live);
-                match decide(live, log.names_mut(), &command) {
-                    Ok(event) => break event,
-                    Err(rejection) if tries >= 16 => return Err(rejection),
-                    Err(_) => tries += 1,
-                }
-            };
-            ts += self.rng.u64(1..3_000);
+            let (at, event) = self.next_event(log.names_mut(), live, ts)?;
+            ts = at;
             log.push(live, ts, event)?;
         }
         Ok(())

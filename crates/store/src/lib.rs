@@ -19,7 +19,7 @@ mod sync;
 pub use error::StoreError;
 pub use policy::{should_snapshot, SNAPSHOT_EVERY, SNAPSHOTS_KEPT};
 pub use records::{encode_chunks, EncodedChunk, MAX_CHUNK_BYTES, MAX_CHUNK_EVENTS};
-pub use sync::TabSync;
+pub use sync::{LogChange, TabSync};
 
 use records::Records;
 use rewind_domain::{apply_chunk_tail, decode_snapshot, encode_snapshot, Log, LogError, Names, State};
@@ -196,18 +196,37 @@ impl Store {
         Ok(LoadedLog { log, live, error })
     }
 
-    /// Reads events another tab stored after `log`'s end, applying them to `log` and `live`.
+    /// Reads the records another tab stored after `after` events. Apply them with [`Tail::apply`], which
+    /// needs no await, so a page can apply them without lending its log across a suspension point.
+    pub async fn tail_after(&self, after: u64) -> Result<Tail, StoreError> {
+        let head = self.records.head().await?;
+        let records = if head > after { self.records.chunks_from(after + 1).await? } else { Vec::new() };
+        Ok(Tail { head, records })
+    }
+
+    /// Reads events another tab stored after `log`'s end and applies them to `log` and `live`.
     /// Returns how many arrived.
     pub async fn catch_up(&self, log: &mut Log, live: &mut State) -> Result<u64, StoreError> {
+        self.tail_after(log.len()).await?.apply(log, live)
+    }
+}
+
+/// Records stored after some point, read but not yet applied.
+pub struct Tail {
+    pub head: u64,
+    records: Vec<(u64, Vec<u8>)>,
+}
+
+impl Tail {
+    /// Applies the records that continue `log` (older ones are skipped); returns how many events arrived.
+    pub fn apply(self, log: &mut Log, live: &mut State) -> Result<u64, StoreError> {
         let before = log.len();
-        let head = self.records.head().await?;
-        if head <= before {
-            return Ok(0);
-        }
-        let records = self.records.chunks_from(before + 1).await?;
-        for (i, (first_seq, bytes)) in records.iter().enumerate() {
+        for (i, (first_seq, bytes)) in self.records.iter().enumerate() {
+            if *first_seq <= log.len() {
+                continue;
+            }
             if let Err(e) = log.extend_from_chunk(live, bytes) {
-                return Err(damaged(&records, i, head, *first_seq, e));
+                return Err(damaged(&self.records, i, self.head, *first_seq, e));
             }
         }
         Ok(log.len() - before)

@@ -1,28 +1,43 @@
-//! Live updates between tabs: after a commit a tab posts the new head on a BroadcastChannel; the others read
+//! Live updates between tabs: after a commit a tab posts what happened on a BroadcastChannel; the others read
 //! the new tail from the store (the message carries no events: the store stays the only source of truth).
 
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
+/// What another tab did to the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogChange {
+    /// Events were appended: read the tail.
+    Appended,
+    /// The log was replaced or cleared: read it all again.
+    Replaced,
+}
+
 pub struct TabSync {
     channel: web_sys::BroadcastChannel,
-    _on_message: Option<Closure<dyn FnMut(web_sys::MessageEvent)>>,
+    _on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
 }
 
 impl TabSync {
-    /// Joins the channel of the store `name`. `on_change` runs when another tab stored events or replaced
-    /// the log. Returns `None` where BroadcastChannel is unavailable (then tabs sync on reload only).
-    pub fn join(name: &str, on_change: impl FnMut() + 'static) -> Option<TabSync> {
+    /// Joins the channel of the store `name`; `on_change` runs when another tab changed the log. `None`
+    /// where BroadcastChannel is unavailable (then tabs see each other's events on reload only).
+    pub fn join(name: &str, mut on_change: impl FnMut(LogChange) + 'static) -> Option<TabSync> {
         let channel = web_sys::BroadcastChannel::new(&format!("{name}/changes")).ok()?;
-        let mut on_change = on_change;
-        let closure = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_e: web_sys::MessageEvent| on_change());
+        let closure = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            let replaced = e.data().as_string().is_some_and(|s| s == "replaced");
+            on_change(if replaced { LogChange::Replaced } else { LogChange::Appended });
+        });
         channel.set_onmessage(Some(closure.as_ref().unchecked_ref()));
-        Some(TabSync { channel, _on_message: Some(closure) })
+        Some(TabSync { channel, _on_message: closure })
     }
 
     /// Tells the other tabs that the log changed.
-    pub fn announce(&self, head: u64) {
-        let _ = self.channel.post_message(&wasm_bindgen::JsValue::from_f64(head as f64));
+    pub fn announce(&self, change: LogChange) {
+        let text = match change {
+            LogChange::Appended => "appended",
+            LogChange::Replaced => "replaced",
+        };
+        let _ = self.channel.post_message(&wasm_bindgen::JsValue::from_str(text));
     }
 }
 

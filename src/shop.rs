@@ -1,0 +1,144 @@
+//! The page's model: the log, the live state and the state at the timeline's cursor, kept together so the
+//! views read one consistent picture. No business rules here: every decision and fold is the domain's.
+
+use rewind_domain::{changes_at, Change, ItemId, Log, Names, ReadModels, Series, State, Timeline, UserId};
+use rewind_store::Store;
+use std::rc::Rc;
+
+pub struct Shop {
+    pub store: Option<Rc<Store>>,
+    /// Every stored event. Empty until the history has loaded (the live state comes first, from a snapshot).
+    pub log: Log,
+    /// The state after the whole log: what commands are decided against.
+    pub live: State,
+    pub timeline: Timeline,
+    pub series: Series,
+    /// The state shown: after the first `view.seq()` events.
+    pub view: State,
+    /// What the event at the cursor changed.
+    pub changes: Vec<Change>,
+    pub view_models: ReadModels,
+    /// Whether the whole log is loaded (until then only the live state is known).
+    pub history_ready: bool,
+    pub last_snapshot: u64,
+    /// A write or long read is under way: other writes wait.
+    pub busy: bool,
+    /// Another tab changed the log while we were busy.
+    pub sync_pending: bool,
+    pub tab_sync: Option<rewind_store::TabSync>,
+    user_order: (usize, Vec<UserId>),
+    item_order: (usize, Vec<ItemId>),
+}
+
+impl Default for Shop {
+    fn default() -> Self {
+        Self {
+            store: None,
+            log: Log::new(),
+            live: State::new(),
+            timeline: Timeline::default(),
+            series: Series::default(),
+            view: State::new(),
+            changes: Vec::new(),
+            view_models: ReadModels::default(),
+            history_ready: false,
+            last_snapshot: 0,
+            busy: false,
+            sync_pending: false,
+            tab_sync: None,
+            user_order: (0, Vec::new()),
+            item_order: (0, Vec::new()),
+        }
+    }
+}
+
+impl Shop {
+    /// Events in the log (also before the history has loaded: the live state knows its sequence number).
+    pub fn head(&self) -> u64 {
+        self.live.seq()
+    }
+
+    pub fn names(&self) -> &Names {
+        self.log.names()
+    }
+
+    /// Installs a fully loaded log and its state.
+    pub fn set_log(&mut self, log: Log, live: State) {
+        self.log = log;
+        self.live = live;
+        self.timeline = Timeline::default();
+        self.series = Series::default();
+        // Built from a log whose every event was checked on the way in, so these cannot fail; if they did,
+        // the timeline would only be shorter.
+        let _ = self.timeline.catch_up(&self.log);
+        self.series.catch_up(&self.log);
+        self.history_ready = true;
+        self.view = State::new();
+        self.move_view(self.head());
+    }
+
+    /// After events were appended to `log` and `live`.
+    pub fn log_grew(&mut self) {
+        let _ = self.timeline.catch_up(&self.log);
+        self.series.catch_up(&self.log);
+    }
+
+    /// Shows the state after the first `k` events, and what event `k` changed.
+    pub fn move_view(&mut self, k: u64) {
+        let k = k.min(self.head());
+        self.changes.clear();
+        if !self.history_ready {
+            self.view.clone_from_state(&self.live);
+            self.view_models = ReadModels::default();
+            return;
+        }
+        if k == 0 {
+            self.view = State::new();
+        } else {
+            // The state before event k, then event k itself: its changes come from the domain.
+            let _ = self.timeline.state_at(&self.log, k - 1, &mut self.view);
+            if let Some(envelope) = self.log.get(k) {
+                self.changes = changes_at(&self.view, self.log.names(), &envelope.event);
+                let _ = self.view.apply(self.log.names(), &envelope.event);
+            }
+        }
+        self.view_models = self.series.at(&self.log, k);
+    }
+
+    /// Users that exist in the state shown, in id order.
+    pub fn users_shown(&mut self) -> Vec<UserId> {
+        let names = self.log.names();
+        if self.user_order.0 != names.user_count() {
+            self.user_order = (names.user_count(), names.users_in_id_order());
+        }
+        self.user_order.1.iter().copied().filter(|u| self.view.balance(*u).is_some()).collect()
+    }
+
+    pub fn items_shown(&mut self) -> Vec<ItemId> {
+        let names = self.log.names();
+        if self.item_order.0 != names.item_count() {
+            self.item_order = (names.item_count(), names.items_in_id_order());
+        }
+        self.item_order.1.iter().copied().filter(|i| self.view.price(*i).is_some()).collect()
+    }
+
+    /// Existing ids for the forms' suggestions.
+    pub fn known_ids(&self) -> (Vec<String>, Vec<String>) {
+        let names = self.log.names();
+        let mut users: Vec<String> = self.live.users().map(|(u, _)| names.user_name(u).to_owned()).collect();
+        let mut items: Vec<String> = self.live.items().map(|(i, _, _)| names.item_name(i).to_owned()).collect();
+        users.sort_unstable();
+        items.sort_unstable();
+        users.truncate(500);
+        items.truncate(500);
+        (users, items)
+    }
+
+    pub fn changed_user(&self, name: &str) -> bool {
+        self.changes.iter().any(|c| c.kind == rewind_domain::EntityKind::User && c.id == name)
+    }
+
+    pub fn changed_item(&self, name: &str) -> bool {
+        self.changes.iter().any(|c| c.kind == rewind_domain::EntityKind::Item && c.id == name)
+    }
+}

@@ -1,0 +1,190 @@
+//! The three command forms. They only turn text into a [`Command`]; the domain decides.
+
+use super::money;
+use crate::ctx::Ctx;
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use rewind_domain::{validate_id, Command};
+
+/// A whole number from a form field, or a message that says what to type.
+fn whole(field: &str, text: &str, example: &str) -> Result<u64, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(format!("enter the {field}, for example {example}"));
+    }
+    if !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("the {field} must be a whole number (digits only), like {example}; {t:?} is not"));
+    }
+    t.parse::<u64>().map_err(|_| format!("the {field} {t} is far too large"))
+}
+
+fn id(what: &str, text: &str) -> Result<String, String> {
+    let t = text.trim();
+    validate_id(t).map_err(|e| format!("the {what} id {t:?} {e}"))?;
+    Ok(t.to_owned())
+}
+
+/// Hint under a field while typing: empty when the text is acceptable (or still empty).
+fn id_hint(what: &'static str, text: RwSignal<String>) -> impl Fn() -> Option<String> + Send + Sync + Copy {
+    move || {
+        let t = text.get();
+        (!t.trim().is_empty()).then(|| id(what, &t).err()).flatten()
+    }
+}
+
+fn number_hint(field: &'static str, text: RwSignal<String>, cents: bool) -> impl Fn() -> Option<String> + Send + Sync + Copy {
+    move || {
+        let t = text.get();
+        if t.trim().is_empty() {
+            return None;
+        }
+        match whole(field, &t, "5") {
+            Err(e) => Some(e),
+            Ok(v) if cents => Some(format!("= {}", money(v))),
+            Ok(_) => None,
+        }
+    }
+}
+
+fn send(ctx: Ctx, command: Result<Command, String>) {
+    match command {
+        Ok(command) => leptos::task::spawn_local(ctx.submit(command)),
+        Err(message) => {
+            ctx.notice.set(None);
+            ctx.error.set(Some(message));
+        }
+    }
+}
+
+/// Suggestions for the id fields: the users and items that exist now.
+#[component]
+pub fn IdSuggestions() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let ids = Memo::new(move |_| {
+        ctx.head.track();
+        ctx.history_ready.track();
+        ctx.read(|s| s.known_ids()).unwrap_or_default()
+    });
+    view! {
+        <datalist id="user-ids">
+            <For each=move || ids.get().0 key=|u| u.clone() let:user><option value=user></option></For>
+        </datalist>
+        <datalist id="item-ids">
+            <For each=move || ids.get().1 key=|i| i.clone() let:item><option value=item></option></For>
+        </datalist>
+    }
+}
+
+#[component]
+fn Hint(#[prop(into)] text: Signal<Option<String>>) -> impl IntoView {
+    view! { <span class="hint" aria-live="polite">{move || text.get()}</span> }
+}
+
+fn disabled(ctx: Ctx) -> impl Fn() -> bool + Send + Sync + Copy {
+    move || ctx.saving.get() || !ctx.history_ready.get()
+}
+
+#[component]
+pub fn TopUpForm() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let (user, amount) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let command = (|| {
+            Ok(Command::TopUp {
+                user: id("user", &user.get_untracked())?,
+                amount: whole("amount", &amount.get_untracked(), "500 (cents)")?,
+            })
+        })();
+        send(ctx, command);
+    };
+    view! {
+        <form class="card" data-testid="topup-form" on:submit=on_submit aria-labelledby="topup-title">
+            <h2 id="topup-title">"Top up a balance"</h2>
+            <IdSuggestions/>
+            <label>"User"
+                <input name="user" list="user-ids" autocomplete="off" placeholder="alice" aria-required="true" bind:value=user/>
+                <Hint text=Signal::derive(id_hint("user", user))/>
+            </label>
+            <label>"Amount (cents)"
+                <input name="amount" inputmode="numeric" autocomplete="off" placeholder="500" aria-required="true" bind:value=amount/>
+                <Hint text=Signal::derive(number_hint("amount", amount, true))/>
+            </label>
+            <button type="submit" disabled=disabled(ctx)>"Top up"</button>
+        </form>
+    }
+}
+
+#[component]
+pub fn AddItemForm() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let (item, price, qty) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let command = (|| {
+            Ok(Command::AddItem {
+                item: id("item", &item.get_untracked())?,
+                price: whole("price", &price.get_untracked(), "30 (cents)")?,
+                qty: whole("quantity", &qty.get_untracked(), "10")?,
+            })
+        })();
+        send(ctx, command);
+    };
+    view! {
+        <form class="card" data-testid="additem-form" on:submit=on_submit aria-labelledby="additem-title">
+            <h2 id="additem-title">"Add to the warehouse"</h2>
+            <label>"Item"
+                <input name="item" list="item-ids" autocomplete="off" placeholder="apple" aria-required="true" bind:value=item/>
+                <Hint text=Signal::derive(id_hint("item", item))/>
+            </label>
+            <div class="row">
+                <label>"Unit price (cents)"
+                    <input name="price" inputmode="numeric" autocomplete="off" placeholder="30" aria-required="true" bind:value=price/>
+                    <Hint text=Signal::derive(number_hint("price", price, true))/>
+                </label>
+                <label>"Quantity"
+                    <input name="qty" inputmode="numeric" autocomplete="off" placeholder="10" aria-required="true" bind:value=qty/>
+                    <Hint text=Signal::derive(number_hint("quantity", qty, false))/>
+                </label>
+            </div>
+            <button type="submit" disabled=disabled(ctx)>"Add item"</button>
+        </form>
+    }
+}
+
+#[component]
+pub fn OrderForm() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let (user, item, qty) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let command = (|| {
+            Ok(Command::Order {
+                user: id("user", &user.get_untracked())?,
+                item: id("item", &item.get_untracked())?,
+                qty: whole("quantity", &qty.get_untracked(), "2")?,
+            })
+        })();
+        send(ctx, command);
+    };
+    view! {
+        <form class="card" data-testid="order-form" on:submit=on_submit aria-labelledby="order-title">
+            <h2 id="order-title">"Place an order"</h2>
+            <div class="row">
+                <label>"User"
+                    <input name="user" list="user-ids" autocomplete="off" placeholder="alice" aria-required="true" bind:value=user/>
+                    <Hint text=Signal::derive(id_hint("user", user))/>
+                </label>
+                <label>"Item"
+                    <input name="item" list="item-ids" autocomplete="off" placeholder="apple" aria-required="true" bind:value=item/>
+                    <Hint text=Signal::derive(id_hint("item", item))/>
+                </label>
+            </div>
+            <label>"Quantity"
+                <input name="qty" inputmode="numeric" autocomplete="off" placeholder="2" aria-required="true" bind:value=qty/>
+                <Hint text=Signal::derive(number_hint("quantity", qty, false))/>
+            </label>
+            <button type="submit" disabled=disabled(ctx)>"Order"</button>
+        </form>
+    }
+}

@@ -1,0 +1,119 @@
+//! Import, export, generate and clear.
+
+use crate::ctx::Ctx;
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use rewind_domain::encode_jsonl_line;
+use wasm_bindgen::JsCast;
+
+/// Events per piece of the exported file: the text is handed to the browser in pieces, never as one string.
+const EXPORT_PIECE: usize = 20_000;
+
+#[component]
+pub fn GenerateForm() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let n = RwSignal::new("1000".to_owned());
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        match n.get_untracked().trim().parse::<u64>() {
+            Ok(count) if count <= 10_000_000 => leptos::task::spawn_local(ctx.generate(count)),
+            _ => ctx.error.set(Some("enter how many events to generate: a whole number from 1 to 10,000,000".into())),
+        }
+    };
+    view! {
+        <form class="card" data-testid="generate-form" on:submit=on_submit aria-labelledby="generate-title">
+            <h2 id="generate-title">"Generate events"</h2>
+            <p class="muted">"Random but valid: top-ups, restocks and orders that fit balance and stock."</p>
+            <div class="row">
+                <label>"How many"
+                    <input name="count" inputmode="numeric" autocomplete="off" bind:value=n/>
+                </label>
+                <button type="submit" disabled=move || ctx.saving.get() || !ctx.history_ready.get()>"Generate"</button>
+            </div>
+        </form>
+    }
+}
+
+fn download(file_name: &str, pieces: Vec<String>) -> Result<(), wasm_bindgen::JsValue> {
+    let parts = js_sys::Array::new();
+    for piece in pieces {
+        parts.push(&wasm_bindgen::JsValue::from_str(&piece));
+    }
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/x-ndjson");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    let anchor: web_sys::HtmlAnchorElement = document().create_element("a")?.unchecked_into();
+    anchor.set_href(&url);
+    anchor.set_download(file_name);
+    anchor.click();
+    set_timeout(move || { let _ = web_sys::Url::revoke_object_url(&url); }, std::time::Duration::from_secs(60));
+    Ok(())
+}
+
+async fn read_file(file: web_sys::File) -> Result<Vec<u8>, String> {
+    let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|e| format!("the file could not be read: {e:?}"))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+#[component]
+pub fn ImportExport() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let on_file = move |ev: leptos::ev::Event| {
+        let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+        let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
+        // Let the same file be chosen again later.
+        input.set_value("");
+        let name = file.name();
+        leptos::task::spawn_local(async move {
+            ctx.progress.set(Some(crate::ctx::Progress { label: format!("Reading {name}"), fraction: 0.0 }));
+            match read_file(file).await {
+                Ok(bytes) => ctx.import(bytes, name).await,
+                Err(e) => {
+                    ctx.progress.set(None);
+                    ctx.error.set(Some(e));
+                }
+            }
+        });
+    };
+    let on_export = move |_| {
+        let pieces = ctx.read(|s| {
+            let names = s.log.names();
+            let mut pieces = Vec::new();
+            for (p, events) in s.log.events().chunks(EXPORT_PIECE).enumerate() {
+                let mut text = String::with_capacity(events.len() * 110);
+                for (i, event) in events.iter().enumerate() {
+                    let seq = (p * EXPORT_PIECE + i) as u64 + 1;
+                    let ts = s.log.get(seq).map_or(0, |e| e.ts);
+                    encode_jsonl_line(&mut text, names, seq, ts, event);
+                }
+                pieces.push(text);
+            }
+            pieces
+        });
+        let n = ctx.head.get_untracked();
+        if let Some(pieces) = pieces {
+            if let Err(e) = download(&format!("rewind-{n}-events.jsonl"), pieces) {
+                ctx.error.set(Some(format!("the export could not be saved: {e:?}")));
+            }
+        }
+    };
+    view! {
+        <section class="card" aria-labelledby="io-title">
+            <h2 id="io-title">"Import and export"</h2>
+            <p class="muted">"JSON Lines, one event per line. An import is checked completely before it replaces the log."</p>
+            <label class="file">"Import a .jsonl file"
+                <input type="file" data-testid="import-file" accept=".jsonl,.ndjson,.json,.txt,application/x-ndjson"
+                    disabled=move || ctx.saving.get() || !ctx.history_ready.get() on:change=on_file/>
+            </label>
+            <div class="row">
+                <button type="button" data-testid="export" on:click=on_export
+                    disabled=move || !ctx.history_ready.get()>"Export the log"</button>
+                <button type="button" class="danger" on:click=move |_| leptos::task::spawn_local(ctx.clear())
+                    disabled=move || ctx.saving.get() || ctx.head.get() == 0>"Clear the log"</button>
+            </div>
+        </section>
+    }
+}

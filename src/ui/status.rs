@@ -1,0 +1,90 @@
+use super::count;
+use crate::ctx::Ctx;
+use leptos::prelude::*;
+
+/// The log's size, where it is kept, and how it was restored (CONTRACT §3).
+#[component]
+pub fn StatusBar() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let backend = move || ctx.backend.get().unwrap_or("opening…");
+    let restore = move || ctx.restore.get();
+    view! {
+        <div class="status" aria-label="Status">
+            <span class="pill">
+                <span data-testid="event-count">{move || ctx.head.get()}</span>
+                " events"
+            </span>
+            <span class="pill" class:warn=move || ctx.backend.get() == Some("memory")
+                title="Where the log is kept">
+                "Storage: " <span data-testid="storage-backend">{backend}</span>
+            </span>
+            <span class="pill" data-testid="restore-info"
+                data-snapshot-seq=move || restore().map(|r| r.snapshot_seq)
+                data-tail=move || restore().map(|r| r.tail)
+                data-ms=move || restore().map(|r| r.ms)
+                title="How the live state was rebuilt when the page loaded">
+                {move || match restore() {
+                    None => "Restoring…".to_owned(),
+                    Some(r) if r.snapshot_seq == 0 => format!("Replayed {} events in {} ms", count(r.tail), r.ms),
+                    Some(r) => format!(
+                        "Snapshot at {} + {} events in {} ms", count(r.snapshot_seq), count(r.tail), r.ms
+                    ),
+                }}
+            </span>
+            <Show when=move || ctx.saving.get()>
+                <span class="pill saving" aria-live="polite">"Saving…"</span>
+            </Show>
+        </div>
+    }
+}
+
+/// Errors (role=alert), notices, the memory-backend warning and progress of long work.
+#[component]
+pub fn Messages() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    view! {
+        <div class="messages">
+            <Show when=move || ctx.backend.get() == Some("memory")>
+                <p class="banner warn" role="status">
+                    "This browser refuses site storage, so the log lives in memory only: "
+                    "nothing will survive a reload. Export to keep your events."
+                </p>
+            </Show>
+            {move || ctx.error.get().map(|message| view! {
+                <div class="banner error" data-testid="error" role="alert">
+                    <span>{message}</span>
+                    <button class="link" aria-label="Dismiss the message" on:click=move |_| ctx.error.set(None)>"✕"</button>
+                </div>
+            })}
+            {move || ctx.notice.get().map(|message| view! {
+                <p class="banner notice" role="status">{message}</p>
+            })}
+            {move || ctx.progress.get().map(|p| view! {
+                <div class="progress" role="progressbar" aria-label=p.label.clone()
+                    aria-valuemin="0" aria-valuemax="100" aria-valuenow=(p.fraction * 100.0).round()>
+                    <span>{p.label.clone()}</span>
+                    <div class="bar"><div class="fill" style:width=format!("{:.1}%", p.fraction * 100.0)></div></div>
+                </div>
+            })}
+        </div>
+    }
+}
+
+/// What to do first in an empty shop.
+#[component]
+pub fn EmptyState() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    view! {
+        <Show when=move || ctx.head.get() == 0 && ctx.history_ready.get()>
+            <div class="empty card">
+                <h2>"Your shop has no history yet"</h2>
+                <ol>
+                    <li>"Add an item to the warehouse: for example " <b>"apple"</b> ", price 30 cents, quantity 10."</li>
+                    <li>"Top up a user: " <b>"alice"</b> " with 500 cents."</li>
+                    <li>"Place an order: alice buys 2 apples. Then drag the timeline back and watch it undo."</li>
+                </ol>
+                <p>"Or generate 10,000 events to explore a busy shop, or import a JSON Lines log."</p>
+            </div>
+        </Show>
+    }
+}

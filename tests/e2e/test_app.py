@@ -1,0 +1,192 @@
+"""The app as a user meets it, in headless Chromium, through the CONTRACT's data-testids."""
+import re
+
+from playwright.sync_api import expect
+
+from pages import ShopPage
+from reference import make_log, replay
+
+
+def starter(shop):
+    shop.add_item("apple", 30, 10)
+    shop.top_up("alice", 500)
+    shop.order("alice", "apple", 2)
+
+
+def test_each_command_is_stored_and_shown(shop):
+    expect(shop.page.get_by_text("Your shop has no history yet")).to_be_visible()
+    starter(shop)
+    assert shop.event_count() == 3
+    assert shop.users() == {"alice": 440}
+    assert shop.items() == {"apple": [30, 8]}
+    assert shop.view_mode() == "live"
+    assert shop.cursor() == 3
+    expect(shop.error()).to_have_count(0)
+    expect(shop.page.get_by_test_id("storage-backend")).to_have_text("indexeddb")
+
+
+def test_each_kind_of_refusal_is_explained_and_writes_nothing(shop):
+    starter(shop)
+    cases = [
+        (lambda: shop.order("bob", "apple", 1), "there is no user bob"),
+        (lambda: shop.order("alice", "pear", 1), "there is no item pear"),
+        (lambda: shop.order("alice", "apple", 9), "apple has 8 in stock, the order wants 9"),
+        (lambda: shop.order("alice", "apple", 0), "the quantity must be at least 1"),
+        (lambda: shop.top_up("carol", 0), "the amount must be at least 1"),
+        (lambda: shop.top_up("carol", 2**53), "more than the maximum"),
+        (lambda: shop.top_up("al ice", 5), "user id \"al ice\" contains ' '"),
+        (lambda: shop.top_up("carol", "12.50"), "whole number"),
+        (lambda: shop.add_item("pear", 0, 1), "the price must be between 1 and"),
+        (lambda: shop.add_item("pear", 5, 0), "the quantity must be at least 1"),
+    ]
+    for act, message in cases:
+        act()
+        expect(shop.error()).to_contain_text(message)
+        expect(shop.error()).to_have_attribute("role", "alert")
+        assert shop.event_count() == 3
+        assert shop.users() == {"alice": 440}
+        assert shop.items() == {"apple": [30, 8]}
+    shop.top_up("alice", 40)
+    shop.add_item("pear", 100, 1)
+    shop.order("alice", "pear", 1)
+    shop.top_up("dave", 40)
+    shop.order("dave", "apple", 2)
+    expect(shop.error()).to_contain_text("dave has 40, the order costs 60")
+    assert shop.event_count() == 7
+
+
+def test_reload_keeps_the_log(shop):
+    starter(shop)
+    shop.reload()
+    assert shop.event_count() == 3
+    assert shop.users() == {"alice": 440}
+    assert shop.items() == {"apple": [30, 8]}
+    info = shop.page.get_by_test_id("restore-info")
+    expect(info).to_have_attribute("data-snapshot-seq", "0")
+    expect(info).to_have_attribute("data-tail", "3")
+    assert int(info.get_attribute("data-ms")) >= 0
+
+
+def test_scrubbing_shows_the_state_after_k_events(shop):
+    starter(shop)
+    shop.scrub(0)
+    assert shop.users() == {} and shop.items() == {}
+    assert shop.view_mode() == "history"
+    assert shop.changes() == []
+    shop.scrub(1)
+    assert shop.items() == {"apple": [30, 10]} and shop.users() == {}
+    assert shop.changes() == [
+        {"kind": "item", "id": "apple", "field": "price", "before": None, "after": 30},
+        {"kind": "item", "id": "apple", "field": "stock", "before": None, "after": 10},
+    ]
+    shop.scrub(2)
+    assert shop.users() == {"alice": 500}
+    shop.scrub(3)
+    assert shop.users() == {"alice": 440} and shop.items() == {"apple": [30, 8]}
+    assert shop.view_mode() == "live"
+    assert shop.changes() == [
+        {"kind": "user", "id": "alice", "field": "balance", "before": 500, "after": 440},
+        {"kind": "item", "id": "apple", "field": "stock", "before": 10, "after": 8},
+    ]
+
+
+def test_the_slider_answers_the_keyboard(shop):
+    starter(shop)
+    slider = shop.timeline()
+    slider.focus()
+    shop.page.keyboard.press("Home")
+    expect(slider).to_have_value("0")
+    assert shop.view_mode() == "history"
+    shop.page.keyboard.press("ArrowRight")
+    expect(slider).to_have_value("1")
+    assert shop.items() == {"apple": [30, 10]}
+    shop.page.keyboard.press("End")
+    expect(slider).to_have_value("3")
+    assert shop.view_mode() == "live"
+    shop.page.keyboard.press("ArrowLeft")
+    expect(slider).to_have_value("2")
+    assert shop.users() == {"alice": 500}
+
+
+def test_a_command_in_history_applies_to_the_live_state_and_returns_to_live(shop):
+    starter(shop)
+    shop.scrub(1)
+    assert shop.view_mode() == "history"
+    shop.top_up("alice", 60)
+    expect(shop.page.get_by_test_id("view-mode")).to_have_text("live")
+    assert shop.cursor() == 4
+    assert shop.users() == {"alice": 500}
+    shop.page.get_by_role("button", name="Jump to the start").click()
+    assert shop.cursor() == 0
+
+
+def test_import_of_a_few_thousand_events_gives_the_known_balances(shop, tmp_path):
+    lines, users, items = make_log(4000, seed=7)
+    path = tmp_path / "shop.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    shop.import_file(path)
+    expect(shop.page.get_by_test_id("event-count")).to_have_text("4000", timeout=30_000)
+    assert shop.users() == users
+    assert shop.items() == items
+    assert shop.user_order() == sorted(users)
+
+
+def test_a_bad_file_changes_nothing_and_names_the_line(shop, tmp_path):
+    starter(shop)
+    lines, _, _ = make_log(100, seed=3)
+    lines[36] = lines[36].replace('"v":1', '"v":1,"note":"x"')
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join(lines))
+    shop.import_file(path, confirm=None)
+    expect(shop.error()).to_contain_text("line 37:")
+    assert shop.event_count() == 3
+    assert shop.users() == {"alice": 440}
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    shop.import_file(empty, confirm=None)
+    expect(shop.error()).to_contain_text("empty")
+    assert shop.event_count() == 3
+
+
+def test_declining_the_confirmation_keeps_the_log(shop, tmp_path):
+    starter(shop)
+    lines, _, _ = make_log(50)
+    path = tmp_path / "other.jsonl"
+    path.write_text("\n".join(lines))
+    shop.import_file(path, confirm=False)
+    expect(shop.page.get_by_text("Import cancelled")).to_be_visible()
+    assert shop.event_count() == 3
+
+
+def test_export_then_import_is_identical(shop, tmp_path):
+    shop.generate(2500)
+    first = shop.export(tmp_path / "a.jsonl").read_text()
+    before = (shop.users(), shop.items())
+    shop.import_file(tmp_path / "a.jsonl")
+    expect(shop.page.get_by_text("Imported 2500 events")).to_be_visible(timeout=30_000)
+    second = shop.export(tmp_path / "b.jsonl").read_text()
+    assert first == second
+    assert (shop.users(), shop.items()) == before
+
+
+def test_generated_events_export_and_replay_cleanly(shop, tmp_path):
+    shop.top_up("zed", 100)
+    shop.generate(5000)
+    text = shop.export(tmp_path / "g.jsonl").read_text()
+    lines = text.rstrip("\n").split("\n")
+    assert len(lines) == 5001
+    users, items = replay(lines)
+    assert shop.users() == users
+    assert shop.items() == items
+
+
+def test_two_pages_of_one_browser_stay_in_sync(context, base_url):
+    a = ShopPage(context.new_page(), base_url).open()
+    b = ShopPage(context.new_page(), base_url).open()
+    a.add_item("apple", 30, 10)
+    expect(b.page.get_by_test_id("event-count")).to_have_text("1", timeout=1_000)
+    b.top_up("bob", 70)
+    expect(a.page.get_by_test_id("event-count")).to_have_text("2", timeout=1_000)
+    assert a.users() == {"bob": 70}
+    a.order("bob", "apple", 2)
+    expect(b.page.locator("[data-testid=user-row][data-user=bob]")).to_have_attribute("data-balance", "10", timeout=1_000)
