@@ -91,11 +91,10 @@ fn prefix_state_latency() {
     let built = started.elapsed();
     let mut rng = fastrand_like(12345);
     let mut samples = Vec::with_capacity(20_000);
-    let mut out = State::new();
     for _ in 0..20_000 {
         let k = rng() % (N + 1);
         // A fresh state each time: no help from the previous position.
-        out = State::new();
+        let mut out = State::new();
         let t = Instant::now();
         let _ = timeline.state_at(&log, k, &mut out);
         samples.push(t.elapsed());

@@ -68,15 +68,11 @@ pub fn encode_jsonl(log: &Log) -> String {
 }
 
 /// A field that may be absent but, when present, must hold a value of its type (`null` is an error).
+#[derive(Default)]
 enum Field<T> {
+    #[default]
     Absent,
     Present(T),
-}
-
-impl<T> Default for Field<T> {
-    fn default() -> Self {
-        Field::Absent
-    }
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {

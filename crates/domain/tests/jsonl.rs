@@ -1,4 +1,5 @@
 //! The JSON Lines format of CONTRACT §2: what import accepts, and the first error with its line number.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may stop at the first surprise
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

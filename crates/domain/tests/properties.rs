@@ -1,5 +1,6 @@
 //! Property tests over random command sequences: invariants hold, and every way of rebuilding a state (
 //! incremental, full replay, snapshot + tail, checkpoints, the two encodings) gives the same shop.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may stop at the first surprise
 #![cfg(not(target_arch = "wasm32"))]
 
 use proptest::prelude::*;

@@ -1,4 +1,5 @@
 //! The store against the real IndexedDB and localStorage of headless Chromium (no mocks).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may stop at the first surprise
 #![cfg(target_arch = "wasm32")]
 
 use rewind_domain::{decide, generate_log, Command, Log, State};
