@@ -186,5 +186,24 @@ fn bench(args: &[String]) -> Result {
     if only("native") {
         run(cargo().args(["bench", "-p", "rewind-domain", "--bench", "domain"]))?;
     }
+    if only("browser") {
+        run(browser_env(&mut cargo()).env("WASM_BINDGEN_TEST_TIMEOUT", "900").args([
+            "test", "--release", "--target", "wasm32-unknown-unknown", "-p", "rewind-store", "--features", "bench",
+            "--test", "bench",
+        ]))?;
+    }
+    if only("app") {
+        run(trunk().args(["build", "--release", "--offline"]))?;
+        run(Command::new("python3").current_dir(root()).args(["tests/e2e/bench_app.py"]))?;
+    }
+    if only("baseline") {
+        // The yardstick: plain JavaScript and raw IndexedDB in the same browser.
+        let script = root().join("../shared/bench/run-js-baseline.py");
+        if script.exists() {
+            run(Command::new("python3").arg(script).arg("1000000"))?;
+        } else {
+            eprintln!("../shared/bench is not beside this checkout: no baseline to run");
+        }
+    }
     Ok(())
 }

@@ -27,7 +27,10 @@ pub use jsonl::{encode_jsonl, encode_jsonl_line, ImportCheck, ImportError, Impor
 pub use log::{apply_chunk_tail, Log, LogError};
 pub use money::{Money, Qty, MAX};
 pub use names::{validate_id, IdError, ItemId, Names, UserId};
-pub use projections::{changes_at, Change, ChangeField, EntityKind, ReadModels, Series};
+pub use projections::{
+    changes_at, density, Bucket, Change, ChangeField, Entity, EntityKind, EntitySeries, ReadModels, Series,
+    READ_MODEL_INTERVAL,
+};
 pub use rejection::Rejection;
 pub use snapshot::{decode_snapshot, encode_snapshot, SnapshotError};
 pub use state::{Listing, State};

@@ -4,7 +4,6 @@ use crate::event::Event;
 use crate::log::Log;
 use crate::names::Names;
 use crate::state::State;
-use crate::timeline::DEFAULT_INTERVAL;
 
 /// Whether a changed value belongs to a user or an item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,24 +85,75 @@ pub fn changes_at(before: &State, names: &Names, event: &Event) -> Vec<Change> {
     out
 }
 
-/// Shop-wide read models at a point of history: revenue and orders so far.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Read models at a point of history: revenue and orders so far, orders and spend per user, units sold
+/// per item. Sums are u128: a long history may pass MAX.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReadModels {
-    /// Sum of the totals of all orders (u128: a long history may pass MAX).
     pub revenue: u128,
     pub orders: u64,
+    /// Indexed by `UserId`: (orders, spend).
+    pub per_user: Vec<(u64, u128)>,
+    /// Indexed by `ItemId`: units sold.
+    pub sold: Vec<u128>,
 }
 
 impl ReadModels {
-    fn fold(&mut self, event: &Event) {
-        if let Event::OrderPlaced { total, .. } = event {
+    /// Folds one event in (only orders count).
+    pub fn fold(&mut self, event: &Event) {
+        if let Event::OrderPlaced { user, item, qty, total } = *event {
             self.revenue += total.0 as u128;
             self.orders += 1;
+            let (u, i) = (user.0 as usize, item.0 as usize);
+            if u >= self.per_user.len() {
+                self.per_user.resize(u + 1, (0, 0));
+            }
+            if i >= self.sold.len() {
+                self.sold.resize(i + 1, 0);
+            }
+            if let Some(slot) = self.per_user.get_mut(u) {
+                slot.0 += 1;
+                slot.1 += total.0 as u128;
+            }
+            if let Some(slot) = self.sold.get_mut(i) {
+                *slot += qty.0 as u128;
+            }
         }
+    }
+
+    /// The `n` users who spent most: (user, orders, spend), most first, ties by id order of index.
+    pub fn top_spenders(&self, n: usize) -> Vec<(crate::names::UserId, u64, u128)> {
+        let mut all: Vec<_> = self
+            .per_user
+            .iter()
+            .enumerate()
+            .filter(|(_, (orders, _))| *orders > 0)
+            .map(|(ix, (orders, spend))| (crate::names::UserId(ix as u32), *orders, *spend))
+            .collect();
+        all.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+        all.truncate(n);
+        all
+    }
+
+    /// The `n` items sold most: (item, units), most first.
+    pub fn top_sellers(&self, n: usize) -> Vec<(crate::names::ItemId, u128)> {
+        let mut all: Vec<_> = self
+            .sold
+            .iter()
+            .enumerate()
+            .filter(|(_, units)| **units > 0)
+            .map(|(ix, units)| (crate::names::ItemId(ix as u32), *units))
+            .collect();
+        all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        all.truncate(n);
+        all
     }
 }
 
-/// The shop-wide read models at any k, by checkpoints every [`DEFAULT_INTERVAL`] events.
+/// Events between read-model checkpoints: each holds per-user and per-item sums, so they are sparser than
+/// the state's.
+pub const READ_MODEL_INTERVAL: u64 = 4096;
+
+/// The read models at any k, by checkpoints every [`READ_MODEL_INTERVAL`] events plus a short fold.
 #[derive(Clone, Debug, Default)]
 pub struct Series {
     checkpoints: Vec<ReadModels>,
@@ -115,26 +165,143 @@ impl Series {
         if self.checkpoints.is_empty() {
             self.checkpoints.push(ReadModels::default());
         }
-        let interval = DEFAULT_INTERVAL as usize;
+        let interval = READ_MODEL_INTERVAL as usize;
         let done = (self.checkpoints.len() - 1) * interval;
-        let mut acc = self.checkpoints.last().copied().unwrap_or_default();
+        if log.events().len() < done + interval {
+            return;
+        }
+        let mut acc = self.checkpoints.last().cloned().unwrap_or_default();
         for (ix, event) in log.events().iter().enumerate().skip(done) {
             acc.fold(event);
             if (ix + 1) % interval == 0 {
-                self.checkpoints.push(acc);
+                self.checkpoints.push(acc.clone());
             }
         }
     }
 
     /// The read models after the first `k` events.
     pub fn at(&self, log: &Log, k: u64) -> ReadModels {
-        let interval = DEFAULT_INTERVAL as usize;
+        let interval = READ_MODEL_INTERVAL as usize;
         let k = (k as usize).min(log.events().len());
         let cp = (k / interval).min(self.checkpoints.len().saturating_sub(1));
-        let mut acc = self.checkpoints.get(cp).copied().unwrap_or_default();
+        let mut acc = self.checkpoints.get(cp).cloned().unwrap_or_default();
         for event in log.events().iter().take(k).skip(cp * interval) {
             acc.fold(event);
         }
         acc
     }
+}
+
+/// A user or an item, by interned id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Entity {
+    User(crate::names::UserId),
+    Item(crate::names::ItemId),
+}
+
+/// One entity's values over the whole log, as a step function: a point at every event that changed it.
+/// For a user `value` is the balance (`extra` unused); for an item `value` is the stock and `extra` the price.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EntitySeries {
+    /// (seq, value, extra), seq ascending.
+    pub points: Vec<(u64, u64, u64)>,
+    /// Events in the log when the series was built.
+    pub len: u64,
+}
+
+/// One bucket of a downsampled series: the range of seqs it covers and the extremes of `value` there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bucket {
+    pub from_seq: u64,
+    pub to_seq: u64,
+    pub min: u64,
+    pub max: u64,
+}
+
+impl EntitySeries {
+    /// Builds the series in one pass over the log. Events are valid (they are in a `Log`), so following the
+    /// entity's own events is enough: no full state is needed.
+    pub fn build(log: &Log, entity: Entity) -> Self {
+        let mut points = Vec::new();
+        let (mut value, mut extra) = (0u64, 0u64);
+        for (ix, event) in log.events().iter().enumerate() {
+            let seq = ix as u64 + 1;
+            let changed = match (*event, entity) {
+                (Event::ToppedUp { user, amount }, Entity::User(u)) if user == u => {
+                    value = value.saturating_add(amount.0);
+                    true
+                }
+                (Event::OrderPlaced { user, total, .. }, Entity::User(u)) if user == u => {
+                    value = value.saturating_sub(total.0);
+                    true
+                }
+                (Event::ItemAdded { item, price, qty }, Entity::Item(i)) if item == i => {
+                    value = value.saturating_add(qty.0);
+                    extra = price.0;
+                    true
+                }
+                (Event::OrderPlaced { item, qty, .. }, Entity::Item(i)) if item == i => {
+                    value = value.saturating_sub(qty.0);
+                    true
+                }
+                _ => false,
+            };
+            if changed {
+                points.push((seq, value, extra));
+            }
+        }
+        Self { points, len: log.len() }
+    }
+
+    /// The (value, extra) after the first `k` events; `None` before the entity existed.
+    pub fn at(&self, k: u64) -> Option<(u64, u64)> {
+        let n = self.points.partition_point(|p| p.0 <= k);
+        n.checked_sub(1).and_then(|i| self.points.get(i)).map(|p| (p.1, p.2))
+    }
+
+    /// At most `buckets` buckets over seqs 1..=len, each with the min and max of the value over its range
+    /// (so spikes survive downsampling). Buckets before the entity existed are left out.
+    pub fn downsample(&self, buckets: usize) -> Vec<Bucket> {
+        let width = self.len.div_ceil(buckets.max(1) as u64).max(1);
+        let mut out = Vec::new();
+        let (mut next, mut carried) = (0usize, None::<u64>);
+        let mut from = 1;
+        while from <= self.len {
+            let to = (from + width - 1).min(self.len);
+            // The value carried in holds at `from` unless an event changes it right there.
+            let changes_at_start = self.points.get(next).is_some_and(|p| p.0 == from);
+            let mut range = if changes_at_start { None } else { carried.map(|v| (v, v)) };
+            while let Some(p) = self.points.get(next).filter(|p| p.0 <= to) {
+                range = Some(range.map_or((p.1, p.1), |(lo, hi)| (lo.min(p.1), hi.max(p.1))));
+                carried = Some(p.1);
+                next += 1;
+            }
+            if let Some((min, max)) = range {
+                out.push(Bucket { from_seq: from, to_seq: to, min, max });
+            }
+            from = to + 1;
+        }
+        out
+    }
+}
+
+/// How many events of each type fall in each of `buckets` equal slices of the log: [ToppedUp, ItemAdded,
+/// OrderPlaced] per slice.
+pub fn density(log: &Log, buckets: usize) -> Vec<[u32; 3]> {
+    let buckets = buckets.max(1);
+    let len = log.events().len();
+    let mut out = vec![[0u32; 3]; buckets.min(len.max(1))];
+    let n = out.len();
+    for (ix, event) in log.events().iter().enumerate() {
+        let b = (ix * n / len.max(1)).min(n - 1);
+        let t = match event {
+            Event::ToppedUp { .. } => 0,
+            Event::ItemAdded { .. } => 1,
+            Event::OrderPlaced { .. } => 2,
+        };
+        if let Some(slot) = out.get_mut(b) {
+            slot[t] += 1;
+        }
+    }
+    out
 }

@@ -216,3 +216,45 @@ fn the_producer_is_deterministic_and_valid() {
     assert!(orders > 20_000 / 3, "a shop log is mostly orders: {orders}");
     assert!(state.users().count() > 900 && state.items().count() > 250);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    /// The entity series, its downsampling and the read models equal a naive replay at every k.
+    #[test]
+    fn projections_equal_a_naive_replay(commands in prop::collection::vec(command(), 1..150), buckets in 1usize..40) {
+        use rewind_domain::{Entity, EntitySeries, ReadModels, Series};
+        let (log, _) = run(&commands);
+        let mut series = Series::default();
+        series.catch_up(&log);
+        let mut naive = ReadModels::default();
+        let mut states = vec![State::new()];
+        let mut state = State::new();
+        for (k, e) in log.events().iter().enumerate() {
+            prop_assert_eq!(series.at(&log, k as u64), naive.clone());
+            naive.fold(e);
+            state.apply(log.names(), e).unwrap();
+            states.push(state.clone());
+        }
+        prop_assert_eq!(series.at(&log, log.len()), naive);
+        for ix in 0..log.names().user_count() {
+            let user = rewind_domain::UserId(ix as u32);
+            let s = EntitySeries::build(&log, Entity::User(user));
+            for (k, st) in states.iter().enumerate() {
+                prop_assert_eq!(s.at(k as u64).map(|v| v.0), st.balance(user).map(|m| m.0));
+            }
+            for b in s.downsample(buckets) {
+                let values: Vec<u64> = (b.from_seq..=b.to_seq).filter_map(|k| s.at(k).map(|v| v.0)).collect();
+                prop_assert_eq!(Some(b.min), values.iter().copied().min());
+                prop_assert_eq!(Some(b.max), values.iter().copied().max());
+            }
+        }
+        for ix in 0..log.names().item_count() {
+            let item = rewind_domain::ItemId(ix as u32);
+            let s = EntitySeries::build(&log, Entity::Item(item));
+            for (k, st) in states.iter().enumerate() {
+                prop_assert_eq!(s.at(k as u64), st.stock(item).map(|q| q.0).zip(st.price(item).map(|p| p.0)));
+            }
+        }
+    }
+}

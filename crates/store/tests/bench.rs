@@ -1,0 +1,86 @@
+//! Store figures in headless Chromium with a 1,000,000-event log in IndexedDB. Prints numbers; run with
+//! `cargo xtask bench browser`. Compare with ../shared/bench (plain JS and raw IndexedDB, same browser).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a bench may stop at the first surprise
+#![cfg(all(target_arch = "wasm32", feature = "bench"))]
+
+use rewind_domain::{decide, generate_log, Command, State};
+use rewind_store::{encode_chunks, Store};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const N: u64 = 1_000_000;
+
+fn now() -> f64 {
+    web_sys::window().unwrap().performance().unwrap().now()
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+#[wasm_bindgen_test]
+async fn store_figures() {
+    let t = now();
+    let (log, live) = generate_log(1, N).unwrap();
+    let generate_ms = now() - t;
+
+    let name = format!("bench-{}", (js_sys::Math::random() * 1e12) as u64);
+    let store = Store::open(&name).await;
+
+    let t = now();
+    let chunks = encode_chunks(log.names(), 1, log.events(), log.timestamps());
+    let encode_ms = now() - t;
+    let bytes: usize = chunks.iter().map(|c| c.bytes.len()).sum();
+    let t = now();
+    let mut head = 0;
+    for batch in chunks.chunks(100) {
+        head = store.append(head, batch).await.unwrap();
+    }
+    let write_ms = now() - t;
+
+    let t = now();
+    let loaded = store.read_log(|_, _| {}).await.unwrap();
+    let read_ms = now() - t;
+    assert_eq!(loaded.log.len(), N);
+    assert!(loaded.error.is_none());
+    drop(loaded);
+
+    // As the app's policy leaves it: a snapshot at most 10,000 events behind the head.
+    let snap_at = N - 5_000;
+    store.write_snapshot(&log.replay_prefix(snap_at).unwrap(), log.names()).await.unwrap();
+    let mut restores = Vec::new();
+    for _ in 0..5 {
+        let t = now();
+        let restored = store.restore().await.unwrap();
+        restores.push(now() - t);
+        assert_eq!(restored.live.seq(), N);
+        assert_eq!(restored.live.listing(&restored.names), live.listing(log.names()));
+    }
+    restores.sort_by(f64::total_cmp);
+
+    let mut names = log.names().clone();
+    let mut state: State = live.clone();
+    let mut appends = Vec::new();
+    for i in 0..300u64 {
+        let event = decide(&state, &mut names, &Command::TopUp { user: "bench".into(), amount: 1 }).unwrap();
+        let chunk = encode_chunks(&names, head + 1, &[event], &[i]);
+        let t = now();
+        head = store.append(head, &chunk).await.unwrap();
+        appends.push(now() - t);
+        state.apply(&names, &event).unwrap();
+    }
+    appends.sort_by(f64::total_cmp);
+
+    console_log!(
+        "STORE-BENCH {{\"events\":{N},\"generate_ms\":{generate_ms:.0},\"encode_ms\":{encode_ms:.0},\
+         \"stored_bytes\":{bytes},\"records\":{},\"bulk_write_ms\":{write_ms:.0},\
+         \"read_and_decode_ms\":{read_ms:.0},\"restore_ms_median\":{:.1},\"restore_tail\":5000,\
+         \"append_p50_ms\":{:.2},\"append_p95_ms\":{:.2}}}",
+        chunks.len(),
+        pct(&restores, 0.5),
+        pct(&appends, 0.5),
+        pct(&appends, 0.95)
+    );
+    store.clear().await.unwrap();
+}

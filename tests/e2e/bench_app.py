@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""App figures in headless Chromium (prints numbers, asserts nothing): slider latency at 100,000 and
+1,000,000 events, page load to the live state, and import of a 1,000,000-event file. Run by
+`cargo xtask bench app` after a release trunk build."""
+import json
+import pathlib
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import conftest  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+from pages import ShopPage  # noqa: E402
+import functools, http.server, socketserver, threading  # noqa: E401,E402
+
+# Moves the slider to random positions; per move, the time from the input event until the DOM shows the
+# new state (the event line names the new cursor), awaiting microtasks only, never a frame.
+SLIDER_JS = """
+async ([moves, seed]) => {
+  const el = document.querySelector('[data-testid=timeline]');
+  const max = Number(el.max);
+  let x = seed; const rnd = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const times = [];
+  for (let i = 0; i < moves; i++) {
+    const k = 1 + Math.floor(rnd() * (max - 1));
+    const t0 = performance.now();
+    el.value = String(k);
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+    let spins = 0;
+    while (document.querySelector('.event-line .seq')?.textContent !== '#' + k) {
+      await Promise.resolve();
+      if (++spins > 100000) { await new Promise(r => setTimeout(r, 0)); }
+    }
+    times.push(performance.now() - t0);
+    if (i % 20 === 0) await new Promise(r => setTimeout(r, 0));
+  }
+  times.sort((a, b) => a - b);
+  const p = q => times[Math.min(times.length - 1, Math.floor(q * times.length))];
+  return { moves, p50_ms: p(0.5), p95_ms: p(0.95), max_ms: times[times.length - 1] };
+}
+"""
+
+LIVE_ON_SCREEN_JS = """
+() => new Promise(resolve => {
+  const seen = () => document.querySelector('[data-testid=restore-info][data-ms]');
+  if (seen()) return resolve(performance.now());
+  new MutationObserver((_, obs) => { if (seen()) { obs.disconnect(); resolve(performance.now()); } })
+    .observe(document, { subtree: true, childList: true, attributes: true });
+})
+"""
+
+
+def main():
+    handler = functools.partial(conftest._Quiet, directory=str(conftest.DIST))
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    out = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=conftest.CHROMIUM, args=conftest.ARGS)
+        out["browser"] = browser.version
+        ctx = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+        page = ctx.new_page()
+        page.set_default_timeout(900_000)
+        shop = ShopPage(page, url).open()
+        for n in (100_000, 1_000_000):
+            t = time.perf_counter()
+            shop.generate(n - shop.event_count())
+            out[f"generate_to_{n}_s"] = round(time.perf_counter() - t, 2)
+            out[f"slider_{n}"] = page.evaluate(SLIDER_JS, [300, 7])
+        # Load to live state, with 1,000,000 events stored (the policy keeps a snapshot within 10,000).
+        loads = []
+        for _ in range(3):
+            page.goto("about:blank")
+            page.goto(url)
+            loads.append(page.evaluate(LIVE_ON_SCREEN_JS))
+            shop.wait_ready()
+        info = page.get_by_test_id("restore-info")
+        out["load_to_live_ms"] = sorted(loads)[1]
+        out["restore_info"] = {k: info.get_attribute(k) for k in ("data-snapshot-seq", "data-tail", "data-ms")}
+        with tempfile.TemporaryDirectory() as tmp:
+            path = pathlib.Path(tmp) / "million.jsonl"
+            shop.export(path)
+            out["export_mb"] = round(path.stat().st_size / 1e6, 1)
+            fresh = ctx.browser.new_context().new_page()
+            fresh.set_default_timeout(900_000)
+            other = ShopPage(fresh, url).open()
+            t = time.perf_counter()
+            other.page.get_by_test_id("import-file").set_input_files(str(path))
+            other.page.get_by_text("Imported 1000000 events").wait_for()
+            out["import_1m_s"] = round(time.perf_counter() - t, 2)
+        browser.close()
+    server.shutdown()
+    print("APP-BENCH " + json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
