@@ -7,7 +7,7 @@ use rewind_domain::{decode_chunk, encode_chunk, encode_jsonl, generate_log, Impo
 use std::time::{Duration, Instant};
 
 const N: u64 = 1_000_000;
-const CHUNK: usize = 1_000;
+const CHUNK: usize = 2_000;
 
 fn fixture() -> (Log, State) {
     match generate_log(1, N) {

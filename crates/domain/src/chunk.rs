@@ -7,7 +7,7 @@
 
 use crate::event::Event;
 use crate::money::{Money, Qty, MAX};
-use crate::names::{validate_id, ItemId, Names, UserId};
+use crate::names::{IdError, ItemId, Names, UserId};
 use crate::wire::{Reader, WireError, Writer};
 use std::fmt;
 
@@ -118,18 +118,22 @@ pub fn encode_chunk(names: &Names, first_seq: u64, events: &[Event], timestamps:
     out.finish_with_crc()
 }
 
-fn read_names(r: &mut Reader<'_>, mut intern: impl FnMut(&str) -> u32) -> Result<Vec<u32>, ChunkError> {
+fn read_names(
+    r: &mut Reader<'_>,
+    mut intern: impl FnMut(&[u8]) -> Result<u32, IdError>,
+) -> Result<Vec<u32>, ChunkError> {
     let n = r.count()?;
     let mut globals = Vec::with_capacity(n);
     for _ in 0..n {
-        let name = r.str()?;
-        validate_id(name).map_err(|e| ChunkError(format!("a stored id {name:?} {e}")))?;
-        globals.push(intern(name));
+        let name = r.raw_str()?;
+        let ix = intern(name)
+            .map_err(|e| ChunkError(format!("a stored id {:?} {e}", String::from_utf8_lossy(name))))?;
+        globals.push(ix);
     }
     Ok(globals)
 }
 
-#[inline]
+#[inline(always)]
 fn global(globals: &[u32], local: u64) -> Result<u32, ChunkError> {
     usize::try_from(local)
         .ok()
@@ -168,8 +172,8 @@ fn decode_into(
     let first_seq = r.varint()?;
     let count = r.count()?;
     let mut ts = r.varint()?;
-    let users = read_names(&mut r, |n| names.intern_user(n).0)?;
-    let items = read_names(&mut r, |n| names.intern_item(n).0)?;
+    let users = read_names(&mut r, |n| names.intern_user_bytes(n).map(|u| u.0))?;
+    let items = read_names(&mut r, |n| names.intern_item_bytes(n).map(|i| i.0))?;
     events.reserve(count);
     timestamps.reserve(count);
     for _ in 0..count {

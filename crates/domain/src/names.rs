@@ -31,6 +31,10 @@ impl fmt::Display for IdError {
 
 /// Ids are 1–32 characters from `A–Z a–z 0–9 _ -` (CONTRACT §1).
 pub fn validate_id(id: &str) -> Result<(), IdError> {
+    // The common case, checked bytewise: stored chunks name hundreds of ids each.
+    if (1..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        return Ok(());
+    }
     if id.is_empty() {
         return Err(IdError::Empty);
     }
@@ -46,12 +50,24 @@ pub fn validate_id(id: &str) -> Result<(), IdError> {
 #[derive(Clone, Debug, Default)]
 struct Interner {
     names: Vec<Box<str>>,
-    index: FxHashMap<Box<str>, u32>,
+    /// Keyed by bytes so stored names can be looked up before (and without) a UTF-8 check.
+    index: FxHashMap<Box<[u8]>, u32>,
 }
 
 impl Interner {
     fn get(&self, name: &str) -> Option<u32> {
-        self.index.get(name).copied()
+        self.index.get(name.as_bytes()).copied()
+    }
+
+    /// The index of a stored name given as bytes: known names are found without any check; a new one is
+    /// validated as an id (which also makes it ASCII) before it is added.
+    fn intern_bytes(&mut self, name: &[u8]) -> Result<u32, IdError> {
+        if let Some(ix) = self.index.get(name) {
+            return Ok(*ix);
+        }
+        let text = String::from_utf8_lossy(name);
+        validate_id(&text)?;
+        Ok(self.intern(&text))
     }
 
     fn intern(&mut self, name: &str) -> u32 {
@@ -61,7 +77,7 @@ impl Interner {
         // More than u32::MAX distinct names would not fit in memory anyway.
         let ix = self.names.len() as u32;
         self.names.push(name.into());
-        self.index.insert(name.into(), ix);
+        self.index.insert(name.as_bytes().into(), ix);
         ix
     }
 
@@ -105,6 +121,15 @@ impl Names {
 
     pub fn intern_item(&mut self, name: &str) -> ItemId {
         ItemId(self.items.intern(name))
+    }
+
+    /// Interns a stored user name given as bytes, checking it as an id when it is new.
+    pub fn intern_user_bytes(&mut self, name: &[u8]) -> Result<UserId, IdError> {
+        self.users.intern_bytes(name).map(UserId)
+    }
+
+    pub fn intern_item_bytes(&mut self, name: &[u8]) -> Result<ItemId, IdError> {
+        self.items.intern_bytes(name).map(ItemId)
     }
 
     pub fn user_name(&self, id: UserId) -> &str {

@@ -85,34 +85,40 @@ impl<'a> Reader<'a> {
         self.pos == self.bytes.len()
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn u8(&mut self) -> Result<u8, WireError> {
         let b = *self.bytes.get(self.pos).ok_or(WireError::Truncated)?;
         self.pos += 1;
         Ok(b)
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn varint(&mut self) -> Result<u64, WireError> {
-        let mut v: u64 = 0;
-        let mut shift = 0u32;
-        loop {
-            let b = self.u8()?;
-            if shift == 63 && b > 1 {
-                return Err(WireError::Malformed("a number is too large"));
+        let rest = self.bytes.get(self.pos..).unwrap_or_default();
+        // Most fields fit in one byte: decode those without the loop.
+        match rest.first() {
+            Some(&b) if b < 0x80 => {
+                self.pos += 1;
+                return Ok(u64::from(b));
             }
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
+            None => return Err(WireError::Truncated),
+            _ => {}
+        }
+        let mut v: u64 = 0;
+        for (i, &b) in rest.iter().take(10).enumerate() {
+            v |= u64::from(b & 0x7f) << (7 * i);
+            if b < 0x80 {
+                if i == 9 && b > 1 {
+                    return Err(WireError::Malformed("a number is too large"));
+                }
+                self.pos += i + 1;
                 return Ok(v);
             }
-            shift += 7;
-            if shift > 63 {
-                return Err(WireError::Malformed("a number is too large"));
-            }
         }
+        Err(if rest.len() < 10 { WireError::Truncated } else { WireError::Malformed("a number is too large") })
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn zigzag(&mut self) -> Result<i64, WireError> {
         let v = self.varint()?;
         Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
@@ -128,11 +134,16 @@ impl<'a> Reader<'a> {
     }
 
     pub fn str(&mut self) -> Result<&'a str, WireError> {
+        std::str::from_utf8(self.raw_str()?).map_err(|_| WireError::Malformed("a name is not UTF-8"))
+    }
+
+    /// A string's bytes, not yet checked to be UTF-8.
+    pub fn raw_str(&mut self) -> Result<&'a [u8], WireError> {
         let len = self.count()?;
         let end = self.pos + len;
         let raw = self.bytes.get(self.pos..end).ok_or(WireError::Truncated)?;
         self.pos = end;
-        std::str::from_utf8(raw).map_err(|_| WireError::Malformed("a name is not UTF-8"))
+        Ok(raw)
     }
 }
 

@@ -3,7 +3,7 @@ use crate::{idb, local, memory, Backend};
 use rewind_domain::{encode_chunk, Event, Names};
 
 /// Events per stored record at most.
-pub const MAX_CHUNK_EVENTS: usize = 1_000;
+pub const MAX_CHUNK_EVENTS: usize = 2_000;
 
 /// Bytes per stored record at most: Chromium's IndexedDB moves values above 64 KiB out of line into blob
 /// files, which are much slower.

@@ -105,7 +105,7 @@ async fn put_raw_snapshot(db: &str, seq: u64, bytes: &[u8]) {
 #[wasm_bindgen_test]
 async fn a_damaged_chunk_is_reported_with_its_range_and_earlier_events_load() {
     let name = unique("chunk");
-    let (log, _) = generate_log(5, 3_000).unwrap();
+    let (log, _) = generate_log(5, 6_000).unwrap();
     let mut chunks = all_chunks(&log);
     assert_eq!(chunks.len(), 3);
     let mid = chunks[1].bytes.len() / 2;
@@ -114,14 +114,14 @@ async fn a_damaged_chunk_is_reported_with_its_range_and_earlier_events_load() {
     store.replace(&chunks).await.unwrap();
 
     let loaded = store.read_log(|_, _| {}).await.unwrap();
-    assert_eq!(loaded.log.len(), 1_000);
+    assert_eq!(loaded.log.len(), 2_000);
     let error = loaded.error.expect("the damage is reported");
-    assert!(matches!(error, StoreError::Damaged { from: 1001, to: 2000, .. }), "{error:?}");
-    assert!(error.to_string().starts_with("stored events 1001 to 2000 are damaged"), "{error}");
+    assert!(matches!(error, StoreError::Damaged { from: 2001, to: 4000, .. }), "{error:?}");
+    assert!(error.to_string().starts_with("stored events 2001 to 4000 are damaged"), "{error}");
 
     let restored = store.restore().await.unwrap();
-    assert_eq!(restored.live.seq(), 1_000);
-    assert!(matches!(restored.error, Some(StoreError::Damaged { from: 1001, to: 2000, .. })));
+    assert_eq!(restored.live.seq(), 2_000);
+    assert!(matches!(restored.error, Some(StoreError::Damaged { from: 2001, to: 4000, .. })));
 }
 
 #[wasm_bindgen_test]
