@@ -40,6 +40,10 @@ pub struct Ctx {
     pub restore: RwSignal<Option<RestoreInfo>>,
     pub history_ready: RwSignal<bool>,
     pub saving: RwSignal<bool>,
+    /// The user or item whose life the chart shows.
+    pub selected: RwSignal<Option<rewind_domain::Entity>>,
+    /// Bumped when the event log's filter changed.
+    pub filter_version: RwSignal<u64>,
 }
 
 fn now_ms() -> u64 {
@@ -74,6 +78,8 @@ impl Ctx {
             restore: RwSignal::new(None),
             history_ready: RwSignal::new(false),
             saving: RwSignal::new(false),
+            selected: RwSignal::new(None),
+            filter_version: RwSignal::new(0),
         }
     }
 
@@ -98,6 +104,28 @@ impl Ctx {
     pub fn show_at(&self, k: u64) {
         self.write(|s| s.move_view(k));
         self.refresh();
+    }
+
+    /// One step forward or back: to the next matching event when the log is filtered.
+    pub fn step(&self, forward: bool) {
+        let cursor = self.cursor.get_untracked();
+        if let Some(k) = self.read(|s| s.step_from(cursor, forward)) {
+            self.show_at(k);
+        }
+    }
+
+    pub fn set_filter(&self, filter: rewind_domain::LogFilter) {
+        self.write(|s| s.set_filter(filter));
+        self.filter_version.update(|v| *v += 1);
+        self.version.update(|v| *v += 1);
+    }
+
+    /// Puts a whole new log in place (load, import, clear, another tab's replace): filters and the chart's
+    /// selection refer to the old one, so they are reset.
+    fn install_log(&self, log: Log, live: State) {
+        self.write(|s| s.set_log(log, live));
+        self.selected.set(None);
+        self.filter_version.update(|v| *v += 1);
     }
 
     pub fn go_live(&self) {
@@ -266,7 +294,7 @@ impl Ctx {
     async fn reload_log(&self, store: &Store) -> Result<(), StoreError> {
         let loaded = store.read_log(|_, _| {}).await?;
         let error = loaded.error.clone();
-        self.write(|s| s.set_log(loaded.log, loaded.live));
+        self.install_log(loaded.log, loaded.live);
         self.go_live();
         error.map_or(Ok(()), Err)
     }
@@ -317,7 +345,7 @@ impl Ctx {
         match store.read_log(|_, _| {}).await {
             Ok(loaded) => {
                 let error = loaded.error.clone();
-                self.write(|s| s.set_log(loaded.log, loaded.live));
+                self.install_log(loaded.log, loaded.live);
                 if let Some(e) = error {
                     self.fail(e.to_string());
                 }
@@ -475,10 +503,8 @@ impl Ctx {
         match store.replace(&chunks).await {
             Ok(()) => {
                 let n = log.len();
-                self.write(|s| {
-                    s.set_log(log, live);
-                    s.last_snapshot = 0;
-                });
+                self.install_log(log, live);
+                self.write(|s| s.last_snapshot = 0);
                 self.announce(LogChange::Replaced);
                 self.go_live();
                 self.snapshot_if_due(false);
@@ -501,10 +527,8 @@ impl Ctx {
         let Some(store) = self.store() else { return self.end() };
         match store.clear().await {
             Ok(()) => {
-                self.write(|s| {
-                    s.set_log(Log::new(), State::new());
-                    s.last_snapshot = 0;
-                });
+                self.install_log(Log::new(), State::new());
+                self.write(|s| s.last_snapshot = 0);
                 self.announce(LogChange::Replaced);
                 self.go_live();
                 self.error.set(None);

@@ -1,7 +1,9 @@
 //! The page's model: the log, the live state and the state at the timeline's cursor, kept together so the
 //! views read one consistent picture. No business rules here: every decision and fold is the domain's.
 
-use rewind_domain::{changes_at, Change, ItemId, Log, Names, ReadModels, Series, State, Timeline, UserId};
+use rewind_domain::{
+    changes_at, Change, ItemId, Log, LogFilter, Names, ReadModels, Series, State, Timeline, UserId,
+};
 use rewind_store::Store;
 use std::rc::Rc;
 
@@ -26,6 +28,9 @@ pub struct Shop {
     /// Another tab changed the log while we were busy.
     pub sync_pending: bool,
     pub tab_sync: Option<rewind_store::TabSync>,
+    /// The event log's filter, and the events it keeps (None: no filter, every event).
+    pub filter: LogFilter,
+    pub matches: Option<Vec<u64>>,
     user_order: (usize, Vec<UserId>),
     item_order: (usize, Vec<ItemId>),
 }
@@ -46,6 +51,8 @@ impl Default for Shop {
             busy: false,
             sync_pending: false,
             tab_sync: None,
+            filter: LogFilter::default(),
+            matches: None,
             user_order: (0, Vec::new()),
             item_order: (0, Vec::new()),
         }
@@ -73,6 +80,8 @@ impl Shop {
         let _ = self.timeline.catch_up(&self.log);
         self.series.catch_up(&self.log);
         self.history_ready = true;
+        self.filter = LogFilter::default();
+        self.matches = None;
         self.view = State::new();
         self.move_view(self.head());
     }
@@ -81,6 +90,50 @@ impl Shop {
     pub fn log_grew(&mut self) {
         let _ = self.timeline.catch_up(&self.log);
         self.series.catch_up(&self.log);
+        self.refilter();
+    }
+
+    pub fn set_filter(&mut self, filter: LogFilter) {
+        self.filter = filter;
+        self.refilter();
+    }
+
+    fn refilter(&mut self) {
+        self.matches = self.filter.is_active().then(|| self.filter.apply(&self.log));
+    }
+
+    /// Events listed in the event log: the matching ones, or all.
+    pub fn listed(&self) -> u64 {
+        self.matches.as_ref().map_or(self.log.len(), |m| m.len() as u64)
+    }
+
+    /// The sequence number of the `index`-th listed event (0-based).
+    pub fn listed_seq(&self, index: u64) -> Option<u64> {
+        match &self.matches {
+            Some(m) => m.get(index as usize).copied(),
+            None => (index < self.log.len()).then_some(index + 1),
+        }
+    }
+
+    /// Where event `seq` is (or would be) in the listed events.
+    pub fn listed_index(&self, seq: u64) -> u64 {
+        match &self.matches {
+            Some(m) => m.partition_point(|s| *s < seq) as u64,
+            None => seq.saturating_sub(1),
+        }
+    }
+
+    /// The next (`forward`) or previous listed event from `from`, for stepping through a filtered log.
+    pub fn step_from(&self, from: u64, forward: bool) -> u64 {
+        match &self.matches {
+            None if forward => (from + 1).min(self.head()),
+            None => from.saturating_sub(1),
+            Some(m) if forward => m.get(m.partition_point(|s| *s <= from)).copied().unwrap_or(from),
+            Some(m) => {
+                let i = m.partition_point(|s| *s < from);
+                i.checked_sub(1).and_then(|i| m.get(i)).copied().unwrap_or(from)
+            }
+        }
     }
 
     /// Shows the state after the first `k` events, and what event `k` changed.

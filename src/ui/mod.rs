@@ -1,4 +1,5 @@
 mod commands;
+mod history;
 mod io;
 mod status;
 mod tables;
@@ -39,12 +40,17 @@ pub fn App() -> impl IntoView {
             <section class="main">
                 <timeline::Timeline/>
                 <status::EmptyState/>
-                <tables::Changes/>
+                <div class="pair">
+                    <tables::Changes/>
+                    <history::EntityChart/>
+                </div>
                 <tables::Totals/>
                 <div class="tables">
                     <tables::UsersTable/>
                     <tables::ItemsTable/>
                 </div>
+                <history::ReadModelsPanel/>
+                <history::EventLog/>
             </section>
         </main>
     }

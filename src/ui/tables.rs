@@ -44,7 +44,10 @@ fn UserRow(user: UserId) -> impl IntoView {
         ctx.read(|s| s.changed_user(&key)).unwrap_or(false)
     });
     view! {
-        <tr data-testid="user-row" data-user=attr_name data-balance=move || balance.get() class:changed=move || changed.get()>
+        <tr data-testid="user-row" data-user=attr_name data-balance=move || balance.get() class:changed=move || changed.get()
+            class:selected=move || ctx.selected.get() == Some(rewind_domain::Entity::User(user))
+            title="Click to chart this user's balance over time"
+            on:click=move |_| ctx.selected.set(Some(rewind_domain::Entity::User(user)))>
             <th scope="row">{name}</th>
             <td class="num">{move || money(balance.get())}</td>
         </tr>
@@ -92,7 +95,10 @@ fn ItemRow(item: ItemId) -> impl IntoView {
     });
     view! {
         <tr data-testid="item-row" data-item=attr_name data-price=move || values.get().0
-            data-stock=move || values.get().1 class:changed=move || changed.get()>
+            data-stock=move || values.get().1 class:changed=move || changed.get()
+            class:selected=move || ctx.selected.get() == Some(rewind_domain::Entity::Item(item))
+            title="Click to chart this item's stock over time"
+            on:click=move |_| ctx.selected.set(Some(rewind_domain::Entity::Item(item)))>
             <th scope="row">{name}</th>
             <td class="num">{move || money(values.get().0)}</td>
             <td class="num">{move || count(values.get().1)}</td>

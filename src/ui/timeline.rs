@@ -68,6 +68,7 @@ pub fn Timeline() -> impl IntoView {
                     }}
                 </span>
             </div>
+            <super::history::DensityStrip/>
             <input type="range" data-testid="timeline" class="slider"
                 aria-label="Events applied in the state shown"
                 min="0" step="1"
@@ -81,19 +82,29 @@ pub fn Timeline() -> impl IntoView {
                     if let Ok(k) = event_target_value(&ev).parse::<u64>() {
                         ctx.show_at(k);
                     }
+                }
+                on:keydown=move |ev| {
+                    // With the event log filtered, the arrows step through the matching events.
+                    let filtered = ctx.read(|s| s.matches.is_some()).unwrap_or(false);
+                    let key = ev.key();
+                    if filtered && (key == "ArrowLeft" || key == "ArrowRight") {
+                        ev.prevent_default();
+                        stop();
+                        ctx.step(key == "ArrowRight");
+                    }
                 }/>
             <div class="controls">
                 <button type="button" aria-label="Jump to the start" title="Start (Home)" disabled=no_history
                     on:click=move |_| { stop(); ctx.show_at(0) }>"|◀"</button>
                 <button type="button" aria-label="Step back one event" title="Step back (←)" disabled=no_history
-                    on:click=move |_| { stop(); ctx.show_at(ctx.cursor.get_untracked().saturating_sub(1)) }>"◀"</button>
+                    on:click=move |_| { stop(); ctx.step(false) }>"◀"</button>
                 <button type="button" class="play" disabled=no_history
                     aria-label=move || if playing.get() { "Pause" } else { "Play" }
                     on:click=move |_| if playing.get_untracked() { stop() } else { play() }>
                     {move || if playing.get() { "❚❚ Pause" } else { "▶ Play" }}
                 </button>
                 <button type="button" aria-label="Step forward one event" title="Step forward (→)" disabled=no_history
-                    on:click=move |_| { stop(); ctx.show_at(ctx.cursor.get_untracked() + 1) }>"▶"</button>
+                    on:click=move |_| { stop(); ctx.step(true) }>"▶"</button>
                 <button type="button" aria-label="Jump to the live state" title="Live (End)" disabled=no_history
                     on:click=move |_| { stop(); ctx.go_live() }>"Live ▶|"</button>
                 <label class="speed">"Speed"

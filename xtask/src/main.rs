@@ -189,7 +189,7 @@ fn bench(args: &[String]) -> Result {
     if only("browser") {
         run(browser_env(&mut cargo()).env("WASM_BINDGEN_TEST_TIMEOUT", "900").args([
             "test", "--release", "--target", "wasm32-unknown-unknown", "-p", "rewind-store", "--features", "bench",
-            "--test", "bench",
+            "--test", "bench", "--", "--nocapture",
         ]))?;
     }
     if only("app") {

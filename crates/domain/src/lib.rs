@@ -28,7 +28,8 @@ pub use log::{apply_chunk_tail, Log, LogError};
 pub use money::{Money, Qty, MAX};
 pub use names::{validate_id, IdError, ItemId, Names, UserId};
 pub use projections::{
-    changes_at, density, Bucket, Change, ChangeField, Entity, EntityKind, EntitySeries, ReadModels, Series,
+    changes_at, density, revenue_over_time, Bucket, Change, ChangeField, Entity, EntityKind, EntitySeries, LogFilter,
+    ReadModels, Series,
     READ_MODEL_INTERVAL,
 };
 pub use rejection::Rejection;

@@ -305,3 +305,64 @@ pub fn density(log: &Log, buckets: usize) -> Vec<[u32; 3]> {
     }
     out
 }
+
+/// What the event log is filtered by: an event type and/or ids (an event matches when it names one of them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogFilter {
+    /// `ToppedUp`, `ItemAdded` or `OrderPlaced`; `None` for every type.
+    pub kind: Option<String>,
+    pub user: Option<crate::names::UserId>,
+    pub item: Option<crate::names::ItemId>,
+    /// An id was given but names no user or item: nothing matches.
+    pub unknown_id: bool,
+}
+
+impl LogFilter {
+    pub fn is_active(&self) -> bool {
+        self.kind.is_some() || self.user.is_some() || self.item.is_some() || self.unknown_id
+    }
+
+    /// Whether `event` passes the filter.
+    pub fn matches(&self, event: &Event) -> bool {
+        if self.unknown_id || self.kind.as_deref().is_some_and(|k| k != event.type_name()) {
+            return false;
+        }
+        if self.user.is_none() && self.item.is_none() {
+            return true;
+        }
+        let (user, item) = match *event {
+            Event::ToppedUp { user, .. } => (Some(user), None),
+            Event::ItemAdded { item, .. } => (None, Some(item)),
+            Event::OrderPlaced { user, item, .. } => (Some(user), Some(item)),
+        };
+        (self.user.is_some() && user == self.user) || (self.item.is_some() && item == self.item)
+    }
+
+    /// The sequence numbers of the matching events, ascending.
+    pub fn apply(&self, log: &Log) -> Vec<u64> {
+        log.events()
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| self.matches(e))
+            .map(|(ix, _)| ix as u64 + 1)
+            .collect()
+    }
+}
+
+/// Revenue so far at the end of each of `buckets` equal slices of the log.
+pub fn revenue_over_time(log: &Log, buckets: usize) -> Vec<u128> {
+    let len = log.events().len();
+    let n = buckets.max(1).min(len.max(1));
+    let mut out = vec![0u128; n];
+    let mut revenue = 0u128;
+    for (ix, event) in log.events().iter().enumerate() {
+        if let Event::OrderPlaced { total, .. } = event {
+            revenue += total.0 as u128;
+        }
+        let b = (ix * n / len.max(1)).min(n - 1);
+        if let Some(slot) = out.get_mut(b) {
+            *slot = revenue;
+        }
+    }
+    out
+}

@@ -110,3 +110,29 @@ case!(an_entity_series_follows_the_replayed_state_at_every_k {
         assert_eq!(items.at(k), state.stock(item).map(|s| s.0).zip(state.price(item).map(|p| p.0)), "k = {k}");
     }
 });
+
+case!(the_log_filter_keeps_the_events_of_a_type_or_an_entity {
+    use rewind_domain::LogFilter;
+    let log = shop(&[
+        Command::AddItem { item: "apple".into(), price: 30, qty: 10 },
+        Command::TopUp { user: "alice".into(), amount: 500 },
+        Command::TopUp { user: "bob".into(), amount: 500 },
+        Command::Order { user: "alice".into(), item: "apple".into(), qty: 2 },
+        Command::AddItem { item: "pear".into(), price: 5, qty: 1 },
+    ]);
+    let names = log.names();
+    let by = |kind: Option<&str>, user: Option<&str>, item: Option<&str>| LogFilter {
+        kind: kind.map(String::from),
+        user: user.and_then(|u| names.user(u)),
+        item: item.and_then(|i| names.item(i)),
+        unknown_id: false,
+    };
+    assert_eq!(by(None, None, None).apply(&log), vec![1, 2, 3, 4, 5]);
+    assert_eq!(by(Some("ToppedUp"), None, None).apply(&log), vec![2, 3]);
+    assert_eq!(by(None, Some("alice"), None).apply(&log), vec![2, 4]);
+    assert_eq!(by(None, None, Some("apple")).apply(&log), vec![1, 4]);
+    assert_eq!(by(Some("OrderPlaced"), None, Some("apple")).apply(&log), vec![4]);
+    assert_eq!(LogFilter { unknown_id: true, ..LogFilter::default() }.apply(&log), Vec::<u64>::new());
+    let revenue = rewind_domain::revenue_over_time(&log, 5);
+    assert_eq!(revenue, vec![0, 0, 0, 60, 60]);
+});

@@ -1,0 +1,367 @@
+//! History views: the event log at any length, one entity's life as a chart, the event-density strip and
+//! the read models at the cursor. Every series and fold comes from the domain; these only draw.
+
+use super::{count, money};
+use crate::ctx::Ctx;
+use leptos::prelude::*;
+use rewind_domain::{density, revenue_over_time, Entity, EntitySeries, Event, LogFilter};
+
+/// Row height of the event log, in px (CSS keeps rows at exactly this).
+const ROW_H: f64 = 28.0;
+/// Rows in view.
+const VIEW_ROWS: u64 = 14;
+/// Chromium caps an element's height (somewhere from 16.7 to 33.5 million px): the spacer stays well below,
+/// and the scroll position is scaled to the row index.
+const MAX_SPACER: f64 = 4_000_000.0;
+
+fn describe(ctx: Ctx, seq: u64) -> Option<(u64, &'static str, String)> {
+    ctx.read(|s| {
+        let e = s.log.get(seq)?;
+        let n = s.log.names();
+        let text = match e.event {
+            Event::ToppedUp { user, amount } => format!("{} +{}", n.user_name(user), money(amount.0)),
+            Event::ItemAdded { item, price, qty } => {
+                format!("{} +{} at {}", n.item_name(item), count(qty.0), money(price.0))
+            }
+            Event::OrderPlaced { user, item, qty, total } => format!(
+                "{} buys {} × {} for {}",
+                n.user_name(user),
+                count(qty.0),
+                n.item_name(item),
+                money(total.0)
+            ),
+        };
+        Some((e.ts, e.event.type_name(), text))
+    })
+    .flatten()
+}
+
+fn time_of(ts: u64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ts as f64));
+    String::from(date.to_locale_time_string("en-GB"))
+}
+
+/// Which listed row sits at the top for a scroll position, and back.
+fn first_row(scroll_top: f64, listed: u64) -> u64 {
+    if listed <= VIEW_ROWS {
+        return 0;
+    }
+    let spacer = (listed as f64 * ROW_H).min(MAX_SPACER);
+    let max_scroll = (spacer - VIEW_ROWS as f64 * ROW_H).max(1.0);
+    ((scroll_top / max_scroll).clamp(0.0, 1.0) * (listed - VIEW_ROWS) as f64).round() as u64
+}
+
+fn scroll_for(first: u64, listed: u64) -> f64 {
+    if listed <= VIEW_ROWS {
+        return 0.0;
+    }
+    let spacer = (listed as f64 * ROW_H).min(MAX_SPACER);
+    let max_scroll = (spacer - VIEW_ROWS as f64 * ROW_H).max(1.0);
+    first as f64 / (listed - VIEW_ROWS) as f64 * max_scroll
+}
+
+#[component]
+pub fn EventLog() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let scroll_top = RwSignal::new(0.0_f64);
+    let viewport: NodeRef<leptos::html::Div> = NodeRef::new();
+    let listed = Memo::new(move |_| {
+        ctx.version.track();
+        ctx.read(|s| s.listed()).unwrap_or(0)
+    });
+    let first = Memo::new(move |_| first_row(scroll_top.get(), listed.get()));
+    let rows = move || {
+        let (first, listed) = (first.get(), listed.get());
+        ctx.filter_version.track();
+        ctx.read(|s| (first..(first + VIEW_ROWS).min(listed)).filter_map(|i| s.listed_seq(i)).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    let scroll_to = move |first: u64| {
+        let top = scroll_for(first, listed.get_untracked());
+        if let Some(el) = viewport.get_untracked() {
+            el.set_scroll_top(top.round() as i32);
+        }
+        scroll_top.set(top);
+    };
+    // Keep the cursor's row in view while scrubbing.
+    Effect::new(move |_| {
+        let cursor = ctx.cursor.get();
+        ctx.filter_version.track();
+        let Some(index) = ctx.read(|s| s.listed_index(cursor.max(1))) else { return };
+        let top = first.get_untracked();
+        if index < top || index >= top + VIEW_ROWS {
+            scroll_to(index.saturating_sub(VIEW_ROWS / 2));
+        }
+    });
+    let kind = RwSignal::new(String::new());
+    let id = RwSignal::new(String::new());
+    // A new log resets the filter fields.
+    Effect::new(move |_| {
+        ctx.filter_version.track();
+        let active = ctx.read(|s| s.filter.is_active()).unwrap_or(false);
+        if !active {
+            kind.set(String::new());
+            id.set(String::new());
+        }
+    });
+    let apply_filter = move || {
+        let (k, text) = (kind.get_untracked(), id.get_untracked().trim().to_owned());
+        let filter = ctx
+            .read(|s| {
+                let names = s.log.names();
+                let (user, item) = (names.user(&text), names.item(&text));
+                LogFilter {
+                    kind: (!k.is_empty()).then_some(k),
+                    user,
+                    item,
+                    unknown_id: !text.is_empty() && user.is_none() && item.is_none(),
+                }
+            })
+            .unwrap_or_default();
+        ctx.set_filter(filter);
+        scroll_to(0);
+    };
+    view! {
+        <section class="card log" aria-labelledby="log-title">
+            <div class="log-head">
+                <h2 id="log-title">"Event log " <small>{move || {
+                    let (n, all) = (listed.get(), ctx.head.get());
+                    if n == all { format!("{} events", count(all)) } else { format!("{} of {} events", count(n), count(all)) }
+                }}</small></h2>
+                <label class="inline">"Type"
+                    <select aria-label="Show events of type" prop:value=move || kind.get()
+                        on:change=move |ev| { kind.set(event_target_value(&ev)); apply_filter() }>
+                        <option value="">"All"</option>
+                        <option value="ToppedUp">"ToppedUp"</option>
+                        <option value="ItemAdded">"ItemAdded"</option>
+                        <option value="OrderPlaced">"OrderPlaced"</option>
+                    </select>
+                </label>
+                <label class="inline">"User or item"
+                    <input name="filter-id" placeholder="alice or apple" autocomplete="off" bind:value=id
+                        on:change=move |_| apply_filter()
+                        on:keydown=move |ev| if ev.key() == "Enter" { apply_filter() }/>
+                </label>
+            </div>
+            <Show when=move || listed.get() == 0>
+                <p class="muted">{move || if ctx.head.get() == 0 { "No events yet." } else { "No event matches the filter." }}</p>
+            </Show>
+            <div class="log-viewport" node_ref=viewport tabindex="0" aria-label="Events, in order"
+                style:height=format!("{}px", VIEW_ROWS as f64 * ROW_H)
+                on:scroll=move |_| if let Some(el) = viewport.get_untracked() { scroll_top.set(el.scroll_top() as f64) }>
+                <div class="log-window" role="list">
+                    <For each=rows key=|seq| *seq let:seq>
+                        <LogRow seq/>
+                    </For>
+                </div>
+                <div class="log-spacer" style:height=move || {
+                    format!("{}px", (listed.get() as f64 * ROW_H).min(MAX_SPACER))
+                }></div>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn LogRow(seq: u64) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let (ts, kind, text) = describe(ctx, seq).unwrap_or((0, "", String::new()));
+    view! {
+        <div class="log-row" role="listitem" data-testid="log-row" data-seq=seq tabindex="-1"
+            class:at-cursor=move || ctx.cursor.get() == seq
+            on:click=move |_| ctx.show_at(seq)
+            on:keydown=move |ev| if ev.key() == "Enter" { ctx.show_at(seq) }>
+            <span class="seq">{seq}</span>
+            <span class="time">{time_of(ts)}</span>
+            <span class=format!("type {kind}")>{kind}</span>
+            <span class="what">{text}</span>
+        </div>
+    }
+}
+
+/// SVG width units of the charts and the strip.
+const W: f64 = 600.0;
+
+/// Where the events of each type happen along the log, aligned with the slider.
+#[component]
+pub fn DensityStrip() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let buckets = Memo::new(move |_| {
+        ctx.head.track();
+        ctx.history_ready.track();
+        ctx.read(|s| density(&s.log, 200)).unwrap_or_default()
+    });
+    let bars = move || {
+        let b = buckets.get();
+        let max = b.iter().map(|c| c[0] + c[1] + c[2]).max().unwrap_or(0).max(1) as f64;
+        let w = W / b.len().max(1) as f64;
+        b.iter()
+            .enumerate()
+            .flat_map(|(i, c)| {
+                let mut y = 24.0;
+                let mut parts = Vec::new();
+                for (t, class) in ["d-topup", "d-add", "d-order"].iter().enumerate() {
+                    let h = c[t] as f64 / max * 24.0;
+                    y -= h;
+                    parts.push(view! { <rect class=*class x=i as f64 * w y=y width=w + 0.2 height=h></rect> });
+                }
+                parts
+            })
+            .collect_view()
+    };
+    view! {
+        <svg class="density" viewBox=format!("0 0 {W} 24") preserveAspectRatio="none" role="img"
+            aria-label="Event density along the log: top-ups, restocks and orders">
+            {bars}
+        </svg>
+        <div class="legend" aria-hidden="true">
+            <span class="key d-topup"></span>"ToppedUp" <span class="key d-add"></span>"ItemAdded"
+            <span class="key d-order"></span>"OrderPlaced"
+        </div>
+    }
+}
+
+/// One user's balance, or one item's stock, over the whole log, with the cursor on it. Click to move there.
+#[component]
+pub fn EntityChart() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let series = Memo::new(move |_| {
+        ctx.head.track();
+        let entity = ctx.selected.get()?;
+        ctx.read(|s| {
+            let series = EntitySeries::build(&s.log, entity);
+            let name = match entity {
+                Entity::User(u) => format!("{}'s balance", s.log.names().user_name(u)),
+                Entity::Item(i) => format!("{} in stock", s.log.names().item_name(i)),
+            };
+            let kind = if matches!(entity, Entity::User(_)) { "user" } else { "item" };
+            (name, kind, series.downsample(300), series.len)
+        })
+    });
+    let chart = move || {
+        series.get().map(|(name, kind, buckets, len)| {
+            let max = buckets.iter().map(|b| b.max).max().unwrap_or(0).max(1) as f64;
+            let len_f = len.max(1) as f64;
+            let mut path = String::new();
+            for b in &buckets {
+                let x0 = (b.from_seq - 1) as f64 / len_f * W;
+                let x1 = b.to_seq as f64 / len_f * W;
+                let (y_max, y_min) = (100.0 - b.max as f64 / max * 96.0, 100.0 - b.min as f64 / max * 96.0);
+                path.push_str(&format!("M{x0:.1},{y_max:.1}H{x1:.1}V{y_min:.1}H{x0:.1}Z"));
+            }
+            let is_user = kind == "user";
+            let peak = if is_user { money(max as u64) } else { count(max as u64) };
+            let cursor_x = move || ctx.cursor.get() as f64 / len_f * W;
+            let on_click = move |ev: leptos::ev::MouseEvent| {
+                let Some(target) = ev.current_target() else { return };
+                let el: web_sys::Element = wasm_bindgen::JsCast::unchecked_into(target);
+                let rect = el.get_bounding_client_rect();
+                let fraction = ((ev.client_x() as f64 - rect.left()) / rect.width().max(1.0)).clamp(0.0, 1.0);
+                ctx.show_at((fraction * len_f).round() as u64);
+            };
+            view! {
+                <figure class="chart" data-testid="entity-chart" data-entity=name.clone() data-kind=kind>
+                    <figcaption>{name.clone()} <span class="muted">" · peak " {peak} " · click to move the timeline"</span></figcaption>
+                    <svg viewBox=format!("0 0 {W} 100") preserveAspectRatio="none" role="img"
+                        aria-label=format!("{name} over the whole log") on:click=on_click>
+                        <path class="series" d=path></path>
+                        <line class="chart-cursor" data-testid="chart-cursor" data-seq=move || ctx.cursor.get()
+                            x1=cursor_x y1="0" x2=cursor_x y2="100"></line>
+                    </svg>
+                </figure>
+            }
+        })
+    };
+    view! {
+        <section class="card chart-card" aria-labelledby="chart-title">
+            <h2 id="chart-title">"One entity over time"</h2>
+            {move || match chart() {
+                Some(v) => v.into_any(),
+                None => view! { <p class="muted">"Click a user or an item in the tables to see its life as a chart."</p> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+/// Read models (CQRS projections) at the cursor: revenue over time, and who spends and what sells.
+#[component]
+pub fn ReadModelsPanel() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let revenue = Memo::new(move |_| {
+        ctx.head.track();
+        ctx.history_ready.track();
+        ctx.read(|s| (revenue_over_time(&s.log, 150), s.head())).unwrap_or_default()
+    });
+    let tops = Memo::new(move |_| {
+        ctx.version.track();
+        ctx.read(|s| {
+            let n = s.log.names();
+            let spenders: Vec<(String, u64, u128)> = s
+                .view_models
+                .top_spenders(5)
+                .into_iter()
+                .map(|(u, o, sp)| (n.user_name(u).to_owned(), o, sp))
+                .collect();
+            let sellers: Vec<(String, u128)> =
+                s.view_models.top_sellers(5).into_iter().map(|(i, u)| (n.item_name(i).to_owned(), u)).collect();
+            (spenders, sellers)
+        })
+        .unwrap_or_default()
+    });
+    let big_money = |v: u128| format!("{}.{:02}", v / 100, v % 100);
+    let revenue_path = move || {
+        let (points, _) = revenue.get();
+        let max = points.last().copied().unwrap_or(0).max(1) as f64;
+        let n = points.len().max(1) as f64;
+        let mut d = String::from("M0,40");
+        for (i, r) in points.iter().enumerate() {
+            d.push_str(&format!("L{:.1},{:.1}", (i + 1) as f64 / n * W, 40.0 - *r as f64 / max * 38.0));
+        }
+        d
+    };
+    let cursor_x = move || {
+        let head = revenue.get().1.max(1) as f64;
+        ctx.cursor.get() as f64 / head * W
+    };
+    view! {
+        <section class="card models" aria-labelledby="models-title">
+            <h2 id="models-title">"Read models at the cursor"</h2>
+            <div class="models-grid">
+                <div>
+                    <h3>"Revenue over time"</h3>
+                    <svg class="revenue" viewBox=format!("0 0 {W} 40") preserveAspectRatio="none" role="img"
+                        aria-label="Revenue from orders over the whole log">
+                        <path class="series-line" d=revenue_path></path>
+                        <line class="chart-cursor" x1=cursor_x y1="0" x2=cursor_x y2="40"></line>
+                    </svg>
+                </div>
+                <div>
+                    <h3>"Top spenders"</h3>
+                    <table class="compact">
+                        <thead><tr><th scope="col">"User"</th><th scope="col" class="num">"Orders"</th><th scope="col" class="num">"Spent"</th></tr></thead>
+                        <tbody>
+                            {move || tops.get().0.into_iter().map(|(u, o, sp)| { let key = u.clone(); view! {
+                                <tr data-testid="spender-row" data-user=key data-orders=o data-spend=sp.to_string()>
+                                    <th scope="row">{u}</th><td class="num">{count(o)}</td><td class="num">{big_money(sp)}</td>
+                                </tr>
+                            }}).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+                <div>
+                    <h3>"Units sold"</h3>
+                    <table class="compact">
+                        <thead><tr><th scope="col">"Item"</th><th scope="col" class="num">"Units"</th></tr></thead>
+                        <tbody>
+                            {move || tops.get().1.into_iter().map(|(i, units)| { let key = i.clone(); view! {
+                                <tr data-testid="seller-row" data-item=key data-units=units.to_string()>
+                                    <th scope="row">{i}</th><td class="num">{units.to_string()}</td>
+                                </tr>
+                            }}).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            </div>
+        </section>
+    }
+}
