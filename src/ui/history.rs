@@ -37,8 +37,7 @@ fn describe(ctx: Ctx, seq: u64) -> Option<(u64, &'static str, String)> {
 }
 
 fn time_of(ts: u64) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ts as f64));
-    String::from(date.to_locale_time_string("en-GB"))
+    super::local_time(ts).1
 }
 
 /// Which listed row sits at the top for a scroll position, and back.
@@ -78,10 +77,13 @@ pub fn EventLog() -> impl IntoView {
     };
     let scroll_to = move |first: u64| {
         let top = scroll_for(first, listed.get_untracked());
-        if let Some(el) = viewport.get_untracked() {
-            el.set_scroll_top(top.round() as i32);
-        }
+        // The rows follow at once; the scrollbar in the next frame, so that scrubbing never forces a layout.
         scroll_top.set(top);
+        request_animation_frame(move || {
+            if let Some(el) = viewport.get_untracked() {
+                el.set_scroll_top(top.round() as i32);
+            }
+        });
     };
     // Keep the cursor's row in view while scrubbing.
     Effect::new(move |_| {

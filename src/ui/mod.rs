@@ -61,6 +61,35 @@ pub fn money(cents: u64) -> String {
     rewind_domain::Money(cents).to_string()
 }
 
+/// The page's offset from UTC in minutes (as `Date.getTimezoneOffset`, so UTC − local), read once: times in
+/// lists are formatted in Rust, since creating Intl formatters per row costs milliseconds.
+fn utc_offset_minutes() -> i64 {
+    thread_local! {
+        static OFFSET: i64 = js_sys::Date::new_0().get_timezone_offset() as i64;
+    }
+    OFFSET.with(|o| *o)
+}
+
+/// A timestamp (ms since the epoch) as local "YYYY-MM-DD HH:MM:SS".
+pub fn local_time(ts: u64) -> (String, String) {
+    let secs = (ts / 1000) as i64 - utc_offset_minutes() * 60;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (
+        format!("{year:04}-{month:02}-{day:02}"),
+        format!("{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60),
+    )
+}
+
 /// Digits with thin spaces between thousands, for counts people read.
 pub fn count(n: u64) -> String {
     let digits = n.to_string();

@@ -3,11 +3,82 @@
 use super::{count, money};
 use crate::ctx::Ctx;
 use leptos::prelude::*;
-use rewind_domain::{ChangeField, EntityKind, ItemId, UserId};
+use crate::shop::Shop;
+use rewind_domain::{ChangeField, Entity, EntityKind, ItemId, UserId};
+use std::collections::HashMap;
+use std::hash::Hash;
+
+/// Per-row signals, refreshed in one pass when the view moves. Each row subscribes to its own cell only, so
+/// a move notifies just the rows whose values changed; one shared signal read by every row would make each
+/// move cost a subscription change per row, and Leptos keeps subscribers in lists that shift on removal.
+struct Cells<K: 'static, V: 'static> {
+    map: StoredValue<HashMap<K, RwSignal<V>>>,
+}
+
+impl<K: 'static, V: 'static> Clone for Cells<K, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<K: 'static, V: 'static> Copy for Cells<K, V> {}
+
+impl<K, V> Cells<K, V>
+where
+    K: Copy + Eq + Hash + Send + Sync + 'static,
+    V: Clone + PartialEq + Send + Sync + 'static,
+{
+    fn new() -> Self {
+        Self { map: StoredValue::new(HashMap::new()) }
+    }
+
+    /// The cell of a row being created; it is dropped with the row.
+    fn register(self, key: K, initial: V) -> RwSignal<V> {
+        let cell = RwSignal::new(initial);
+        self.map.update_value(|m| {
+            m.insert(key, cell);
+        });
+        on_cleanup(move || {
+            self.map.try_update_value(|m| m.remove(&key));
+        });
+        cell
+    }
+
+    /// Keeps every cell equal to `value_of` its key, notifying only the cells that change.
+    fn follow(self, ctx: Ctx, value_of: impl Fn(&Shop, K) -> V + 'static) {
+        Effect::new(move |_| {
+            ctx.version.track();
+            let cells: Vec<(K, RwSignal<V>)> =
+                self.map.with_value(|m| m.iter().map(|(k, c)| (*k, *c)).collect());
+            let fresh = ctx.read(|s| cells.iter().map(|(k, c)| (*c, value_of(s, *k))).collect::<Vec<_>>());
+            for (cell, value) in fresh.unwrap_or_default() {
+                if cell.with_untracked(|v| *v != value) {
+                    cell.set(value);
+                }
+            }
+        });
+    }
+}
+
+/// A user's row: balance, and whether the event at the cursor changed it.
+type UserCell = (u64, bool);
+/// An item's row: price, stock, and whether the event at the cursor changed it.
+type ItemCell = (u64, u64, bool);
+
+fn user_cell(s: &Shop, user: UserId) -> UserCell {
+    let name = s.names().user_name(user);
+    (s.view.balance(user).map_or(0, |m| m.0), s.changed_user(name))
+}
+
+fn item_cell(s: &Shop, item: ItemId) -> ItemCell {
+    let name = s.names().item_name(item);
+    (s.view.price(item).map_or(0, |p| p.0), s.view.stock(item).map_or(0, |q| q.0), s.changed_item(name))
+}
 
 #[component]
 pub fn UsersTable() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
+    let cells = Cells::<UserId, UserCell>::new();
+    cells.follow(ctx, user_cell);
     let rows = move || {
         ctx.version.track();
         ctx.write(|s| s.users_shown()).unwrap_or_default()
@@ -20,7 +91,7 @@ pub fn UsersTable() -> impl IntoView {
                     <thead><tr><th scope="col">"User"</th><th scope="col" class="num">"Balance"</th></tr></thead>
                     <tbody>
                         <For each=rows key=|u| *u let:user>
-                            <UserRow user/>
+                            <UserRow user cells/>
                         </For>
                     </tbody>
                 </table>
@@ -30,26 +101,19 @@ pub fn UsersTable() -> impl IntoView {
 }
 
 #[component]
-fn UserRow(user: UserId) -> impl IntoView {
+fn UserRow(user: UserId, cells: Cells<UserId, UserCell>) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let name = ctx.read(|s| s.names().user_name(user).to_owned()).unwrap_or_default();
-    let balance = Memo::new(move |_| {
-        ctx.version.track();
-        ctx.read(|s| s.view.balance(user).map(|m| m.0)).flatten().unwrap_or(0)
-    });
-    let key = name.clone();
+    let (name, initial) =
+        ctx.read(|s| (s.names().user_name(user).to_owned(), user_cell(s, user))).unwrap_or_default();
+    let cell = cells.register(user, initial);
     let attr_name = name.clone();
-    let changed = Memo::new(move |_| {
-        ctx.version.track();
-        ctx.read(|s| s.changed_user(&key)).unwrap_or(false)
-    });
     view! {
-        <tr data-testid="user-row" data-user=attr_name data-balance=move || balance.get() class:changed=move || changed.get()
-            class:selected=move || ctx.selected.get() == Some(rewind_domain::Entity::User(user))
+        <tr data-testid="user-row" data-user=attr_name data-balance=move || cell.get().0 class:changed=move || cell.get().1
+            class:selected=move || ctx.selected.get() == Some(Entity::User(user))
             title="Click to chart this user's balance over time"
-            on:click=move |_| ctx.selected.set(Some(rewind_domain::Entity::User(user)))>
+            on:click=move |_| ctx.selected.set(Some(Entity::User(user)))>
             <th scope="row">{name}</th>
-            <td class="num">{move || money(balance.get())}</td>
+            <td class="num">{move || money(cell.get().0)}</td>
         </tr>
     }
 }
@@ -57,6 +121,8 @@ fn UserRow(user: UserId) -> impl IntoView {
 #[component]
 pub fn ItemsTable() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
+    let cells = Cells::<ItemId, ItemCell>::new();
+    cells.follow(ctx, item_cell);
     let rows = move || {
         ctx.version.track();
         ctx.write(|s| s.items_shown()).unwrap_or_default()
@@ -69,7 +135,7 @@ pub fn ItemsTable() -> impl IntoView {
                     <thead><tr><th scope="col">"Item"</th><th scope="col" class="num">"Unit price"</th><th scope="col" class="num">"Stock"</th></tr></thead>
                     <tbody>
                         <For each=rows key=|i| *i let:item>
-                            <ItemRow item/>
+                            <ItemRow item cells/>
                         </For>
                     </tbody>
                 </table>
@@ -79,29 +145,21 @@ pub fn ItemsTable() -> impl IntoView {
 }
 
 #[component]
-fn ItemRow(item: ItemId) -> impl IntoView {
+fn ItemRow(item: ItemId, cells: Cells<ItemId, ItemCell>) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let name = ctx.read(|s| s.names().item_name(item).to_owned()).unwrap_or_default();
-    let values = Memo::new(move |_| {
-        ctx.version.track();
-        ctx.read(|s| (s.view.price(item).map_or(0, |p| p.0), s.view.stock(item).map_or(0, |q| q.0)))
-            .unwrap_or_default()
-    });
-    let key = name.clone();
+    let (name, initial) =
+        ctx.read(|s| (s.names().item_name(item).to_owned(), item_cell(s, item))).unwrap_or_default();
+    let cell = cells.register(item, initial);
     let attr_name = name.clone();
-    let changed = Memo::new(move |_| {
-        ctx.version.track();
-        ctx.read(|s| s.changed_item(&key)).unwrap_or(false)
-    });
     view! {
-        <tr data-testid="item-row" data-item=attr_name data-price=move || values.get().0
-            data-stock=move || values.get().1 class:changed=move || changed.get()
-            class:selected=move || ctx.selected.get() == Some(rewind_domain::Entity::Item(item))
+        <tr data-testid="item-row" data-item=attr_name data-price=move || cell.get().0
+            data-stock=move || cell.get().1 class:changed=move || cell.get().2
+            class:selected=move || ctx.selected.get() == Some(Entity::Item(item))
             title="Click to chart this item's stock over time"
-            on:click=move |_| ctx.selected.set(Some(rewind_domain::Entity::Item(item)))>
+            on:click=move |_| ctx.selected.set(Some(Entity::Item(item)))>
             <th scope="row">{name}</th>
-            <td class="num">{move || money(values.get().0)}</td>
-            <td class="num">{move || count(values.get().1)}</td>
+            <td class="num">{move || money(cell.get().0)}</td>
+            <td class="num">{move || count(cell.get().1)}</td>
         </tr>
     }
 }
@@ -151,8 +209,8 @@ pub fn Changes() -> impl IntoView {
                         money(total.0)
                     ),
                 };
-                let when = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(e.ts as f64));
-                (k, e.event.type_name(), what, String::from(when.to_locale_string("en-GB", &wasm_bindgen::JsValue::UNDEFINED)))
+                let (date, time) = super::local_time(e.ts);
+                (k, e.event.type_name(), what, format!("{date} {time}"))
             })
         })
         .flatten()

@@ -10,6 +10,10 @@ const TRUNK_VERSION: &str = "^0.21";
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const PY_PACKAGES: [&str; 2] = ["playwright>=1.50,<2", "pytest>=8,<10"];
+/// wasm-opt comes from the npm registry's binaryen build: Debian's version 108 breaks the externref table
+/// that wasm-bindgen 0.2.130 emits (the optimised page fails at start). Installed under `.tools/`.
+const BINARYEN: &str = "binaryen@132.0.0";
+const WASM_OPT_VERSION: &str = "wasm-opt version 132";
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -77,7 +81,7 @@ fn setup() -> Result {
         run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
     }
 
-    let missing_debs: Vec<&str> = [("chromium", CHROMIUM), ("chromium-driver", CHROMEDRIVER), ("binaryen", "wasm-opt")]
+    let missing_debs: Vec<&str> = [("chromium", CHROMIUM), ("chromium-driver", CHROMEDRIVER)]
         .into_iter()
         .filter(|(_, bin)| version_of(bin, "--version").is_none())
         .map(|(deb, _)| deb)
@@ -97,6 +101,12 @@ fn setup() -> Result {
     if !have_cli {
         // Not --locked: its lock file names a crate version the registry here lacks.
         run(cargo().args(["install", "--force", "wasm-bindgen-cli", "--version", &bindgen]))?;
+    }
+
+    let wasm_opt = tools_bin().join("wasm-opt");
+    if !version_of(&wasm_opt.to_string_lossy(), "--version").is_some_and(|v| v.starts_with(WASM_OPT_VERSION)) {
+        let prefix = root().join(".tools");
+        run(Command::new("npm").args(["install", "--no-audit", "--no-fund", "--prefix"]).arg(&prefix).arg(BINARYEN))?;
     }
 
     let has_py = Command::new("python3")
@@ -148,8 +158,19 @@ fn browser_env(cmd: &mut Command) -> &mut Command {
         .env("WASM_BINDGEN_TEST_TIMEOUT", "300")
 }
 
+/// Where the project's own npm tools live (wasm-opt).
+fn tools_bin() -> PathBuf {
+    root().join(".tools/node_modules/.bin")
+}
+
 fn trunk() -> Command {
     let mut cmd = Command::new("trunk");
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs = vec![tools_bin()];
+    dirs.extend(std::env::split_paths(&path));
+    if let Ok(joined) = std::env::join_paths(dirs) {
+        cmd.env("PATH", joined);
+    }
     cmd.current_dir(root());
     cmd
 }
