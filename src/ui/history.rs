@@ -150,7 +150,13 @@ pub fn EventLog() -> impl IntoView {
             </Show>
             <div class="log-viewport" node_ref=viewport tabindex="0" aria-label="Events, in order"
                 style:height=format!("{}px", VIEW_ROWS as f64 * ROW_H)
-                on:scroll=move |_| if let Some(el) = viewport.get_untracked() { scroll_top.set(el.scroll_top() as f64) }>
+                on:scroll=move |_| if let Some(el) = viewport.get_untracked() {
+                    // Our own scroll to the cursor's row comes back as a scroll event: the rows already follow it.
+                    let at = el.scroll_top() as f64;
+                    if (at - scroll_top.get_untracked()).abs() >= 1.0 {
+                        scroll_top.set(at);
+                    }
+                }>
                 <div class="log-window" role="list">
                     <For each=rows key=|seq| *seq let:seq>
                         <LogRow seq/>

@@ -1,6 +1,7 @@
 mod commands;
 mod history;
 mod io;
+mod paint;
 mod status;
 mod tables;
 mod timeline;

@@ -19,15 +19,17 @@ import functools, http.server, socketserver, threading  # noqa: E401,E402
 # state: the last DOM change the move caused, seen by a MutationObserver (microtask timing), once every
 # microtask the move queued has run. The next frame's style, layout and paint are not counted.
 SLIDER_JS = """
-async ([moves, seed]) => {
+async ([moves, seed, drag]) => {
   const channel = new MessageChannel();
   const tick = () => new Promise(r => { channel.port1.onmessage = () => r(); channel.port2.postMessage(0); });
   const el = document.querySelector('[data-testid=timeline]');
   const max = Number(el.max);
   let x = seed; const rnd = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
   const times = [];
+  let at = Math.floor(max / 3);
   for (let i = 0; i < moves; i++) {
-    const k = 1 + Math.floor(rnd() * (max - 1));
+    // Random jumps anywhere (the worst case: nearly every row changes), or a drag: small steps forward.
+    const k = drag ? (at = Math.min(max, at + 1 + Math.floor(rnd() * 200))) : 1 + Math.floor(rnd() * (max - 1));
     let last = 0;
     const observer = new MutationObserver(() => { last = performance.now(); });
     observer.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
@@ -38,11 +40,47 @@ async ([moves, seed]) => {
     while (document.querySelector('.event-line .seq')?.textContent !== '#' + k) await tick();
     observer.disconnect();
     times.push(Math.max(last, t0) - t0);
-    if (i % 20 === 0) await new Promise(r => setTimeout(r, 0));
+    // A dragging hand produces at most one input per frame: let the frame render before the next move.
+    await new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
   }
   times.sort((a, b) => a - b);
   const p = q => times[Math.min(times.length - 1, Math.floor(q * times.length))];
   return { moves, p50_ms: p(0.5), p95_ms: p(0.95), max_ms: times[times.length - 1] };
+}
+"""
+
+CHART_JS = """
+async () => {
+  const channel = new MessageChannel();
+  const tick = () => new Promise(r => { channel.port1.onmessage = () => r(); channel.port2.postMessage(0); });
+  const row = document.querySelectorAll('[data-testid=user-row]')[3];
+  const t0 = performance.now();
+  row.click();
+  while (!document.querySelector('[data-testid=entity-chart]')) await tick();
+  return performance.now() - t0;
+}
+"""
+
+ROW_CLICK_JS = """
+async () => {
+  const channel = new MessageChannel();
+  const tick = () => new Promise(r => { channel.port1.onmessage = () => r(); channel.port2.postMessage(0); });
+  const viewport = document.querySelector('.log-viewport');
+  const times = [];
+  for (const f of [0.1, 0.35, 0.6, 0.85]) {
+    viewport.scrollTop = f * (viewport.scrollHeight - viewport.clientHeight);
+    viewport.dispatchEvent(new Event('scroll'));
+    await tick(); await tick();
+    const rows = document.querySelectorAll('[data-testid=log-row]');
+    const row = rows[Math.floor(rows.length / 2)];
+    const seq = row.dataset.seq;
+    const t0 = performance.now();
+    row.click();
+    while (document.querySelector('[data-testid=timeline]').value !== seq
+           || document.querySelector('.event-line .seq')?.textContent !== '#' + seq) await tick();
+    times.push(performance.now() - t0);
+  }
+  return times;
 }
 """
 
@@ -74,7 +112,13 @@ def main():
             t = time.perf_counter()
             shop.generate(n - shop.event_count())
             out[f"generate_to_{n}_s"] = round(time.perf_counter() - t, 2)
-            out[f"slider_{n}"] = page.evaluate(SLIDER_JS, [300, 7])
+            out[f"slider_jump_{n}"] = page.evaluate(SLIDER_JS, [300, 7, False])
+            out[f"slider_drag_{n}"] = page.evaluate(SLIDER_JS, [300, 7, True])
+        # With a chart on screen too: select a user (time until its chart is drawn), then move the slider.
+        out["select_user_to_chart_ms"] = page.evaluate(CHART_JS)
+        out["slider_jump_with_chart"] = page.evaluate(SLIDER_JS, [300, 11, False])
+        out["slider_drag_with_chart"] = page.evaluate(SLIDER_JS, [300, 11, True])
+        out["log_row_click_ms"] = page.evaluate(ROW_CLICK_JS)
         if os.environ.get("BENCH_QUICK"):
             browser.close()
             print("APP-BENCH " + json.dumps(out))

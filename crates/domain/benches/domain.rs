@@ -75,6 +75,12 @@ fn domain(c: &mut Criterion) {
             black_box(events.len())
         })
     });
+    let alice = log.names().user("alice").map(rewind_domain::Entity::User);
+    if let Some(entity) = alice {
+        group.bench_function("entity series build + downsample (one user, whole log)", |b| {
+            b.iter(|| black_box(rewind_domain::EntitySeries::build(&log, entity).downsample(600).len()))
+        });
+    }
     group.finish();
 }
 
