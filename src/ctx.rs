@@ -44,6 +44,8 @@ pub struct Ctx {
     pub selected: RwSignal<Option<rewind_domain::Entity>>,
     /// Bumped when the event log's filter changed.
     pub filter_version: RwSignal<u64>,
+    /// The loaded log's generation (see `Shop::generation`).
+    pub generation: RwSignal<u64>,
 }
 
 fn now_ms() -> u64 {
@@ -80,6 +82,7 @@ impl Ctx {
             saving: RwSignal::new(false),
             selected: RwSignal::new(None),
             filter_version: RwSignal::new(0),
+            generation: RwSignal::new(0),
         }
     }
 
@@ -123,9 +126,15 @@ impl Ctx {
     /// Puts a whole new log in place (load, import, clear, another tab's replace): filters and the chart's
     /// selection refer to the old one, so they are reset.
     fn install_log(&self, log: Log, live: State) {
-        self.write(|s| s.set_log(log, live));
+        let generation = self.write(|s| {
+            s.set_log(log, live);
+            s.generation
+        });
         self.selected.set(None);
         self.filter_version.update(|v| *v += 1);
+        if let Some(g) = generation {
+            self.generation.set(g);
+        }
     }
 
     pub fn go_live(&self) {
@@ -156,6 +165,7 @@ impl Ctx {
                 true
             }
             Some(Err(why)) => {
+                self.progress.set(None);
                 self.fail(why);
                 false
             }
@@ -166,13 +176,23 @@ impl Ctx {
     fn end(&self) {
         let pending = self.write(|s| {
             s.busy = false;
-            std::mem::take(&mut s.sync_pending)
+            s.sync_pending.take()
         });
         self.saving.set(false);
-        if pending == Some(true) {
+        if let Some(Some(change)) = pending {
             let ctx = *self;
-            leptos::task::spawn_local(async move { ctx.sync_from_other_tab(LogChange::Appended).await });
+            leptos::task::spawn_local(async move { ctx.sync_from_other_tab(change).await });
         }
+    }
+
+    /// Reacts to a store error of a write: another tab's replace means reloading the whole log.
+    async fn after_write_error(&self, store: &Store, e: StoreError) {
+        if e == StoreError::Replaced {
+            if let Err(reload) = self.reload_log(store).await {
+                return self.fail(reload.to_string());
+            }
+        }
+        self.fail(e.to_string());
     }
 
     fn store(&self) -> Option<Rc<Store>> {
@@ -188,10 +208,10 @@ impl Ctx {
         if !self.begin() {
             return;
         }
-        for _attempt in 0..3 {
+        for attempt in 1..=3 {
             let prepared = self.write(|s| {
                 let event = decide(&s.live, s.log.names_mut(), &command)?;
-                let ts = now_ms().max(s.log.timestamps().last().copied().unwrap_or(0));
+                let ts = now_ms().max(s.log.timestamps().last().copied().unwrap_or(0)).min(rewind_domain::MAX);
                 let head = s.head();
                 Ok::<_, rewind_domain::Rejection>((head, ts, event, encode_chunks(s.log.names(), head + 1, &[event], &[ts])))
             });
@@ -206,22 +226,28 @@ impl Ctx {
             let Some(store) = self.store() else { break };
             match store.append(head, &chunks).await {
                 Ok(_) => {
-                    self.accept(&[(ts, event)]);
+                    if !self.accept(&[(ts, event)]) {
+                        let _ = self.reload_log(&store).await;
+                    }
                     self.error.set(None);
                     self.announce(LogChange::Appended);
                     self.go_live();
                     self.snapshot_if_due(false);
                     break;
                 }
-                Err(StoreError::Conflict { .. }) => {
+                Err(StoreError::Conflict { .. }) if attempt < 3 => {
                     // Another tab wrote first: read its events, then decide again.
                     if let Err(e) = self.pull_tail(&store).await {
-                        self.fail(e.to_string());
+                        self.after_write_error(&store, e).await;
                         break;
                     }
                 }
+                Err(StoreError::Conflict { .. }) => {
+                    self.fail("other tabs kept writing at the same moment, so this was not saved; please try again");
+                    break;
+                }
                 Err(e) => {
-                    self.fail(e.to_string());
+                    self.after_write_error(&store, e).await;
                     break;
                 }
             }
@@ -229,17 +255,22 @@ impl Ctx {
         self.end();
     }
 
-    /// Applies events that are already stored.
-    fn accept(&self, events: &[(u64, Event)]) {
+    /// Applies events that are already stored. `false` if one breaks a rule against the page's log, which
+    /// means the page's copy is stale: the caller reloads it from storage.
+    fn accept(&self, events: &[(u64, Event)]) -> bool {
         self.write(|s| {
+            let mut all = true;
             for (ts, event) in events {
                 let Shop { log, live, .. } = s;
                 if log.push(live, *ts, *event).is_err() {
+                    all = false;
                     break;
                 }
             }
             s.log_grew();
-        });
+            all
+        })
+        .unwrap_or(false)
     }
 
     async fn pull_tail(&self, store: &Store) -> Result<u64, StoreError> {
@@ -269,7 +300,10 @@ impl Ctx {
     pub async fn sync_from_other_tab(self, change: LogChange) {
         let ready = self.write(|s| {
             if s.busy || !s.history_ready {
-                s.sync_pending = true;
+                // A replace outweighs any append: the whole log is read again.
+                if s.sync_pending != Some(LogChange::Replaced) {
+                    s.sync_pending = Some(change);
+                }
                 false
             } else {
                 s.busy = true;
@@ -281,7 +315,10 @@ impl Ctx {
         }
         let Some(store) = self.store() else { return self.end() };
         let result = match change {
-            LogChange::Appended => self.pull_tail(&store).await.map(|_| ()),
+            LogChange::Appended => match self.pull_tail(&store).await {
+                Err(StoreError::Replaced) => self.reload_log(&store).await,
+                other => other.map(|_| ()),
+            },
             LogChange::Replaced => self.reload_log(&store).await,
         };
         if let Err(e) = result {
@@ -324,6 +361,12 @@ impl Ctx {
             ms: (perf_now() - started).max(0.0).round() as u64,
         };
         let restore_error = restored.error.clone();
+        // Join the other tabs now: what they write while the history loads is caught up afterwards.
+        let ctx = self;
+        let sync = rewind_store::TabSync::join(STORE_NAME, move |change| {
+            leptos::task::spawn_local(async move { ctx.sync_from_other_tab(change).await });
+        });
+        self.write(|s| s.tab_sync = sync);
         self.write(|s| {
             s.store = Some(store.clone());
             s.last_snapshot = restored.snapshot_seq;
@@ -342,26 +385,24 @@ impl Ctx {
         if total > 0 {
             self.progress.set(Some(Progress { label: "Loading history".into(), fraction: 0.0 }));
         }
-        match store.read_log(|_, _| {}).await {
+        let loaded = store.read_log(|_, _| {}).await;
+        self.progress.set(None);
+        match loaded {
             Ok(loaded) => {
                 let error = loaded.error.clone();
                 self.install_log(loaded.log, loaded.live);
+                self.history_ready.set(true);
+                self.go_live();
                 if let Some(e) = error {
                     self.fail(e.to_string());
                 }
+                self.snapshot_if_due(false);
+                // Anything another tab did while the history loaded.
+                self.end();
             }
-            Err(e) => self.fail(e.to_string()),
+            // Without the history the page shows the live state but refuses writes, and says why.
+            Err(e) => self.fail(format!("{e}; reload the page to try again")),
         }
-        self.progress.set(None);
-        self.history_ready.set(true);
-        self.go_live();
-        self.snapshot_if_due(false);
-
-        let ctx = self;
-        let sync = rewind_store::TabSync::join(STORE_NAME, move |change| {
-            leptos::task::spawn_local(async move { ctx.sync_from_other_tab(change).await });
-        });
-        self.write(|s| s.tab_sync = sync);
     }
 
     /// Writes a snapshot of the live state in the background when the policy says so.
@@ -418,19 +459,22 @@ impl Ctx {
             let Some(store) = self.store() else { break };
             match store.append(head, &chunks).await {
                 Ok(_) => {
-                    self.accept(&events);
+                    if !self.accept(&events) {
+                        let _ = self.reload_log(&store).await;
+                        break;
+                    }
                     done += n;
                     self.announce(LogChange::Appended);
                     self.snapshot_if_due(false);
                 }
                 Err(StoreError::Conflict { .. }) => {
                     if let Err(e) = self.pull_tail(&store).await {
-                        self.fail(e.to_string());
+                        self.after_write_error(&store, e).await;
                         break;
                     }
                 }
                 Err(e) => {
-                    self.fail(e.to_string());
+                    self.after_write_error(&store, e).await;
                     break;
                 }
             }
@@ -499,12 +543,14 @@ impl Ctx {
         self.progress.set(Some(Progress { label: format!("Saving {} events", log.len()), fraction: 0.85 }));
         yield_to_browser().await;
         let chunks = encode_chunks(log.names(), 1, log.events(), log.timestamps());
-        let Some(store) = self.store() else { return self.end() };
+        let Some(store) = self.store() else {
+            self.progress.set(None);
+            return self.end();
+        };
         match store.replace(&chunks).await {
             Ok(()) => {
                 let n = log.len();
                 self.install_log(log, live);
-                self.write(|s| s.last_snapshot = 0);
                 self.announce(LogChange::Replaced);
                 self.go_live();
                 self.snapshot_if_due(false);
@@ -528,7 +574,6 @@ impl Ctx {
         match store.clear().await {
             Ok(()) => {
                 self.install_log(Log::new(), State::new());
-                self.write(|s| s.last_snapshot = 0);
                 self.announce(LogChange::Replaced);
                 self.go_live();
                 self.error.set(None);

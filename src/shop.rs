@@ -25,8 +25,11 @@ pub struct Shop {
     pub last_snapshot: u64,
     /// A write or long read is under way: other writes wait.
     pub busy: bool,
-    /// Another tab changed the log while we were busy.
-    pub sync_pending: bool,
+    /// Another tab changed the log while we were busy: what to catch up with afterwards.
+    pub sync_pending: Option<rewind_store::LogChange>,
+    /// Which log is loaded: a new log (load, import, another tab's replace) gets a new generation, so that
+    /// views keyed by interned ids or sequence numbers are rebuilt rather than reused.
+    pub generation: u64,
     pub tab_sync: Option<rewind_store::TabSync>,
     /// The event log's filter, and the events it keeps (None: no filter, every event).
     pub filter: LogFilter,
@@ -49,7 +52,8 @@ impl Default for Shop {
             history_ready: false,
             last_snapshot: 0,
             busy: false,
-            sync_pending: false,
+            sync_pending: None,
+            generation: 0,
             tab_sync: None,
             filter: LogFilter::default(),
             matches: None,
@@ -80,6 +84,11 @@ impl Shop {
         let _ = self.timeline.catch_up(&self.log);
         self.series.catch_up(&self.log);
         self.history_ready = true;
+        self.generation += 1;
+        self.last_snapshot = 0;
+        // Interned indices may name other entities in the new log.
+        self.user_order = (usize::MAX, Vec::new());
+        self.item_order = (usize::MAX, Vec::new());
         self.filter = LogFilter::default();
         self.matches = None;
         self.view = State::new();

@@ -62,7 +62,7 @@ pub fn IdSuggestions() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let ids = Memo::new(move |_| {
         ctx.head.track();
-        ctx.history_ready.track();
+        ctx.generation.track();
         ctx.read(|s| s.known_ids()).unwrap_or_default()
     });
     view! {

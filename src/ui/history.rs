@@ -72,8 +72,12 @@ pub fn EventLog() -> impl IntoView {
     let rows = move || {
         let (first, listed) = (first.get(), listed.get());
         ctx.filter_version.track();
-        ctx.read(|s| (first..(first + VIEW_ROWS).min(listed)).filter_map(|i| s.listed_seq(i)).collect::<Vec<_>>())
-            .unwrap_or_default()
+        // Keyed by the log's generation too: after an import, event n is another event.
+        let generation = ctx.generation.get();
+        ctx.read(|s| {
+            (first..(first + VIEW_ROWS).min(listed)).filter_map(|i| s.listed_seq(i)).map(|q| (generation, q)).collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
     };
     let scroll_to = move |first: u64| {
         let top = scroll_for(first, listed.get_untracked());
@@ -158,7 +162,7 @@ pub fn EventLog() -> impl IntoView {
                     }
                 }>
                 <div class="log-window" role="list">
-                    <For each=rows key=|seq| *seq let:seq>
+                    <For each=rows key=|k| *k let:((_, seq))>
                         <LogRow seq/>
                     </For>
                 </div>
@@ -196,7 +200,7 @@ pub fn DensityStrip() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let buckets = Memo::new(move |_| {
         ctx.head.track();
-        ctx.history_ready.track();
+        ctx.generation.track();
         ctx.read(|s| density(&s.log, 200)).unwrap_or_default()
     });
     let bars = move || {
@@ -235,6 +239,7 @@ pub fn EntityChart() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let series = Memo::new(move |_| {
         ctx.head.track();
+        ctx.generation.track();
         let entity = ctx.selected.get()?;
         ctx.read(|s| {
             let series = EntitySeries::build(&s.log, entity);
@@ -297,7 +302,7 @@ pub fn ReadModelsPanel() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let revenue = Memo::new(move |_| {
         ctx.head.track();
-        ctx.history_ready.track();
+        ctx.generation.track();
         ctx.read(|s| (revenue_over_time(&s.log, 150), s.head())).unwrap_or_default()
     });
     let tops = Memo::new(move |_| {

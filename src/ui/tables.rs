@@ -99,9 +99,11 @@ pub fn UsersTable() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let rows = Rows::<UserId, UserCell>::new();
     rows.follow(ctx, user_cell, paint_user);
+    // Keyed by the log's generation too: in another log an index may name another user.
     let shown = move || {
         ctx.version.track();
-        ctx.write(|s| s.users_shown()).unwrap_or_default()
+        let generation = ctx.generation.get();
+        ctx.write(|s| s.users_shown()).unwrap_or_default().into_iter().map(|u| (generation, u)).collect::<Vec<_>>()
     };
     view! {
         <section class="card table-card" aria-labelledby="users-title">
@@ -110,7 +112,7 @@ pub fn UsersTable() -> impl IntoView {
                 <table>
                     <thead><tr><th scope="col">"User"</th><th scope="col" class="num">"Balance"</th></tr></thead>
                     <tbody>
-                        <For each=shown key=|u| *u let:user>
+                        <For each=shown key=|k| *k let:((_, user))>
                             <UserRow user rows/>
                         </For>
                     </tbody>
@@ -146,7 +148,8 @@ pub fn ItemsTable() -> impl IntoView {
     rows.follow(ctx, item_cell, paint_item);
     let shown = move || {
         ctx.version.track();
-        ctx.write(|s| s.items_shown()).unwrap_or_default()
+        let generation = ctx.generation.get();
+        ctx.write(|s| s.items_shown()).unwrap_or_default().into_iter().map(|i| (generation, i)).collect::<Vec<_>>()
     };
     view! {
         <section class="card table-card" aria-labelledby="items-title">
@@ -155,7 +158,7 @@ pub fn ItemsTable() -> impl IntoView {
                 <table>
                     <thead><tr><th scope="col">"Item"</th><th scope="col" class="num">"Unit price"</th><th scope="col" class="num">"Stock"</th></tr></thead>
                     <tbody>
-                        <For each=shown key=|i| *i let:item>
+                        <For each=shown key=|k| *k let:((_, item))>
                             <ItemRow item rows/>
                         </For>
                     </tbody>

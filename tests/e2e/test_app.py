@@ -190,3 +190,24 @@ def test_two_pages_of_one_browser_stay_in_sync(context, base_url):
     assert a.users() == {"bob": 70}
     a.order("bob", "apple", 2)
     expect(b.page.locator("[data-testid=user-row][data-user=bob]")).to_have_attribute("data-balance", "10", timeout=1_000)
+
+
+def test_an_import_in_one_page_replaces_the_log_in_the_other(context, base_url, tmp_path):
+    a = ShopPage(context.new_page(), base_url).open()
+    b = ShopPage(context.new_page(), base_url).open()
+    starter(a)
+    expect(b.page.get_by_test_id("event-count")).to_have_text("3", timeout=2_000)
+    lines, users, items = make_log(3, seed=11)
+    path = tmp_path / "three.jsonl"
+    path.write_text("\n".join(lines))
+    a.import_file(path)
+    expect(a.page.get_by_text("Imported 3 events")).to_be_visible()
+    # Same length, another history: the other page must show the new one, not a mix.
+    b.page.wait_for_function(
+        "names => [...document.querySelectorAll('[data-testid=user-row]')].map(r => r.dataset.user).join() === names",
+        arg=",".join(sorted(users)), timeout=2_000)
+    assert b.users() == users and b.items() == items
+    # A command in the other page applies to the new log.
+    b.top_up("zed", 5)
+    expect(a.page.get_by_test_id("event-count")).to_have_text("4", timeout=2_000)
+    assert a.users() == {**users, "zed": 5}

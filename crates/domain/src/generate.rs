@@ -99,7 +99,8 @@ impl Producer {
         loop {
             let command = self.next_command(names, state);
             match decide(state, names, &command) {
-                Ok(event) => return Ok((last_ts + self.rng.u64(1..3_000), event)),
+                // Timestamps stay within what the formats carry (at most MAX).
+                Ok(event) => return Ok((last_ts.saturating_add(self.rng.u64(1..3_000)).min(crate::MAX), event)),
                 Err(rejection) if tries >= 16 => return Err(rejection),
                 Err(_) => tries += 1,
             }

@@ -60,6 +60,9 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<(Names, State), SnapshotError> {
         return Err(SnapshotError(format!("unknown snapshot format version {version}")));
     }
     let seq = r.varint()?;
+    if seq > MAX {
+        return Err(bad("the sequence number is out of range"));
+    }
     let mut names = Names::new();
     let n_users = r.count()?;
     let mut balances = vec![ABSENT; n_users];

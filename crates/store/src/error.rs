@@ -5,6 +5,8 @@ use std::fmt;
 pub enum StoreError {
     /// Another tab stored events first; reload the tail and decide again.
     Conflict { expected: u64, found: u64 },
+    /// Another tab replaced or cleared the whole log; reload it.
+    Replaced,
     /// The browser's storage for this site is full.
     QuotaExceeded { backend: &'static str },
     /// A write failed or was aborted; nothing of it was stored.
@@ -22,6 +24,11 @@ impl fmt::Display for StoreError {
                 f,
                 "another tab stored events first (expected {expected} events, found {found}); \
                  the latest events were loaded, please try again"
+            ),
+            StoreError::Replaced => write!(
+                f,
+                "another tab replaced the whole log, so nothing was saved here; the new log was loaded, \
+                 please try again"
             ),
             StoreError::QuotaExceeded { backend } => write!(
                 f,

@@ -8,7 +8,7 @@
 use crate::error::StoreError;
 use crate::local::describe_js;
 use crate::policy::SNAPSHOTS_KEPT;
-use crate::records::EncodedChunk;
+use crate::records::{checked_count, EncodedChunk, Meta};
 use indexed_db_futures::database::Database;
 use indexed_db_futures::error::{Error as IdbError, OpenDbError};
 use indexed_db_futures::internals::SystemRepr;
@@ -22,6 +22,7 @@ const CHUNKS: &str = "chunks";
 const SNAPSHOTS: &str = "snapshots";
 const META: &str = "meta";
 const HEAD: &str = "head";
+const EPOCH: &str = "epoch";
 
 pub(crate) struct IdbRecords {
     db: Database,
@@ -93,23 +94,32 @@ impl IdbRecords {
         Ok((tx, raw))
     }
 
-    async fn read_head(tx: &Transaction<'_>) -> Result<u64, IdbError> {
+    async fn read_meta(tx: &Transaction<'_>) -> Result<Result<Meta, StoreError>, IdbError> {
         let meta = tx.object_store(META)?;
         let head: Option<f64> = meta.get(HEAD).await?;
-        Ok(head.map_or(0, |h| h as u64))
+        let epoch: Option<f64> = meta.get(EPOCH).await?;
+        Ok((|| {
+            Ok(Meta {
+                head: checked_count(head.unwrap_or(0.0), "head")?,
+                epoch: checked_count(epoch.unwrap_or(0.0), "epoch")?,
+            })
+        })())
     }
 
-    pub async fn head(&self) -> Result<u64, StoreError> {
+    pub async fn meta(&self) -> Result<Meta, StoreError> {
         let tx = self.db.transaction(META).build().map_err(read_error)?;
-        Self::read_head(&tx).await.map_err(read_error)
+        Self::read_meta(&tx).await.map_err(read_error)?
     }
 
-    pub async fn append(&self, expected: u64, new_head: u64, chunks: &[EncodedChunk]) -> Result<(), StoreError> {
+    pub async fn append(&self, expected: Meta, new_head: u64, chunks: &[EncodedChunk]) -> Result<(), StoreError> {
         let (tx, raw) = self.write_tx(&[CHUNKS, META])?;
-        let head = Self::read_head(&tx).await.map_err(|e| write_error(e, &raw))?;
-        if head != expected {
-            // Dropping the transaction aborts it: nothing is written.
-            return Err(StoreError::Conflict { expected, found: head });
+        let stored = Self::read_meta(&tx).await.map_err(|e| write_error(e, &raw))??;
+        // Dropping the transaction on these returns aborts it: nothing is written.
+        if stored.epoch != expected.epoch {
+            return Err(StoreError::Replaced);
+        }
+        if stored.head != expected.head {
+            return Err(StoreError::Conflict { expected: expected.head, found: stored.head });
         }
         let sent = (|| -> Result<(), IdbError> {
             let store = tx.object_store(CHUNKS)?;
@@ -125,8 +135,11 @@ impl IdbRecords {
         tx.commit().await.map_err(|e| write_error(e, &raw))
     }
 
-    pub async fn replace(&self, head: u64, chunks: &[EncodedChunk]) -> Result<(), StoreError> {
+    pub async fn replace(&self, head: u64, chunks: &[EncodedChunk]) -> Result<u64, StoreError> {
         let (tx, raw) = self.write_tx(&[CHUNKS, SNAPSHOTS, META])?;
+        let stored = Self::read_meta(&tx).await.map_err(|e| write_error(e, &raw))?;
+        // A damaged index is replaced too: the new log does not depend on it.
+        let epoch = stored.map_or(0, |m| m.epoch).saturating_add(1).min(rewind_domain::MAX);
         let sent = (|| -> Result<(), IdbError> {
             let store = tx.object_store(CHUNKS)?;
             store.clear()?;
@@ -135,12 +148,14 @@ impl IdbRecords {
                 store.put(Uint8ArraySlice::new(&c.bytes)).with_key(key(c.first_seq)).build()?;
             }
             tx.object_store(META)?.put(key(head)).with_key(HEAD).build()?;
+            tx.object_store(META)?.put(key(epoch)).with_key(EPOCH).build()?;
             Ok(())
         })();
         if let Err(e) = sent {
             return Err(write_error(e, &raw));
         }
-        tx.commit().await.map_err(|e| write_error(e, &raw))
+        tx.commit().await.map_err(|e| write_error(e, &raw))?;
+        Ok(epoch)
     }
 
     async fn read_all(&self, store: &str, from: u64) -> Result<Vec<(u64, Vec<u8>)>, IdbError> {
@@ -165,8 +180,13 @@ impl IdbRecords {
         Ok(all)
     }
 
-    pub async fn put_snapshot(&self, seq: u64, bytes: &[u8]) -> Result<(), StoreError> {
-        let (tx, raw) = self.write_tx(&[SNAPSHOTS])?;
+    pub async fn put_snapshot(&self, seq: u64, epoch: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        let (tx, raw) = self.write_tx(&[SNAPSHOTS, META])?;
+        let stored = Self::read_meta(&tx).await.map_err(|e| write_error(e, &raw))??;
+        if stored.epoch != epoch || stored.head < seq {
+            // The log changed under it: this snapshot belongs to no stored log. Dropping aborts the write.
+            return Ok(());
+        }
         let sent = async {
             let store = tx.object_store(SNAPSHOTS)?;
             let keys: Vec<f64> =

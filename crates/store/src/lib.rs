@@ -53,6 +53,8 @@ impl fmt::Display for Backend {
 /// The event store of one page. Two pages (tabs) open two stores over the same records.
 pub struct Store {
     records: Records,
+    /// The epoch of the log this page has read; an append to another epoch is refused.
+    epoch: std::cell::Cell<u64>,
     /// Why a preferred backend could not be used, for the page to explain.
     fallback_reasons: Vec<String>,
 }
@@ -83,24 +85,28 @@ impl Store {
     pub async fn open(name: &str) -> Store {
         let mut fallback_reasons = Vec::new();
         match idb::IdbRecords::open(name).await {
-            Ok(r) => return Store { records: Records::Idb(r), fallback_reasons },
+            Ok(r) => return Store::new(Records::Idb(r), fallback_reasons),
             Err(e) => fallback_reasons.push(format!("IndexedDB could not be opened: {e}")),
         }
         match local::LocalRecords::open(name) {
-            Ok(r) => return Store { records: Records::Local(r), fallback_reasons },
+            Ok(r) => return Store::new(Records::Local(r), fallback_reasons),
             Err(e) => fallback_reasons.push(format!("localStorage could not be used: {e}")),
         }
-        Store { records: Records::Memory(memory::MemoryRecords::default()), fallback_reasons }
+        Store::new(Records::Memory(memory::MemoryRecords::default()), fallback_reasons)
+    }
+
+    fn new(records: Records, fallback_reasons: Vec<String>) -> Store {
+        Store { records, epoch: std::cell::Cell::new(0), fallback_reasons }
     }
 
     /// A store in localStorage only (for tests and diagnostics; [`Store::open`] chooses by itself).
     pub fn open_local(name: &str) -> Result<Store, String> {
-        local::LocalRecords::open(name).map(|r| Store { records: Records::Local(r), fallback_reasons: Vec::new() })
+        local::LocalRecords::open(name).map(|r| Store::new(Records::Local(r), Vec::new()))
     }
 
     /// A store that keeps everything in this page only.
     pub fn in_memory() -> Store {
-        Store { records: Records::Memory(memory::MemoryRecords::default()), fallback_reasons: Vec::new() }
+        Store::new(Records::Memory(memory::MemoryRecords::default()), Vec::new())
     }
 
     pub fn backend(&self) -> Backend {
@@ -113,35 +119,42 @@ impl Store {
 
     /// The number of events stored.
     pub async fn head(&self) -> Result<u64, StoreError> {
-        self.records.head().await
+        Ok(self.records.meta().await?.head)
     }
 
     /// Appends chunks that continue a log of `expected_head` events, in one durable write. If another writer
-    /// moved the head first, nothing is written and the answer is [`StoreError::Conflict`].
+    /// moved the head first, nothing is written and the answer is [`StoreError::Conflict`]; if another tab
+    /// replaced the whole log since this page read it, [`StoreError::Replaced`].
     pub async fn append(&self, expected_head: u64, chunks: &[EncodedChunk]) -> Result<u64, StoreError> {
-        self.records.append(expected_head, chunks).await
+        let expected = records::Meta { head: expected_head, epoch: self.epoch.get() };
+        self.records.append(expected, chunks).await
     }
 
     /// Replaces the whole log (an import) in one write: afterwards either the old log or the new one is
     /// stored, never a mix. Snapshots of the old log are dropped with it.
     pub async fn replace(&self, chunks: &[EncodedChunk]) -> Result<(), StoreError> {
-        self.records.replace(chunks).await
+        let epoch = self.records.replace(chunks).await?;
+        self.epoch.set(epoch);
+        Ok(())
     }
 
     /// Removes every event and snapshot, in one write.
     pub async fn clear(&self) -> Result<(), StoreError> {
-        self.records.replace(&[]).await
+        self.replace(&[]).await
     }
 
     /// Stores a snapshot of `live` (the state after the stored event `live.seq()`), keeping the newest few.
+    /// A snapshot of a log another tab has replaced meanwhile is dropped, never stored.
     pub async fn write_snapshot(&self, live: &State, names: &Names) -> Result<(), StoreError> {
         let bytes = encode_snapshot(live, names);
-        self.records.put_snapshot(live.seq(), &bytes).await
+        self.records.put_snapshot(live.seq(), self.epoch.get(), &bytes).await
     }
 
     /// The live state from the newest valid snapshot plus the events after it.
     pub async fn restore(&self) -> Result<Restored, StoreError> {
-        let head = self.records.head().await?;
+        let meta = self.records.meta().await?;
+        self.epoch.set(meta.epoch);
+        let head = meta.head;
         let mut skipped = Vec::new();
         let mut start = None;
         for (seq, bytes) in self.records.snapshots_newest_first().await? {
@@ -160,10 +173,14 @@ impl Store {
         }
         let (mut names, mut live) = start.unwrap_or_default();
         let snapshot_seq = live.seq();
-        let from = (snapshot_seq + 1).saturating_sub(MAX_CHUNK_EVENTS as u64).max(1);
+        let from = snapshot_seq.saturating_add(1).saturating_sub(MAX_CHUNK_EVENTS as u64).max(1);
         let records = self.records.chunks_from(from).await?;
         let mut error = None;
         for (i, (first_seq, bytes)) in records.iter().enumerate() {
+            // A record that ends before the snapshot's next event is not needed (even if it is damaged).
+            if records.get(i + 1).is_some_and(|(next, _)| *next <= snapshot_seq.saturating_add(1)) {
+                continue;
+            }
             if let Err(e) = apply_chunk_tail(&mut live, &mut names, bytes) {
                 error = Some(damaged(&records, i, head, *first_seq, e));
                 break;
@@ -171,7 +188,7 @@ impl Store {
         }
         if error.is_none() && live.seq() < head {
             error = Some(StoreError::Damaged {
-                from: live.seq() + 1,
+                from: live.seq().saturating_add(1),
                 to: head,
                 reason: "these events are missing from storage".into(),
             });
@@ -182,7 +199,9 @@ impl Store {
 
     /// The whole log, decoded and checked against the rules. `progress(done, total)` is called per record.
     pub async fn read_log(&self, mut progress: impl FnMut(u64, u64)) -> Result<LoadedLog, StoreError> {
-        let head = self.records.head().await?;
+        let meta = self.records.meta().await?;
+        self.epoch.set(meta.epoch);
+        let head = meta.head;
         let records = self.records.chunks_from(1).await?;
         let (mut log, mut live) = (Log::new(), State::new());
         let mut error = None;
@@ -193,13 +212,24 @@ impl Store {
             }
             progress(log.len(), head);
         }
+        if error.is_none() && log.len() < head {
+            error = Some(StoreError::Damaged {
+                from: log.len() + 1,
+                to: head,
+                reason: "these events are missing from storage".into(),
+            });
+        }
         Ok(LoadedLog { log, live, error })
     }
 
     /// Reads the records another tab stored after `after` events. Apply them with [`Tail::apply`], which
     /// needs no await, so a page can apply them without lending its log across a suspension point.
     pub async fn tail_after(&self, after: u64) -> Result<Tail, StoreError> {
-        let head = self.records.head().await?;
+        let meta = self.records.meta().await?;
+        if meta.epoch != self.epoch.get() || meta.head < after {
+            return Err(StoreError::Replaced);
+        }
+        let head = meta.head;
         let records = if head > after { self.records.chunks_from(after + 1).await? } else { Vec::new() };
         Ok(Tail { head, records })
     }

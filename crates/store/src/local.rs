@@ -8,7 +8,7 @@
 
 use crate::error::StoreError;
 use crate::policy::SNAPSHOTS_KEPT;
-use crate::records::EncodedChunk;
+use crate::records::{EncodedChunk, Meta};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use wasm_bindgen::{JsCast, JsValue};
@@ -58,24 +58,28 @@ impl LocalRecords {
         Ok(Self { storage, name: name.to_owned() })
     }
 
-    fn meta(&self) -> Result<(u64, u64), StoreError> {
+    /// (generation, head). The generation is the epoch: it changes with every replace.
+    fn read_meta(&self) -> Result<(u64, u64), StoreError> {
         let raw = self.storage.get_item(&format!("{}/meta", self.name)).map_err(|e| read_error(&e))?;
         let Some(raw) = raw else { return Ok((0, 0)) };
         let mut parts = raw.split(' ').map(str::parse::<u64>);
         match (parts.next(), parts.next()) {
-            (Some(Ok(generation)), Some(Ok(head))) => Ok((generation, head)),
+            (Some(Ok(generation)), Some(Ok(head))) if generation < u64::MAX && head <= rewind_domain::MAX => {
+                Ok((generation, head))
+            }
             _ => Err(StoreError::Damaged { from: 1, to: 1, reason: format!("the log's index reads {raw:?}") }),
         }
+    }
+
+    pub fn meta(&self) -> Result<Meta, StoreError> {
+        let (epoch, head) = self.read_meta()?;
+        Ok(Meta { head, epoch })
     }
 
     fn set_meta(&self, generation: u64, head: u64) -> Result<(), StoreError> {
         self.storage
             .set_item(&format!("{}/meta", self.name), &format!("{generation} {head}"))
             .map_err(|e| write_error(&e))
-    }
-
-    pub fn head(&self) -> Result<u64, StoreError> {
-        Ok(self.meta()?.1)
     }
 
     fn key(&self, generation: u64, kind: char, seq: u64) -> String {
@@ -95,10 +99,13 @@ impl LocalRecords {
         Ok(())
     }
 
-    pub fn append(&self, expected: u64, new_head: u64, chunks: &[EncodedChunk]) -> Result<(), StoreError> {
-        let (generation, head) = self.meta()?;
-        if head != expected {
-            return Err(StoreError::Conflict { expected, found: head });
+    pub fn append(&self, expected: Meta, new_head: u64, chunks: &[EncodedChunk]) -> Result<(), StoreError> {
+        let (generation, head) = self.read_meta()?;
+        if generation != expected.epoch {
+            return Err(StoreError::Replaced);
+        }
+        if head != expected.head {
+            return Err(StoreError::Conflict { expected: expected.head, found: head });
         }
         self.put_chunks(generation, chunks)?;
         if let Err(e) = self.set_meta(generation, new_head) {
@@ -110,14 +117,16 @@ impl LocalRecords {
         Ok(())
     }
 
-    pub fn replace(&self, head: u64, chunks: &[EncodedChunk]) -> Result<(), StoreError> {
-        let (generation, _) = self.meta()?;
-        let next = generation + 1;
+    pub fn replace(&self, head: u64, chunks: &[EncodedChunk]) -> Result<u64, StoreError> {
+        let (generation, _) = self.read_meta()?;
+        // read_meta keeps generations below u64::MAX.
+        let next = generation.saturating_add(1);
         // Leftovers of a replace that was cut off before it switched `meta`.
         self.remove_generation(next)?;
         self.put_chunks(next, chunks)?;
         self.set_meta(next, head)?;
-        self.remove_generation(generation)
+        self.remove_generation(generation)?;
+        Ok(next)
     }
 
     /// Keys of this store's `kind` under `generation`, as (seq, key), in seq order.
@@ -154,9 +163,10 @@ impl LocalRecords {
     }
 
     pub fn chunks_from(&self, from: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let (generation, _) = self.meta()?;
+        let (generation, head) = self.read_meta()?;
         let mut out = Vec::new();
-        for (seq, key) in self.keys(generation, 'c')?.into_iter().filter(|(s, _)| *s >= from) {
+        // Records past the head were left by a write cut off before it moved the head: never acknowledged.
+        for (seq, key) in self.keys(generation, 'c')?.into_iter().filter(|(s, _)| *s >= from && *s <= head) {
             // Undecodable text goes to the domain decoder as empty bytes, which reports it with its range.
             out.push((seq, self.read(&key, seq).unwrap_or_default()));
         }
@@ -164,7 +174,7 @@ impl LocalRecords {
     }
 
     pub fn snapshots_newest_first(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let (generation, _) = self.meta()?;
+        let (generation, _) = self.read_meta()?;
         let mut out = Vec::new();
         for (seq, key) in self.keys(generation, 's')?.into_iter().rev() {
             out.push((seq, self.read(&key, seq).unwrap_or_default()));
@@ -172,8 +182,11 @@ impl LocalRecords {
         Ok(out)
     }
 
-    pub fn put_snapshot(&self, seq: u64, bytes: &[u8]) -> Result<(), StoreError> {
-        let (generation, _) = self.meta()?;
+    pub fn put_snapshot(&self, seq: u64, epoch: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        let (generation, head) = self.read_meta()?;
+        if generation != epoch || head < seq {
+            return Ok(());
+        }
         self.storage
             .set_item(&self.key(generation, 's', seq), &STANDARD.encode(bytes))
             .map_err(|e| write_error(&e))?;

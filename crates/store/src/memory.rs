@@ -2,7 +2,7 @@
 
 use crate::error::StoreError;
 use crate::policy::SNAPSHOTS_KEPT;
-use crate::records::EncodedChunk;
+use crate::records::{EncodedChunk, Meta};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
@@ -14,19 +14,24 @@ pub(crate) struct MemoryRecords {
 #[derive(Default)]
 struct Inner {
     head: u64,
+    epoch: u64,
     chunks: BTreeMap<u64, Vec<u8>>,
     snapshots: BTreeMap<u64, Vec<u8>>,
 }
 
 impl MemoryRecords {
-    pub fn head(&self) -> u64 {
-        self.inner.borrow().head
+    pub fn meta(&self) -> Meta {
+        let inner = self.inner.borrow();
+        Meta { head: inner.head, epoch: inner.epoch }
     }
 
-    pub fn append(&self, expected: u64, new_head: u64, chunks: &[EncodedChunk]) -> Result<(), StoreError> {
+    pub fn append(&self, expected: Meta, new_head: u64, chunks: &[EncodedChunk]) -> Result<(), StoreError> {
         let mut inner = self.inner.borrow_mut();
-        if inner.head != expected {
-            return Err(StoreError::Conflict { expected, found: inner.head });
+        if inner.epoch != expected.epoch {
+            return Err(StoreError::Replaced);
+        }
+        if inner.head != expected.head {
+            return Err(StoreError::Conflict { expected: expected.head, found: inner.head });
         }
         for c in chunks {
             inner.chunks.insert(c.first_seq, c.bytes.clone());
@@ -35,10 +40,16 @@ impl MemoryRecords {
         Ok(())
     }
 
-    pub fn replace(&self, head: u64, chunks: &[EncodedChunk]) -> Result<(), StoreError> {
+    pub fn replace(&self, head: u64, chunks: &[EncodedChunk]) -> Result<u64, StoreError> {
         let mut inner = self.inner.borrow_mut();
-        *inner = Inner { head, chunks: chunks.iter().map(|c| (c.first_seq, c.bytes.clone())).collect(), ..Inner::default() };
-        Ok(())
+        let epoch = inner.epoch.wrapping_add(1);
+        *inner = Inner {
+            head,
+            epoch,
+            chunks: chunks.iter().map(|c| (c.first_seq, c.bytes.clone())).collect(),
+            ..Inner::default()
+        };
+        Ok(epoch)
     }
 
     pub fn chunks_from(&self, from: u64) -> Vec<(u64, Vec<u8>)> {
@@ -49,8 +60,11 @@ impl MemoryRecords {
         self.inner.borrow().snapshots.iter().rev().map(|(k, v)| (*k, v.clone())).collect()
     }
 
-    pub fn put_snapshot(&self, seq: u64, bytes: &[u8]) -> Result<(), StoreError> {
+    pub fn put_snapshot(&self, seq: u64, epoch: u64, bytes: &[u8]) -> Result<(), StoreError> {
         let mut inner = self.inner.borrow_mut();
+        if inner.epoch != epoch || inner.head < seq {
+            return Ok(());
+        }
         inner.snapshots.insert(seq, bytes.to_vec());
         while inner.snapshots.len() > SNAPSHOTS_KEPT {
             inner.snapshots.pop_first();

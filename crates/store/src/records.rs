@@ -47,17 +47,34 @@ pub(crate) enum Records {
     Memory(memory::MemoryRecords),
 }
 
+/// What a store's index says: events stored, and the epoch, which changes whenever the whole log is
+/// replaced or cleared (so a writer that read another log cannot append to this one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Meta {
+    pub head: u64,
+    pub epoch: u64,
+}
+
+/// A stored head or epoch must be an integer up to MAX; anything else is a damaged index.
+pub(crate) fn checked_count(value: f64, what: &str) -> Result<u64, StoreError> {
+    if value.is_finite() && value >= 0.0 && value <= rewind_domain::MAX as f64 && value.fract() == 0.0 {
+        Ok(value as u64)
+    } else {
+        Err(StoreError::Damaged { from: 1, to: 1, reason: format!("the stored {what} reads {value}") })
+    }
+}
+
 /// Checks that `chunks` continue a log of `head` events without gaps; returns the new head.
 pub(crate) fn new_head(head: u64, chunks: &[EncodedChunk]) -> Result<u64, StoreError> {
-    let mut next = head + 1;
+    let out_of_order = |next: u64, got: u64| {
+        StoreError::Write(format!("records out of order: expected one starting at event {next}, got {got}"))
+    };
+    let mut next = head.checked_add(1).ok_or_else(|| out_of_order(head, head))?;
     for c in chunks {
         if c.first_seq != next || c.count == 0 {
-            return Err(StoreError::Write(format!(
-                "records out of order: expected one starting at event {next}, got {}",
-                c.first_seq
-            )));
+            return Err(out_of_order(next, c.first_seq));
         }
-        next += c.count;
+        next = next.checked_add(c.count).filter(|n| *n <= rewind_domain::MAX + 1).ok_or_else(|| out_of_order(next, c.first_seq))?;
     }
     Ok(next - 1)
 }
@@ -71,25 +88,27 @@ impl Records {
         }
     }
 
-    pub async fn head(&self) -> Result<u64, StoreError> {
+    pub async fn meta(&self) -> Result<Meta, StoreError> {
         match self {
-            Records::Idb(r) => r.head().await,
-            Records::Local(r) => r.head(),
-            Records::Memory(r) => Ok(r.head()),
+            Records::Idb(r) => r.meta().await,
+            Records::Local(r) => r.meta(),
+            Records::Memory(r) => Ok(r.meta()),
         }
     }
 
-    pub async fn append(&self, expected_head: u64, chunks: &[EncodedChunk]) -> Result<u64, StoreError> {
-        let new_head = new_head(expected_head, chunks)?;
+    /// Appends in one write if the store still holds `expected`: the same epoch (when known) and head.
+    pub async fn append(&self, expected: Meta, chunks: &[EncodedChunk]) -> Result<u64, StoreError> {
+        let new_head = new_head(expected.head, chunks)?;
         match self {
-            Records::Idb(r) => r.append(expected_head, new_head, chunks).await,
-            Records::Local(r) => r.append(expected_head, new_head, chunks),
-            Records::Memory(r) => r.append(expected_head, new_head, chunks),
+            Records::Idb(r) => r.append(expected, new_head, chunks).await,
+            Records::Local(r) => r.append(expected, new_head, chunks),
+            Records::Memory(r) => r.append(expected, new_head, chunks),
         }?;
         Ok(new_head)
     }
 
-    pub async fn replace(&self, chunks: &[EncodedChunk]) -> Result<(), StoreError> {
+    /// Replaces everything in one write; returns the new epoch.
+    pub async fn replace(&self, chunks: &[EncodedChunk]) -> Result<u64, StoreError> {
         let head = new_head(0, chunks)?;
         match self {
             Records::Idb(r) => r.replace(head, chunks).await,
@@ -115,11 +134,13 @@ impl Records {
         }
     }
 
-    pub async fn put_snapshot(&self, seq: u64, bytes: &[u8]) -> Result<(), StoreError> {
+    /// Stores a snapshot if it belongs to the log stored now (same epoch, not ahead of the head); a
+    /// snapshot of a log another tab has since replaced is dropped.
+    pub async fn put_snapshot(&self, seq: u64, epoch: u64, bytes: &[u8]) -> Result<(), StoreError> {
         match self {
-            Records::Idb(r) => r.put_snapshot(seq, bytes).await,
-            Records::Local(r) => r.put_snapshot(seq, bytes),
-            Records::Memory(r) => r.put_snapshot(seq, bytes),
+            Records::Idb(r) => r.put_snapshot(seq, epoch, bytes).await,
+            Records::Local(r) => r.put_snapshot(seq, epoch, bytes),
+            Records::Memory(r) => r.put_snapshot(seq, epoch, bytes),
         }
     }
 }

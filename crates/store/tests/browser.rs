@@ -274,3 +274,32 @@ async fn refused_indexeddb_falls_back_to_local_storage_then_memory() {
     // The real backends are back for the other tests.
     assert_eq!(Store::open(&unique("after")).await.backend(), Backend::IndexedDb);
 }
+
+#[wasm_bindgen_test]
+async fn after_another_tab_replaced_the_log_an_append_and_an_old_snapshot_are_refused() {
+    let name = unique("epoch");
+    let (a, b) = (open_idb(&name).await, open_idb(&name).await);
+    let (old, old_live) = generate_log(21, 3_000).unwrap();
+    a.replace(&all_chunks(&old)).await.unwrap();
+    let restored = b.restore().await.unwrap();
+    assert_eq!(restored.live.seq(), 3_000);
+
+    // Tab A imports another log of the same length: B's head check alone would pass.
+    let (new, _) = generate_log(22, 3_000).unwrap();
+    a.replace(&all_chunks(&new)).await.unwrap();
+    let mut names = restored.names.clone();
+    let event = decide(&restored.live, &mut names, &Command::TopUp { user: "bob".into(), amount: 1 }).unwrap();
+    let chunk = encode_chunks(&names, 3_001, &[event], &[1]);
+    assert_eq!(b.append(3_000, &chunk).await, Err(StoreError::Replaced));
+    assert_eq!(b.tail_after(3_000).await.err(), Some(StoreError::Replaced));
+    // B's snapshot of the old log is dropped, not stored over the new one.
+    b.write_snapshot(&old_live, old.names()).await.unwrap();
+    assert_eq!(a.restore().await.unwrap().snapshot_seq, 0);
+
+    // Once B has read the new log, it can append again.
+    let loaded = b.read_log(|_, _| {}).await.unwrap();
+    assert_eq!(rewind_domain::encode_jsonl(&loaded.log), rewind_domain::encode_jsonl(&new));
+    let (mut log, mut live) = (loaded.log, loaded.live);
+    append_top_up(&b, &mut log, &mut live, "bob").await.unwrap();
+    assert_eq!(a.head().await.unwrap(), 3_001);
+}
