@@ -97,8 +97,14 @@ impl Ctx {
     /// Publishes the model to the views after it changed.
     fn refresh(&self) {
         if let Some((head, cursor)) = self.read(|s| (s.head(), s.view.seq().min(s.head()))) {
-            self.head.set(head);
-            self.cursor.set(cursor);
+            // `set` notifies even when the value is the same: views that depend on the log's length alone
+            // (density strip, revenue, suggestions) must not recompute on every move of the timeline.
+            if self.head.get_untracked() != head {
+                self.head.set(head);
+            }
+            if self.cursor.get_untracked() != cursor {
+                self.cursor.set(cursor);
+            }
         }
         self.version.update(|v| *v += 1);
     }
