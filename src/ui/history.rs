@@ -79,6 +79,9 @@ pub fn EventLog() -> impl IntoView {
         })
         .unwrap_or_default()
     };
+    // The scroll position this page set itself: its scroll event must not move the rows again (they are
+    // already right, and a second render a frame later would make scrubbing stutter).
+    let own_scroll = StoredValue::new(None::<i32>);
     let scroll_to = move |first: u64| {
         let top = scroll_for(first, listed.get_untracked());
         // The rows follow at once; the scrollbar in the next frame, so that scrubbing never forces a layout.
@@ -86,6 +89,7 @@ pub fn EventLog() -> impl IntoView {
         request_animation_frame(move || {
             if let Some(el) = viewport.get_untracked() {
                 el.set_scroll_top(top.round() as i32);
+                own_scroll.set_value(Some(el.scroll_top()));
             }
         });
     };
@@ -155,10 +159,10 @@ pub fn EventLog() -> impl IntoView {
             <div class="log-viewport" node_ref=viewport tabindex="0" aria-label="Events, in order"
                 style:height=format!("{}px", VIEW_ROWS as f64 * ROW_H)
                 on:scroll=move |_| if let Some(el) = viewport.get_untracked() {
-                    // Our own scroll to the cursor's row comes back as a scroll event: the rows already follow it.
-                    let at = el.scroll_top() as f64;
-                    if (at - scroll_top.get_untracked()).abs() >= 1.0 {
-                        scroll_top.set(at);
+                    let at = el.scroll_top();
+                    let own = own_scroll.try_update_value(Option::take).flatten();
+                    if own.is_none_or(|own| (own - at).abs() > 1) {
+                        scroll_top.set(at as f64);
                     }
                 }>
                 <div class="log-window" role="list">
