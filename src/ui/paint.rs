@@ -11,27 +11,37 @@ function money(v) {
   return s.slice(0, -2) + '.' + s.slice(-2);
 }
 function count(v) {
-  return String(v).replace(/\B(?=(\d{3})+(?!\d))/g, '\u202f');
+  const s = String(v);
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    if (i > 0 && (s.length - i) % 3 === 0) out += '\u202f';
+    out += s[i];
+  }
+  return out;
 }
 function setText(cell, text) {
   if (cell.firstChild) cell.firstChild.nodeValue = text; else cell.textContent = text;
 }
+// Writes a value only where it differs: a write costs far more than the read.
+function setValue(row, attr, cell, value, format) {
+  const text = String(value);
+  if (row.getAttribute(attr) === text) return;
+  row.setAttribute(attr, text);
+  setText(cell, format(value));
+}
 export function paintUsers(rows, balances, changed) {
   for (let i = 0; i < rows.length; i++) {
-    const row = rows[i], b = balances[i];
-    row.setAttribute('data-balance', String(b));
+    const row = rows[i];
+    setValue(row, 'data-balance', row.cells[1], balances[i], money);
     row.classList.toggle('changed', changed[i] === 1);
-    setText(row.cells[1], money(b));
   }
 }
 export function paintItems(rows, prices, stocks, changed) {
   for (let i = 0; i < rows.length; i++) {
-    const row = rows[i], p = prices[i], s = stocks[i];
-    row.setAttribute('data-price', String(p));
-    row.setAttribute('data-stock', String(s));
+    const row = rows[i];
+    setValue(row, 'data-price', row.cells[1], prices[i], money);
+    setValue(row, 'data-stock', row.cells[2], stocks[i], count);
     row.classList.toggle('changed', changed[i] === 1);
-    setText(row.cells[1], money(p));
-    setText(row.cells[2], count(s));
   }
 }
 "#)]
