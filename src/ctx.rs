@@ -335,7 +335,7 @@ impl Ctx {
 
     /// Reads the whole log again (after another tab imported or cleared).
     async fn reload_log(&self, store: &Store) -> Result<(), StoreError> {
-        let loaded = store.read_log(|_, _| {}).await?;
+        let loaded = store.read_log().await?;
         let error = loaded.error.clone();
         self.install_log(loaded.log, loaded.live);
         self.go_live();
@@ -391,7 +391,7 @@ impl Ctx {
         if total > 0 {
             self.progress.set(Some(Progress { label: "Loading history".into(), fraction: 0.0 }));
         }
-        let loaded = store.read_log(|_, _| {}).await;
+        let loaded = store.read_log().await;
         self.progress.set(None);
         match loaded {
             Ok(loaded) => {

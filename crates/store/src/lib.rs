@@ -186,39 +186,18 @@ impl Store {
                 break;
             }
         }
-        if error.is_none() && live.seq() < head {
-            error = Some(StoreError::Damaged {
-                from: live.seq().saturating_add(1),
-                to: head,
-                reason: "these events are missing from storage".into(),
-            });
-        }
+        let error = error.or_else(|| missing(live.seq(), head));
         let tail = live.seq() - snapshot_seq;
         Ok(Restored { names, live, snapshot_seq, tail, skipped_snapshots: skipped, error })
     }
 
-    /// The whole log, decoded and checked against the rules. `progress(done, total)` is called per record.
-    pub async fn read_log(&self, mut progress: impl FnMut(u64, u64)) -> Result<LoadedLog, StoreError> {
+    /// The whole log, decoded and checked against the rules.
+    pub async fn read_log(&self) -> Result<LoadedLog, StoreError> {
         let meta = self.records.meta().await?;
         self.epoch.set(meta.epoch);
-        let head = meta.head;
-        let records = self.records.chunks_from(1).await?;
+        let all = Tail { head: meta.head, records: self.records.chunks_from(1).await? };
         let (mut log, mut live) = (Log::new(), State::new());
-        let mut error = None;
-        for (i, (first_seq, bytes)) in records.iter().enumerate() {
-            if let Err(e) = log.extend_from_chunk(&mut live, bytes) {
-                error = Some(damaged(&records, i, head, *first_seq, e));
-                break;
-            }
-            progress(log.len(), head);
-        }
-        if error.is_none() && log.len() < head {
-            error = Some(StoreError::Damaged {
-                from: log.len() + 1,
-                to: head,
-                reason: "these events are missing from storage".into(),
-            });
-        }
+        let error = all.apply(&mut log, &mut live).err().or_else(|| missing(log.len(), meta.head));
         Ok(LoadedLog { log, live, error })
     }
 
@@ -249,6 +228,7 @@ pub struct Tail {
 
 impl Tail {
     /// Applies the records that continue `log` (older ones are skipped); returns how many events arrived.
+    /// On a damaged record, `log` and `live` keep every event before it.
     pub fn apply(self, log: &mut Log, live: &mut State) -> Result<u64, StoreError> {
         let before = log.len();
         for (i, (first_seq, bytes)) in self.records.iter().enumerate() {
@@ -261,6 +241,15 @@ impl Tail {
         }
         Ok(log.len() - before)
     }
+}
+
+/// The events between what was read (`have`) and the stored head, when records for them are missing.
+fn missing(have: u64, head: u64) -> Option<StoreError> {
+    (have < head).then(|| StoreError::Damaged {
+        from: have.saturating_add(1),
+        to: head,
+        reason: "these events are missing from storage".into(),
+    })
 }
 
 /// Names the range of a record that could not be used: from its first event to the one before the next

@@ -40,7 +40,7 @@ async fn store_figures() {
     let write_ms = now() - t;
 
     let t = now();
-    let loaded = store.read_log(|_, _| {}).await.unwrap();
+    let loaded = store.read_log().await.unwrap();
     let read_ms = now() - t;
     assert_eq!(loaded.log.len(), N);
     assert!(loaded.error.is_none());

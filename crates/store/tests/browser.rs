@@ -50,7 +50,7 @@ async fn appended_events_survive_reopening() {
     let restored = store.restore().await.unwrap();
     assert_eq!(restored.live.listing(&restored.names), live.listing(log.names()));
     assert_eq!((restored.snapshot_seq, restored.tail), (0, 3));
-    let loaded = store.read_log(|_, _| {}).await.unwrap();
+    let loaded = store.read_log().await.unwrap();
     assert!(loaded.error.is_none());
     assert_eq!(rewind_domain::encode_jsonl(&loaded.log), rewind_domain::encode_jsonl(&log));
 }
@@ -113,7 +113,7 @@ async fn a_damaged_chunk_is_reported_with_its_range_and_earlier_events_load() {
     let store = open_idb(&name).await;
     store.replace(&chunks).await.unwrap();
 
-    let loaded = store.read_log(|_, _| {}).await.unwrap();
+    let loaded = store.read_log().await.unwrap();
     assert_eq!(loaded.log.len(), 2_000);
     let error = loaded.error.expect("the damage is reported");
     assert!(matches!(error, StoreError::Damaged { from: 2001, to: 4000, .. }), "{error:?}");
@@ -150,7 +150,7 @@ async fn two_tabs_appending_at_once_lose_nothing_and_reuse_no_sequence_number() 
     assert_eq!((wa, wb), (EACH, EACH));
     assert!(ca + cb > 0, "the writers did interleave");
 
-    let loaded = a.read_log(|_, _| {}).await.unwrap();
+    let loaded = a.read_log().await.unwrap();
     assert!(loaded.error.is_none(), "{:?}", loaded.error);
     assert_eq!(loaded.log.len(), 2 * EACH as u64);
     let listing = loaded.live.listing(loaded.log.names());
@@ -206,16 +206,16 @@ async fn replacing_the_log_is_all_or_nothing() {
     let failed = store.replace(&all_chunks(&new)).await;
     eval("IDBObjectStore.prototype.put = window.__realPut;");
     assert!(failed.is_err());
-    let loaded = store.read_log(|_, _| {}).await.unwrap();
+    let loaded = store.read_log().await.unwrap();
     assert_eq!(rewind_domain::encode_jsonl(&loaded.log), rewind_domain::encode_jsonl(&old));
 
     store.replace(&all_chunks(&new)).await.unwrap();
-    let loaded = store.read_log(|_, _| {}).await.unwrap();
+    let loaded = store.read_log().await.unwrap();
     assert_eq!(rewind_domain::encode_jsonl(&loaded.log), rewind_domain::encode_jsonl(&new));
 
     store.clear().await.unwrap();
     assert_eq!(store.head().await.unwrap(), 0);
-    assert_eq!(store.read_log(|_, _| {}).await.unwrap().log.len(), 0);
+    assert_eq!(store.read_log().await.unwrap().log.len(), 0);
 }
 
 #[wasm_bindgen_test]
@@ -297,7 +297,7 @@ async fn after_another_tab_replaced_the_log_an_append_and_an_old_snapshot_are_re
     assert_eq!(a.restore().await.unwrap().snapshot_seq, 0);
 
     // Once B has read the new log, it can append again.
-    let loaded = b.read_log(|_, _| {}).await.unwrap();
+    let loaded = b.read_log().await.unwrap();
     assert_eq!(rewind_domain::encode_jsonl(&loaded.log), rewind_domain::encode_jsonl(&new));
     let (mut log, mut live) = (loaded.log, loaded.live);
     append_top_up(&b, &mut log, &mut live, "bob").await.unwrap();
