@@ -2,7 +2,7 @@
 //! views read one consistent picture. No business rules here: every decision and fold is the domain's.
 
 use rewind_domain::{
-    changes_at, Change, ItemId, Log, LogFilter, Names, ReadModels, Series, State, Timeline, UserId,
+    apply_with_changes, Change, ItemId, Log, LogFilter, Names, ReadModels, Series, State, Timeline, UserId,
 };
 use rewind_store::Store;
 use std::rc::Rc;
@@ -160,8 +160,7 @@ impl Shop {
             // The state before event k, then event k itself: its changes come from the domain.
             let _ = self.timeline.state_at(&self.log, k - 1, &mut self.view);
             if let Some(envelope) = self.log.get(k) {
-                self.changes = changes_at(&self.view, self.log.names(), &envelope.event);
-                let _ = self.view.apply(self.log.names(), &envelope.event);
+                self.changes = apply_with_changes(&mut self.view, self.log.names(), &envelope.event).unwrap_or_default();
             }
         }
         self.view_models = self.series.at(&self.log, k);

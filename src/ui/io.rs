@@ -3,7 +3,7 @@
 use crate::ctx::Ctx;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use rewind_domain::encode_jsonl_line;
+use rewind_domain::encode_jsonl_pieces;
 use wasm_bindgen::JsCast;
 
 /// Events per piece of the exported file: the text is handed to the browser in pieces, never as one string.
@@ -79,20 +79,7 @@ pub fn ImportExport() -> impl IntoView {
         });
     };
     let on_export = move |_| {
-        let pieces = ctx.read(|s| {
-            let names = s.log.names();
-            let mut pieces = Vec::new();
-            for (p, events) in s.log.events().chunks(EXPORT_PIECE).enumerate() {
-                let mut text = String::with_capacity(events.len() * 110);
-                for (i, event) in events.iter().enumerate() {
-                    let seq = (p * EXPORT_PIECE + i) as u64 + 1;
-                    let ts = s.log.get(seq).map_or(0, |e| e.ts);
-                    encode_jsonl_line(&mut text, names, seq, ts, event);
-                }
-                pieces.push(text);
-            }
-            pieces
-        });
+        let pieces = ctx.read(|s| encode_jsonl_pieces(&s.log, EXPORT_PIECE));
         let n = ctx.head.get_untracked();
         if let Some(pieces) = pieces {
             if let Err(e) = download(&format!("rewind-{n}-events.jsonl"), pieces) {

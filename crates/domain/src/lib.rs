@@ -23,12 +23,12 @@ pub use chunk::{decode_chunk, encode_chunk, ChunkError, ChunkInfo};
 pub use command::{decide, Command};
 pub use event::{Envelope, Event};
 pub use generate::{generate_log, Producer};
-pub use jsonl::{encode_jsonl, encode_jsonl_line, ImportCheck, ImportError, ImportProgress};
+pub use jsonl::{encode_jsonl, encode_jsonl_line, encode_jsonl_pieces, ImportCheck, ImportError, ImportProgress};
 pub use log::{apply_chunk_tail, Log, LogError};
 pub use money::{Money, Qty, MAX};
 pub use names::{validate_id, IdError, ItemId, Names, UserId};
 pub use projections::{
-    changes_at, density, revenue_over_time, Bucket, Change, ChangeField, Entity, EntityKind, EntitySeries, LogFilter,
+    apply_with_changes, changes_at, density, revenue_over_time, Bucket, Change, ChangeField, Entity, EntityKind, EntitySeries, LogFilter,
     ReadModels, Series,
     READ_MODEL_INTERVAL,
 };

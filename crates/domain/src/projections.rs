@@ -1,6 +1,7 @@
 //! Read models (CQRS projections): folds over the log kept beside the state, and what one event changed.
 
 use crate::event::Event;
+use crate::rejection::Rejection;
 use crate::log::Log;
 use crate::names::Names;
 use crate::state::State;
@@ -51,38 +52,47 @@ pub struct Change {
 /// What `event` changes when applied to `before` (values it leaves equal are not listed). An event that
 /// breaks a rule changes nothing.
 pub fn changes_at(before: &State, names: &Names, event: &Event) -> Vec<Change> {
-    let mut after = before.clone();
-    if after.apply(names, event).is_err() {
-        return Vec::new();
-    }
+    apply_with_changes(&mut before.clone(), names, event).unwrap_or_default()
+}
+
+/// The values an event touches, read from `state`: the user's balance, and the item's price and stock.
+fn touched(state: &State, event: &Event) -> (Option<u64>, Option<u64>, Option<u64>) {
+    let (user, item) = match *event {
+        Event::ToppedUp { user, .. } => (Some(user), None),
+        Event::ItemAdded { item, .. } => (None, Some(item)),
+        Event::OrderPlaced { user, item, .. } => (Some(user), Some(item)),
+    };
+    (
+        user.and_then(|u| state.balance(u)).map(|m| m.0),
+        item.and_then(|i| state.price(i)).map(|m| m.0),
+        item.and_then(|i| state.stock(i)).map(|q| q.0),
+    )
+}
+
+/// Applies `event` to `state` and says what it changed, reading only the values the event touches (the
+/// timeline does this on every move, so it copies no state). On a broken rule nothing changes.
+pub fn apply_with_changes(state: &mut State, names: &Names, event: &Event) -> Result<Vec<Change>, Rejection> {
+    let (b0, p0, s0) = touched(state, event);
+    state.apply(names, event)?;
+    let (b1, p1, s1) = touched(state, event);
     let mut out = Vec::new();
-    let mut push = |kind, id: &str, field, b: Option<u64>, a: Option<u64>| {
-        if let Some(a) = a {
-            if b != Some(a) {
-                out.push(Change { kind, id: id.to_owned(), field, before: b, after: a });
-            }
+    let mut push = |kind, id: &str, field, before: Option<u64>, after: Option<u64>| {
+        if let Some(after) = after.filter(|a| before != Some(*a)) {
+            out.push(Change { kind, id: id.to_owned(), field, before, after });
         }
     };
-    let user_balance = |u, s: &State| s.balance(u).map(|m| m.0);
-    let item_values = |i, s: &State| (s.price(i).map(|m| m.0), s.stock(i).map(|q| q.0));
     match *event {
-        Event::ToppedUp { user, .. } => {
-            push(EntityKind::User, names.user_name(user), ChangeField::Balance, user_balance(user, before), user_balance(user, &after));
-        }
+        Event::ToppedUp { user, .. } => push(EntityKind::User, names.user_name(user), ChangeField::Balance, b0, b1),
         Event::ItemAdded { item, .. } => {
-            let (p0, s0) = item_values(item, before);
-            let (p1, s1) = item_values(item, &after);
             push(EntityKind::Item, names.item_name(item), ChangeField::Price, p0, p1);
             push(EntityKind::Item, names.item_name(item), ChangeField::Stock, s0, s1);
         }
         Event::OrderPlaced { user, item, .. } => {
-            push(EntityKind::User, names.user_name(user), ChangeField::Balance, user_balance(user, before), user_balance(user, &after));
-            let (_, s0) = item_values(item, before);
-            let (_, s1) = item_values(item, &after);
+            push(EntityKind::User, names.user_name(user), ChangeField::Balance, b0, b1);
             push(EntityKind::Item, names.item_name(item), ChangeField::Stock, s0, s1);
         }
     }
-    out
+    Ok(out)
 }
 
 /// Read models at a point of history: revenue and orders so far, orders and spend per user, units sold

@@ -130,3 +130,11 @@ case!(incremental_checking_reports_progress {
     assert_eq!(check.advance(10).unwrap().bytes_done, GOOD.len());
     assert!(check.is_done());
 });
+
+case!(an_export_in_pieces_joins_to_the_whole_log {
+    let (log, _) = ImportCheck::new(GOOD.as_bytes().to_vec()).finish().unwrap();
+    let pieces = rewind_domain::encode_jsonl_pieces(&log, 2);
+    assert_eq!(pieces.len(), 2);
+    assert_eq!(pieces.concat(), GOOD);
+    assert_eq!(rewind_domain::encode_jsonl_pieces(&rewind_domain::Log::new(), 2), Vec::<String>::new());
+});
