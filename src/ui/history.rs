@@ -1,10 +1,10 @@
 //! History views: the event log at any length, one entity's life as a chart, the event-density strip and
 //! the read models at the cursor. Every series and fold comes from the domain; these only draw.
 
-use super::{count, money};
+use super::{count, money, money_total};
 use crate::ctx::Ctx;
 use leptos::prelude::*;
-use rewind_domain::{density, revenue_over_time, Entity, EntitySeries, Event, LogFilter};
+use rewind_domain::{density, revenue_over_time, Entity, EntitySeries, LogFilter};
 
 /// Row height of the event log, in px (CSS keeps rows at exactly this).
 const ROW_H: f64 = 28.0;
@@ -17,21 +17,7 @@ const MAX_SPACER: f64 = 4_000_000.0;
 fn describe(ctx: Ctx, seq: u64) -> Option<(u64, &'static str, String)> {
     ctx.read(|s| {
         let e = s.log.get(seq)?;
-        let n = s.log.names();
-        let text = match e.event {
-            Event::ToppedUp { user, amount } => format!("{} +{}", n.user_name(user), money(amount.0)),
-            Event::ItemAdded { item, price, qty } => {
-                format!("{} +{} at {}", n.item_name(item), count(qty.0), money(price.0))
-            }
-            Event::OrderPlaced { user, item, qty, total } => format!(
-                "{} buys {} × {} for {}",
-                n.user_name(user),
-                count(qty.0),
-                n.item_name(item),
-                money(total.0)
-            ),
-        };
-        Some((e.ts, e.event.type_name(), text))
+        Some((e.ts, e.event.type_name(), super::event_in_words(s.log.names(), &e.event)))
     })
     .flatten()
 }
@@ -40,23 +26,24 @@ fn time_of(ts: u64) -> String {
     super::local_time(ts).1
 }
 
+/// The spacer's height for `listed` rows: their full height, capped below Chromium's element-height limit.
+fn spacer_height(listed: u64) -> f64 {
+    (listed as f64 * ROW_H).min(MAX_SPACER)
+}
+
+/// How far the log scrolls, in px, and over how many rows that range is spread (None: all rows fit).
+fn scroll_range(listed: u64) -> Option<(f64, f64)> {
+    let rows = listed.checked_sub(VIEW_ROWS).filter(|r| *r > 0)?;
+    Some(((spacer_height(listed) - VIEW_ROWS as f64 * ROW_H).max(1.0), rows as f64))
+}
+
 /// Which listed row sits at the top for a scroll position, and back.
 fn first_row(scroll_top: f64, listed: u64) -> u64 {
-    if listed <= VIEW_ROWS {
-        return 0;
-    }
-    let spacer = (listed as f64 * ROW_H).min(MAX_SPACER);
-    let max_scroll = (spacer - VIEW_ROWS as f64 * ROW_H).max(1.0);
-    ((scroll_top / max_scroll).clamp(0.0, 1.0) * (listed - VIEW_ROWS) as f64).round() as u64
+    scroll_range(listed).map_or(0, |(px, rows)| ((scroll_top / px).clamp(0.0, 1.0) * rows).round() as u64)
 }
 
 fn scroll_for(first: u64, listed: u64) -> f64 {
-    if listed <= VIEW_ROWS {
-        return 0.0;
-    }
-    let spacer = (listed as f64 * ROW_H).min(MAX_SPACER);
-    let max_scroll = (spacer - VIEW_ROWS as f64 * ROW_H).max(1.0);
-    first as f64 / (listed - VIEW_ROWS) as f64 * max_scroll
+    scroll_range(listed).map_or(0.0, |(px, rows)| first as f64 / rows * px)
 }
 
 #[component]
@@ -171,7 +158,7 @@ pub fn EventLog() -> impl IntoView {
                     </For>
                 </div>
                 <div class="log-spacer" style:height=move || {
-                    format!("{}px", (listed.get() as f64 * ROW_H).min(MAX_SPACER))
+                    format!("{}px", spacer_height(listed.get()))
                 }></div>
             </div>
         </section>
@@ -325,7 +312,6 @@ pub fn ReadModelsPanel() -> impl IntoView {
         })
         .unwrap_or_default()
     });
-    let big_money = |v: u128| format!("{}.{:02}", v / 100, v % 100);
     let revenue_path = move || {
         let (points, _) = revenue.get();
         let max = points.last().copied().unwrap_or(0).max(1) as f64;
@@ -359,7 +345,7 @@ pub fn ReadModelsPanel() -> impl IntoView {
                         <tbody>
                             {move || tops.get().0.into_iter().map(|(u, o, sp)| { let key = u.clone(); view! {
                                 <tr data-testid="spender-row" data-user=key data-orders=o data-spend=sp.to_string()>
-                                    <th scope="row">{u}</th><td class="num">{count(o)}</td><td class="num">{big_money(sp)}</td>
+                                    <th scope="row">{u}</th><td class="num">{count(o)}</td><td class="num">{money_total(sp)}</td>
                                 </tr>
                             }}).collect_view()}
                         </tbody>

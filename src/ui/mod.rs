@@ -62,6 +62,29 @@ pub fn money(cents: u64) -> String {
     rewind_domain::Money(cents).to_string()
 }
 
+/// A sum of money that may pass MAX (totals over many balances or orders), shown like [`money`].
+pub fn money_total(cents: u128) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+/// An event in a shop owner's words, for the event line and the event log.
+pub fn event_in_words(names: &rewind_domain::Names, event: &rewind_domain::Event) -> String {
+    use rewind_domain::Event;
+    match *event {
+        Event::ToppedUp { user, amount } => format!("{} topped up {}", names.user_name(user), money(amount.0)),
+        Event::ItemAdded { item, price, qty } => {
+            format!("{} × {} added at {}", count(qty.0), names.item_name(item), money(price.0))
+        }
+        Event::OrderPlaced { user, item, qty, total } => format!(
+            "{} ordered {} × {} for {}",
+            names.user_name(user),
+            count(qty.0),
+            names.item_name(item),
+            money(total.0)
+        ),
+    }
+}
+
 /// The page's offset from UTC in minutes (as `Date.getTimezoneOffset`, so UTC − local), read once: times in
 /// lists are formatted in Rust, since creating Intl formatters per row costs milliseconds.
 fn utc_offset_minutes() -> i64 {

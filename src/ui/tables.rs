@@ -1,6 +1,6 @@
 //! The state shown at the timeline's cursor: users, items, totals, and what the event at the cursor changed.
 
-use super::{count, money};
+use super::{count, money, money_total};
 use crate::ctx::Ctx;
 use leptos::prelude::*;
 use crate::shop::Shop;
@@ -198,12 +198,11 @@ pub fn Totals() -> impl IntoView {
         ctx.read(|s| (s.view.money_held(), s.view.units_in_stock(), s.view_models.revenue, s.view_models.orders))
             .unwrap_or_default()
     });
-    let big_money = |v: u128| format!("{}.{:02}", v / 100, v % 100);
     view! {
         <section class="totals" aria-label="Totals at the cursor">
-            <div class="stat"><span class="label">"Money held by users"</span><span class="value" data-testid="total-money">{move || big_money(totals.get().0)}</span></div>
+            <div class="stat"><span class="label">"Money held by users"</span><span class="value" data-testid="total-money">{move || money_total(totals.get().0)}</span></div>
             <div class="stat"><span class="label">"Units in stock"</span><span class="value" data-testid="total-stock">{move || totals.get().1.to_string()}</span></div>
-            <div class="stat"><span class="label">"Revenue from orders"</span><span class="value" data-testid="total-revenue">{move || big_money(totals.get().2)}</span></div>
+            <div class="stat"><span class="label">"Revenue from orders"</span><span class="value" data-testid="total-revenue">{move || money_total(totals.get().2)}</span></div>
             <div class="stat"><span class="label">"Orders"</span><span class="value">{move || count(totals.get().3)}</span></div>
         </section>
     }
@@ -218,22 +217,7 @@ pub fn Changes() -> impl IntoView {
         ctx.read(|s| {
             let k = s.view.seq();
             s.log.get(k).map(|e| {
-                let names = s.log.names();
-                let what = match e.event {
-                    rewind_domain::Event::ToppedUp { user, amount } => {
-                        format!("{} topped up {}", names.user_name(user), money(amount.0))
-                    }
-                    rewind_domain::Event::ItemAdded { item, price, qty } => {
-                        format!("{} × {} added at {}", count(qty.0), names.item_name(item), money(price.0))
-                    }
-                    rewind_domain::Event::OrderPlaced { user, item, qty, total } => format!(
-                        "{} ordered {} × {} for {}",
-                        names.user_name(user),
-                        count(qty.0),
-                        names.item_name(item),
-                        money(total.0)
-                    ),
-                };
+                let what = super::event_in_words(s.log.names(), &e.event);
                 let (date, time) = super::local_time(e.ts);
                 (k, e.event.type_name(), what, format!("{date} {time}"))
             })
