@@ -24,13 +24,41 @@ pub struct ChunkInfo {
     pub count: u64,
 }
 
+/// Events in one chunk at most: the format's maximum, which the store's records stay within. A decoder
+/// refuses a larger count before it allocates anything for it.
+pub const MAX_CHUNK_EVENTS: usize = 2_000;
+
+/// The fewest bytes an event takes in a chunk (a top-up: tag, time delta, user, amount).
+const MIN_EVENT_BYTES: usize = 4;
+/// The fewest bytes a listed name takes (its length and one character).
+const MIN_NAME_BYTES: usize = 2;
+
 /// Why a chunk could not be read: the stored bytes are damaged or were not written by Rewind.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChunkError(String);
+pub enum ChunkError {
+    /// The bytes themselves: truncated, checksum, malformed numbers or counts.
+    Wire(WireError),
+    UnknownVersion(u8),
+    /// A listed id is not a valid id.
+    BadId { id: String, error: IdError },
+    /// An event refers to a name the chunk does not list.
+    UnlistedId,
+    UnknownEventTag(u8),
+    TimestampOutOfRange,
+    TrailingBytes,
+}
 
 impl fmt::Display for ChunkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        match self {
+            ChunkError::Wire(e) => write!(f, "{e}"),
+            ChunkError::UnknownVersion(v) => write!(f, "unknown chunk format version {v}"),
+            ChunkError::BadId { id, error } => write!(f, "a stored id {id:?} {error}"),
+            ChunkError::UnlistedId => write!(f, "an event names an id the chunk does not list"),
+            ChunkError::UnknownEventTag(t) => write!(f, "unknown event tag {t}"),
+            ChunkError::TimestampOutOfRange => write!(f, "a timestamp is out of range"),
+            ChunkError::TrailingBytes => write!(f, "extra bytes after the last event"),
+        }
     }
 }
 
@@ -38,7 +66,7 @@ impl std::error::Error for ChunkError {}
 
 impl From<WireError> for ChunkError {
     fn from(e: WireError) -> Self {
-        ChunkError(e.to_string())
+        ChunkError::Wire(e)
     }
 }
 
@@ -122,12 +150,13 @@ fn read_names(
     r: &mut Reader<'_>,
     mut intern: impl FnMut(&[u8]) -> Result<u32, IdError>,
 ) -> Result<Vec<u32>, ChunkError> {
-    let n = r.count()?;
+    // Each event names at most one user and one item, so a chunk lists at most that many names.
+    let n = r.count_of(MIN_NAME_BYTES, MAX_CHUNK_EVENTS)?;
     let mut globals = Vec::with_capacity(n);
     for _ in 0..n {
         let name = r.raw_str()?;
         let ix = intern(name)
-            .map_err(|e| ChunkError(format!("a stored id {:?} {e}", String::from_utf8_lossy(name))))?;
+            .map_err(|error| ChunkError::BadId { id: String::from_utf8_lossy(name).into_owned(), error })?;
         globals.push(ix);
     }
     Ok(globals)
@@ -138,7 +167,7 @@ fn global(globals: &[u32], local: u64) -> Result<u32, ChunkError> {
     usize::try_from(local)
         .ok()
         .and_then(|l| globals.get(l).copied())
-        .ok_or_else(|| ChunkError("an event names an id the chunk does not list".into()))
+        .ok_or(ChunkError::UnlistedId)
 }
 
 /// Decodes a chunk, appending its events and timestamps to `events` and `timestamps` and interning its names.
@@ -167,10 +196,10 @@ fn decode_into(
     let mut r = Reader::with_crc(bytes)?;
     let version = r.u8()?;
     if version != VERSION {
-        return Err(ChunkError(format!("unknown chunk format version {version}")));
+        return Err(ChunkError::UnknownVersion(version));
     }
     let first_seq = r.varint()?;
-    let count = r.count()?;
+    let count = r.count_of(MIN_EVENT_BYTES, MAX_CHUNK_EVENTS)?;
     let mut ts = r.varint()?;
     let users = read_names(&mut r, |n| names.intern_user_bytes(n).map(|u| u.0))?;
     let items = read_names(&mut r, |n| names.intern_item_bytes(n).map(|i| i.0))?;
@@ -182,7 +211,7 @@ fn decode_into(
         ts = ts
             .checked_add_signed(delta)
             .filter(|t| *t <= MAX)
-            .ok_or_else(|| ChunkError("a timestamp is out of range".into()))?;
+            .ok_or(ChunkError::TimestampOutOfRange)?;
         let event = match tag {
             TOPPED_UP => Event::ToppedUp {
                 user: UserId(global(&users, r.varint()?)?),
@@ -199,13 +228,43 @@ fn decode_into(
                 qty: Qty(r.varint()?),
                 total: Money(r.varint()?),
             },
-            other => return Err(ChunkError(format!("unknown event tag {other}"))),
+            other => return Err(ChunkError::UnknownEventTag(other)),
         };
         events.push(event);
         timestamps.push(ts);
     }
     if !r.is_at_end() {
-        return Err(ChunkError("extra bytes after the last event".into()));
+        return Err(ChunkError::TrailingBytes);
     }
     Ok(ChunkInfo { first_seq, count: count as u64 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A chunk header that claims `count` events, followed by `padding` zero bytes, with a valid checksum.
+    fn crafted(count: u64, padding: usize) -> Vec<u8> {
+        let mut w = Writer::with_capacity(16 + padding);
+        w.u8(VERSION);
+        w.varint(1);
+        w.varint(count);
+        w.varint(0);
+        w.bytes.extend(std::iter::repeat_n(0u8, padding));
+        w.finish_with_crc()
+    }
+
+    #[test]
+    fn a_crafted_count_is_refused_before_anything_is_allocated_for_it() {
+        let decode = |bytes: &[u8]| decode_chunk(bytes, &mut Names::new(), &mut Vec::new(), &mut Vec::new());
+        // More events than the bytes could hold.
+        assert_eq!(decode(&crafted(u64::MAX >> 1, 8)), Err(ChunkError::Wire(WireError::Malformed("a count is larger than the data"))));
+        assert_eq!(decode(&crafted(1_000_000, 64)), Err(ChunkError::Wire(WireError::Malformed("a count is larger than the data"))));
+        // Enough bytes, but more events than a chunk may hold.
+        let over = MAX_CHUNK_EVENTS as u64 + 1;
+        assert_eq!(
+            decode(&crafted(over, MIN_EVENT_BYTES * (over as usize) + 8)),
+            Err(ChunkError::Wire(WireError::Malformed("a count is above the format's maximum")))
+        );
+    }
 }

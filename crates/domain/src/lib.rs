@@ -19,12 +19,12 @@ mod state;
 mod timeline;
 mod wire;
 
-pub use chunk::{decode_chunk, encode_chunk, ChunkError, ChunkInfo};
+pub use chunk::{decode_chunk, encode_chunk, ChunkError, ChunkInfo, MAX_CHUNK_EVENTS};
 pub use command::{decide, Command};
 pub use event::{Envelope, Event};
 pub use generate::{generate_log, Producer};
 pub use jsonl::{encode_jsonl, encode_jsonl_line, encode_jsonl_pieces, ImportCheck, ImportError, ImportProgress};
-pub use log::{apply_chunk_tail, Log, LogError};
+pub use log::{apply_chunk_tail, apply_chunk_tail_until, Log, LogError};
 pub use money::{Money, Qty, MAX};
 pub use names::{validate_id, IdError, ItemId, Names, UserId};
 pub use projections::{
@@ -35,4 +35,5 @@ pub use projections::{
 pub use rejection::Rejection;
 pub use snapshot::{decode_snapshot, encode_snapshot, SnapshotError};
 pub use state::{Listing, State};
+pub use wire::WireError;
 pub use timeline::{Timeline, DEFAULT_INTERVAL};

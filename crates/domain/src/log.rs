@@ -89,6 +89,12 @@ impl Log {
     /// Decodes a stored chunk that continues this log and applies its events to `live`. On error, the log and
     /// `live` keep every event before the first bad one.
     pub fn extend_from_chunk(&mut self, live: &mut State, bytes: &[u8]) -> Result<u64, LogError> {
+        self.extend_from_chunk_until(live, bytes, u64::MAX)
+    }
+
+    /// As [`Log::extend_from_chunk`], keeping only events up to `last_seq`: a stored record may reach past
+    /// the stored head (a later record, or the head itself, says where the log really ends).
+    pub fn extend_from_chunk_until(&mut self, live: &mut State, bytes: &[u8], last_seq: u64) -> Result<u64, LogError> {
         let start = self.events.len();
         let expected = self.len() + 1;
         let info = decode_chunk(bytes, &mut self.names, &mut self.events, &mut self.timestamps)
@@ -98,8 +104,13 @@ impl Log {
             self.timestamps.truncate(start);
             return Err(LogError::Gap { expected, found: info.first_seq });
         }
+        let keep = usize::try_from(last_seq).unwrap_or(usize::MAX);
+        if self.events.len() > keep {
+            self.events.truncate(keep.max(start));
+            self.timestamps.truncate(keep.max(start));
+        }
         self.check_tail(live, start)?;
-        Ok(info.count)
+        Ok(self.events.len().saturating_sub(start) as u64)
     }
 
     /// Applies events from index `start` on to `live`; drops the first one that breaks a rule and all after.
@@ -145,6 +156,11 @@ impl Log {
 /// Applies the events of a stored chunk that come after `live.seq()` to `live`, without keeping them: the
 /// fast path of restore (snapshot + tail). Returns how many events were applied.
 pub fn apply_chunk_tail(live: &mut State, names: &mut Names, bytes: &[u8]) -> Result<u64, LogError> {
+    apply_chunk_tail_until(live, names, bytes, u64::MAX)
+}
+
+/// As [`apply_chunk_tail`], applying no event after `last_seq`.
+pub fn apply_chunk_tail_until(live: &mut State, names: &mut Names, bytes: &[u8], last_seq: u64) -> Result<u64, LogError> {
     let (mut events, mut timestamps) = (Vec::new(), Vec::new());
     let expected = live.seq() + 1;
     let info = decode_chunk(bytes, names, &mut events, &mut timestamps)
@@ -155,6 +171,9 @@ pub fn apply_chunk_tail(live: &mut State, names: &mut Names, bytes: &[u8]) -> Re
     }
     let mut applied = 0;
     for event in events.iter().skip(skip as usize) {
+        if live.seq() >= last_seq {
+            break;
+        }
         live.apply(names, event)
             .map_err(|rejection| LogError::Broken { seq: live.seq() + 1, rejection })?;
         applied += 1;

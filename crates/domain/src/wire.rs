@@ -43,9 +43,9 @@ impl Writer {
     }
 }
 
-/// Why bytes could not be read.
+/// Why stored bytes could not be read: the low-level part of a chunk or snapshot error.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum WireError {
+pub enum WireError {
     Truncated,
     Checksum,
     Malformed(&'static str),
@@ -126,9 +126,19 @@ impl<'a> Reader<'a> {
 
     /// A count of things still to read, each taking at least one byte: bounds allocations on damaged input.
     pub fn count(&mut self) -> Result<usize, WireError> {
+        self.count_of(1, usize::MAX)
+    }
+
+    /// A count of things still to read, each taking at least `min_bytes` bytes, and at most `format_max` of
+    /// them: a crafted count can never make the reader allocate more than the data could hold.
+    pub fn count_of(&mut self, min_bytes: usize, format_max: usize) -> Result<usize, WireError> {
         let n = self.varint()?;
-        if n > (self.bytes.len() - self.pos) as u64 {
+        let left = self.bytes.len().saturating_sub(self.pos) / min_bytes.max(1);
+        if n > left as u64 {
             return Err(WireError::Malformed("a count is larger than the data"));
+        }
+        if n > format_max as u64 {
+            return Err(WireError::Malformed("a count is above the format's maximum"));
         }
         Ok(n as usize)
     }
