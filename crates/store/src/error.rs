@@ -1,20 +1,88 @@
+use crate::Backend;
+use rewind_domain::{ChunkError, LogError, Rejection};
 use std::fmt;
 
 /// What went wrong with storage, in words a user can act on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreError {
-    /// Another tab stored events first; reload the tail and decide again.
+    /// Another tab stored events first; read its events and decide again.
     Conflict { expected: u64, found: u64 },
-    /// Another tab replaced or cleared the whole log; reload it.
+    /// Another tab replaced, cleared or repaired the whole log since this page read it; read it again.
     Replaced,
     /// The browser's storage for this site is full.
-    QuotaExceeded { backend: &'static str },
+    QuotaExceeded { backend: Backend },
     /// A write failed or was aborted; nothing of it was stored.
     Write(String),
     /// Reading failed.
     Read(String),
-    /// Stored events `from..=to` cannot be used.
-    Damaged { from: u64, to: u64, reason: String },
+    /// A stored record cannot be used: events `from..=to` cannot be read.
+    DamagedRecord { from: u64, to: u64, damage: RecordDamage },
+    /// The index counts events `from..=to`, but no record holds them.
+    Missing { from: u64, to: u64 },
+    /// The log's index (the stored head or epoch) is unreadable, so it is unknown how many events were
+    /// acknowledged.
+    DamagedIndex(IndexDamage),
+    /// localStorage only: this tab's copy of the storage did not catch up with another tab's write in time.
+    NotCaughtUp { waited_ms: u64 },
+}
+
+/// Why one stored record (a chunk or a snapshot) cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecordDamage {
+    /// The stored value is not bytes at all (another program wrote it, or it was damaged).
+    NotBytes { found: String },
+    /// The bytes do not decode.
+    Chunk(ChunkError),
+    /// The record does not start where the log ends.
+    Gap { expected: u64, found: u64 },
+    /// An event in it breaks the shop's rules.
+    Broken { seq: u64, rejection: Rejection },
+}
+
+/// The stored head or epoch, unreadable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexDamage {
+    /// `head` or `epoch`.
+    pub field: &'static str,
+    /// What is stored there instead of a count.
+    pub found: String,
+}
+
+impl From<LogError> for RecordDamage {
+    fn from(e: LogError) -> Self {
+        match e {
+            LogError::Damaged { error, .. } => RecordDamage::Chunk(error),
+            LogError::Gap { expected, found } => RecordDamage::Gap { expected, found },
+            LogError::Broken { seq, rejection } => RecordDamage::Broken { seq, rejection },
+        }
+    }
+}
+
+impl StoreError {
+    /// Whether this is damage to what is stored (rather than a failed or refused operation): the intact
+    /// events can still be used, exported or replaced.
+    pub fn is_damage(&self) -> bool {
+        matches!(self, StoreError::DamagedRecord { .. } | StoreError::Missing { .. } | StoreError::DamagedIndex(_))
+    }
+}
+
+impl fmt::Display for RecordDamage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecordDamage::NotBytes { found } => write!(f, "the record holds {found} instead of bytes"),
+            RecordDamage::Chunk(e) => write!(f, "{e}"),
+            RecordDamage::Gap { expected, found } => {
+                write!(f, "it starts at event {found} where event {expected} was expected")
+            }
+            RecordDamage::Broken { seq, rejection } => write!(f, "event {seq} breaks a rule: {rejection}"),
+        }
+    }
+}
+
+impl fmt::Display for IndexDamage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the log's index is damaged: its {} reads {}", self.field, self.found)
+    }
 }
 
 impl fmt::Display for StoreError {
@@ -22,24 +90,28 @@ impl fmt::Display for StoreError {
         match self {
             StoreError::Conflict { expected, found } => write!(
                 f,
-                "another tab stored events first (expected {expected} events, found {found}); \
-                 the latest events were loaded, please try again"
+                "another tab stored events first (expected {expected} events, found {found})"
             ),
-            StoreError::Replaced => write!(
-                f,
-                "another tab replaced the whole log, so nothing was saved here; the new log was loaded, \
-                 please try again"
-            ),
+            StoreError::Replaced => write!(f, "another tab replaced the whole log"),
             StoreError::QuotaExceeded { backend } => write!(
                 f,
-                "the browser's storage ({backend}) is full: the event was not saved. \
+                "the browser's storage ({backend}) is full: nothing was saved. \
                  Export the log, then clear it or free space for this site"
             ),
             StoreError::Write(why) => write!(f, "saving failed, nothing was stored: {why}"),
             StoreError::Read(why) => write!(f, "reading the stored log failed: {why}"),
-            StoreError::Damaged { from, to, reason } => {
-                write!(f, "stored events {from} to {to} are damaged and were not loaded: {reason}")
+            StoreError::DamagedRecord { from, to, damage } => {
+                write!(f, "stored events {from} to {to} are damaged and cannot be read: {damage}")
             }
+            StoreError::Missing { from, to } => {
+                write!(f, "stored events {from} to {to} are missing: the index counts them, but no record holds them")
+            }
+            StoreError::DamagedIndex(d) => write!(f, "{d}"),
+            StoreError::NotCaughtUp { waited_ms } => write!(
+                f,
+                "another tab's latest change has not reached this tab after {waited_ms} ms, so nothing was done; \
+                 please try again"
+            ),
         }
     }
 }

@@ -1,22 +1,25 @@
 //! IndexedDB, the default backend. Three object stores: `chunks` (records keyed by their first sequence
-//! number), `snapshots` (keyed by sequence number) and `meta` (`head`: the number of events stored). Keys are
-//! f64: u64 would become a BigInt, which is not a valid key.
+//! number), `snapshots` (keyed by sequence number) and `meta` (`head`: the number of events stored; `epoch`).
+//! Keys are f64: u64 would become a BigInt, which is not a valid key.
 //!
-//! Every write is one read-write transaction with `strict` durability, and nothing but IndexedDB requests
-//! is awaited inside it (it would auto-commit). Dropping a transaction without `commit` aborts it.
+//! Every write is one read-write transaction with `strict` durability that reads the index, asks the shared
+//! rule, and writes; nothing but IndexedDB requests is awaited inside it (it would auto-commit). Dropping a
+//! transaction without `commit` aborts it. Values are read as plain JS values, so a record of the wrong type
+//! is reported as damaged instead of failing the whole read.
 
-use crate::error::StoreError;
-use crate::local::describe_js;
+use crate::error::{IndexDamage, RecordDamage, StoreError};
 use crate::policy::SNAPSHOTS_KEPT;
-use crate::records::{checked_count, EncodedChunk, Meta};
+use crate::records::RawRecord;
+use crate::rule::{admit, index_count, Admitted, LogVersion, StoredIndex, Write};
+use crate::Backend;
 use indexed_db_futures::database::Database;
 use indexed_db_futures::error::{Error as IdbError, OpenDbError};
 use indexed_db_futures::internals::SystemRepr;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::{Transaction, TransactionDurability, TransactionMode, TransactionOptions};
-use indexed_db_futures::typed_array::{Uint8Array, Uint8ArraySlice};
+use indexed_db_futures::typed_array::Uint8ArraySlice;
 use indexed_db_futures::KeyRange;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 
 const CHUNKS: &str = "chunks";
 const SNAPSHOTS: &str = "snapshots";
@@ -48,9 +51,9 @@ fn write_error(e: IdbError, raw_tx: &web_sys::IdbTransaction) -> StoreError {
     let reason = raw_tx.error().map(|d| (d.name(), d.message()));
     let named_quota = |name: &str| name == "QuotaExceededError";
     match (&e, reason) {
-        (_, Some((name, _))) if named_quota(&name) => StoreError::QuotaExceeded { backend: "IndexedDB" },
+        (_, Some((name, _))) if named_quota(&name) => StoreError::QuotaExceeded { backend: Backend::IndexedDb },
         (IdbError::DomException(d), _) if named_quota(&d.as_sys().name()) => {
-            StoreError::QuotaExceeded { backend: "IndexedDB" }
+            StoreError::QuotaExceeded { backend: Backend::IndexedDb }
         }
         (_, Some((name, message))) => StoreError::Write(format!("{name}: {message}")),
         _ => StoreError::Write(describe(&e)),
@@ -60,6 +63,39 @@ fn write_error(e: IdbError, raw_tx: &web_sys::IdbTransaction) -> StoreError {
 fn key(seq: u64) -> f64 {
     // Exact: sequence numbers stay far below 2^53.
     seq as f64
+}
+
+/// What a stored value is, in words, for a value that should have been something else.
+fn what_is(value: &JsValue) -> String {
+    if let Some(s) = value.as_string() {
+        let shown: String = s.chars().take(40).collect();
+        return format!("the text {shown:?}");
+    }
+    if let Some(n) = value.as_f64() {
+        return format!("the number {n}");
+    }
+    if value.is_undefined() || value.is_null() {
+        return "nothing".into();
+    }
+    format!("a value of type {}", value.js_typeof().as_string().unwrap_or_default())
+}
+
+/// A stored head or epoch: absent reads as 0 (a new store); anything but a whole number up to MAX is damage.
+fn index_field(value: &JsValue, field: &'static str) -> Result<u64, IndexDamage> {
+    if value.is_undefined() {
+        return Ok(0);
+    }
+    match value.as_f64() {
+        Some(n) => index_count(n, field),
+        None => Err(IndexDamage { field, found: what_is(value) }),
+    }
+}
+
+fn record_bytes(value: JsValue) -> Result<Vec<u8>, RecordDamage> {
+    match value.dyn_into::<js_sys::Uint8Array>() {
+        Ok(bytes) => Ok(bytes.to_vec()),
+        Err(other) => Err(RecordDamage::NotBytes { found: what_is(&other) }),
+    }
 }
 
 impl IdbRecords {
@@ -94,124 +130,85 @@ impl IdbRecords {
         Ok((tx, raw))
     }
 
-    async fn read_meta(tx: &Transaction<'_>) -> Result<Result<Meta, StoreError>, IdbError> {
+    async fn read_index(tx: &Transaction<'_>) -> Result<StoredIndex, IdbError> {
         let meta = tx.object_store(META)?;
-        let head: Option<f64> = meta.get(HEAD).await?;
-        let epoch: Option<f64> = meta.get(EPOCH).await?;
-        Ok((|| {
-            Ok(Meta {
-                head: checked_count(head.unwrap_or(0.0), "head")?,
-                epoch: checked_count(epoch.unwrap_or(0.0), "epoch")?,
-            })
-        })())
+        let head: JsValue = meta.get(HEAD).await?.unwrap_or(JsValue::UNDEFINED);
+        let epoch: JsValue = meta.get(EPOCH).await?.unwrap_or(JsValue::UNDEFINED);
+        Ok((|| Ok(LogVersion { head: index_field(&head, HEAD)?, epoch: index_field(&epoch, EPOCH)? }))())
     }
 
-    pub async fn meta(&self) -> Result<Meta, StoreError> {
+    pub async fn index(&self) -> Result<StoredIndex, StoreError> {
         let tx = self.db.transaction(META).build().map_err(read_error)?;
-        Self::read_meta(&tx).await.map_err(read_error)?
+        Self::read_index(&tx).await.map_err(read_error)
     }
 
-    pub async fn append(&self, expected: Meta, new_head: u64, chunks: &[EncodedChunk]) -> Result<(), StoreError> {
-        let (tx, raw) = self.write_tx(&[CHUNKS, META])?;
-        let stored = Self::read_meta(&tx).await.map_err(|e| write_error(e, &raw))??;
-        // Dropping the transaction on these returns aborts it: nothing is written.
-        if stored.epoch != expected.epoch {
-            return Err(StoreError::Replaced);
-        }
-        if stored.head != expected.head {
-            return Err(StoreError::Conflict { expected: expected.head, found: stored.head });
-        }
-        let sent = (|| -> Result<(), IdbError> {
-            let store = tx.object_store(CHUNKS)?;
-            for c in chunks {
-                store.put(Uint8ArraySlice::new(&c.bytes)).with_key(key(c.first_seq)).build()?;
-            }
-            tx.object_store(META)?.put(key(new_head)).with_key(HEAD).build()?;
-            Ok(())
-        })();
-        if let Err(e) = sent {
-            return Err(write_error(e, &raw));
-        }
-        tx.commit().await.map_err(|e| write_error(e, &raw))
-    }
-
-    pub async fn replace(&self, head: u64, chunks: &[EncodedChunk]) -> Result<u64, StoreError> {
-        let (tx, raw) = self.write_tx(&[CHUNKS, SNAPSHOTS, META])?;
-        let stored = Self::read_meta(&tx).await.map_err(|e| write_error(e, &raw))?;
-        // A damaged index is replaced too: the new log does not depend on it.
-        let epoch = stored.map_or(0, |m| m.epoch).saturating_add(1).min(rewind_domain::MAX);
-        let sent = (|| -> Result<(), IdbError> {
-            let store = tx.object_store(CHUNKS)?;
-            store.clear()?;
-            tx.object_store(SNAPSHOTS)?.clear()?;
-            for c in chunks {
-                store.put(Uint8ArraySlice::new(&c.bytes)).with_key(key(c.first_seq)).build()?;
-            }
-            tx.object_store(META)?.put(key(head)).with_key(HEAD).build()?;
-            tx.object_store(META)?.put(key(epoch)).with_key(EPOCH).build()?;
-            Ok(())
-        })();
-        if let Err(e) = sent {
-            return Err(write_error(e, &raw));
-        }
-        tx.commit().await.map_err(|e| write_error(e, &raw))?;
-        Ok(epoch)
-    }
-
-    async fn read_all(&self, store: &str, from: u64) -> Result<Vec<(u64, Vec<u8>)>, IdbError> {
-        let tx = self.db.transaction(store).build()?;
-        let object_store = tx.object_store(store)?;
-        let keys = object_store.get_all_keys::<f64>().with_query::<f64, _>(KeyRange::LowerBound(key(from), false)).await?;
-        let values = object_store.get_all::<Uint8Array>().with_query::<f64, _>(KeyRange::LowerBound(key(from), false)).await?;
-        let mut out = Vec::with_capacity(keys.len());
-        for (k, v) in keys.zip(values) {
-            out.push((k? as u64, Vec::<u8>::from(v?)));
-        }
-        Ok(out)
-    }
-
-    pub async fn chunks_from(&self, from: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        self.read_all(CHUNKS, from).await.map_err(read_error)
-    }
-
-    pub async fn snapshots_newest_first(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let mut all = self.read_all(SNAPSHOTS, 0).await.map_err(read_error)?;
-        all.reverse();
-        Ok(all)
-    }
-
-    pub async fn put_snapshot(&self, seq: u64, epoch: u64, bytes: &[u8]) -> Result<(), StoreError> {
-        let (tx, raw) = self.write_tx(&[SNAPSHOTS, META])?;
-        let stored = Self::read_meta(&tx).await.map_err(|e| write_error(e, &raw))??;
-        if stored.epoch != epoch || stored.head < seq {
-            // The log changed under it: this snapshot belongs to no stored log. Dropping aborts the write.
-            return Ok(());
-        }
+    pub async fn write(&self, write: &Write<'_>) -> Result<Option<LogVersion>, StoreError> {
+        let stores: &[&str] = match write {
+            Write::Append { .. } => &[CHUNKS, META],
+            Write::Replace { .. } => &[CHUNKS, SNAPSHOTS, META],
+            Write::Snapshot { .. } => &[SNAPSHOTS, META],
+        };
+        let (tx, raw) = self.write_tx(stores)?;
+        let stored = Self::read_index(&tx).await.map_err(|e| write_error(e, &raw))?;
+        // Dropping the transaction on an early return aborts it: nothing is written.
+        let Admitted::Store(version) = admit(&stored, write)? else { return Ok(None) };
         let sent = async {
-            let store = tx.object_store(SNAPSHOTS)?;
-            let keys: Vec<f64> =
-                store.get_all_keys::<f64>().await?.collect::<Result<Vec<_>, _>>()?;
-            let mut kept = keys.len() + 1;
-            for old in keys {
-                if kept <= SNAPSHOTS_KEPT {
-                    break;
+            match write {
+                Write::Append { chunks, .. } | Write::Replace { chunks, .. } => {
+                    let store = tx.object_store(CHUNKS)?;
+                    if matches!(write, Write::Replace { .. }) {
+                        store.clear()?;
+                        tx.object_store(SNAPSHOTS)?.clear()?;
+                    }
+                    for c in *chunks {
+                        store.put(Uint8ArraySlice::new(&c.bytes)).with_key(key(c.first_seq)).build()?;
+                    }
+                    let meta = tx.object_store(META)?;
+                    meta.put(key(version.head)).with_key(HEAD).build()?;
+                    meta.put(key(version.epoch)).with_key(EPOCH).build()?;
                 }
-                store.delete(old).build()?;
-                kept -= 1;
+                Write::Snapshot { seq, bytes, .. } => {
+                    let store = tx.object_store(SNAPSHOTS)?;
+                    let keys: Vec<f64> = store.get_all_keys::<f64>().await?.collect::<Result<Vec<_>, _>>()?;
+                    let surplus = (keys.len() + 1).saturating_sub(SNAPSHOTS_KEPT);
+                    for old in keys.into_iter().take(surplus) {
+                        store.delete(old).build()?;
+                    }
+                    store.put(Uint8ArraySlice::new(bytes)).with_key(key(*seq)).build()?;
+                }
             }
-            store.put(Uint8ArraySlice::new(bytes)).with_key(key(seq)).build()?;
             Ok::<(), IdbError>(())
         }
         .await;
         if let Err(e) = sent {
             return Err(write_error(e, &raw));
         }
-        tx.commit().await.map_err(|e| write_error(e, &raw))
+        tx.commit().await.map_err(|e| write_error(e, &raw))?;
+        Ok(Some(version))
     }
-}
 
-/// For tests and diagnostics: the message of a thrown JS value.
-#[allow(dead_code)]
-pub(crate) fn js_message(e: &wasm_bindgen::JsValue) -> String {
-    describe_js(e).1
+    async fn read_all(&self, store: &str, from: u64) -> Result<Vec<RawRecord>, IdbError> {
+        let tx = self.db.transaction(store).build()?;
+        let object_store = tx.object_store(store)?;
+        let keys = object_store.get_all_keys::<f64>().with_query::<f64, _>(KeyRange::LowerBound(key(from), false)).await?;
+        let values = object_store.get_all::<JsValue>().with_query::<f64, _>(KeyRange::LowerBound(key(from), false)).await?;
+        let mut out = Vec::with_capacity(keys.len());
+        for (k, v) in keys.zip(values) {
+            let k = k?;
+            // Keys are written by this store only; one that is no sequence number names no record of ours.
+            let Ok(key) = index_count(k, "key") else { continue };
+            out.push(RawRecord { key, bytes: record_bytes(v?) });
+        }
+        Ok(out)
+    }
+
+    pub async fn chunks_from(&self, from: u64) -> Result<Vec<RawRecord>, StoreError> {
+        self.read_all(CHUNKS, from).await.map_err(read_error)
+    }
+
+    pub async fn snapshots_newest_first(&self) -> Result<Vec<RawRecord>, StoreError> {
+        let mut all = self.read_all(SNAPSHOTS, 0).await.map_err(read_error)?;
+        all.reverse();
+        Ok(all)
+    }
 }

@@ -7,22 +7,30 @@
 //!
 //! Architecture Invariant: an append counts as stored only after its write has completed (for IndexedDB,
 //! after the `strict` transaction's `complete` event); until then the caller shows nothing of it.
+//!
+//! Architecture Invariant: one rule ([`rule`]) decides every write, whatever the backend: a write names the
+//! version of the log it was decided on and goes in only if that is still the stored version.
 
 mod error;
 mod idb;
 mod local;
+mod locks;
 mod memory;
 mod policy;
 mod records;
+mod rule;
 mod sync;
 
-pub use error::StoreError;
+pub use error::{IndexDamage, RecordDamage, StoreError};
 pub use policy::{should_snapshot, SNAPSHOT_EVERY, SNAPSHOTS_KEPT};
-pub use records::{encode_chunks, EncodedChunk, MAX_CHUNK_BYTES, MAX_CHUNK_EVENTS};
+pub use records::{encode_chunks, EncodedChunk, MAX_CHUNK_BYTES};
+pub use rewind_domain::MAX_CHUNK_EVENTS;
+pub use rule::{Expected, LogVersion};
 pub use sync::{LogChange, TabSync};
 
-use records::Records;
-use rewind_domain::{apply_chunk_tail, decode_snapshot, encode_snapshot, Log, LogError, Names, State};
+use records::{RawRecord, Records};
+use rewind_domain::{apply_chunk_tail_until, decode_snapshot, encode_snapshot, Log, Names, State, MAX};
+use rule::Write;
 use std::fmt;
 
 /// Which storage holds the log.
@@ -42,19 +50,39 @@ impl Backend {
             Backend::Memory => "memory",
         }
     }
+
+    /// The storage's own name, for messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Backend::IndexedDb => "IndexedDB",
+            Backend::LocalStorage => "localStorage",
+            Backend::Memory => "memory",
+        }
+    }
+
+    /// What the backend promises about a stored event, for the page to say where it names the backend.
+    pub fn durability(self) -> &'static str {
+        match self {
+            Backend::IndexedDb => "Each event is on disk before it is shown (strict IndexedDB transactions).",
+            Backend::LocalStorage => {
+                "IndexedDB is unavailable, so the log is in localStorage, which the browser writes to disk in \
+                 batches: a crash of the browser or the computer can lose the last few seconds of events."
+            }
+            Backend::Memory => "The browser refuses site storage: the log lives in this page only and is lost on reload.",
+        }
+    }
 }
 
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.label())
     }
 }
 
-/// The event store of one page. Two pages (tabs) open two stores over the same records.
+/// The event store of one page. Two pages (tabs) open two stores over the same records. Every write names
+/// the version of the log it was decided on ([`LogVersion`]) and is refused if the store moved since.
 pub struct Store {
     records: Records,
-    /// The epoch of the log this page has read; an append to another epoch is refused.
-    epoch: std::cell::Cell<u64>,
     /// Why a preferred backend could not be used, for the page to explain.
     fallback_reasons: Vec<String>,
 }
@@ -69,15 +97,22 @@ pub struct Restored {
     pub tail: u64,
     /// Snapshots that were skipped as damaged, with why: reported, never trusted.
     pub skipped_snapshots: Vec<String>,
-    /// A damaged chunk stops the replay; the events before it are in `live`.
-    pub error: Option<StoreError>,
+    /// What stopped the replay early, if anything; `live` holds the events before it.
+    pub problem: Option<StoreError>,
 }
 
-/// The whole log as read from storage, and the first problem met (the events before it are in `log`).
+/// The whole log as read from storage: a true prefix of it, and the first problem met, if any.
 pub struct LoadedLog {
     pub log: Log,
     pub live: State,
-    pub error: Option<StoreError>,
+    /// The version read; writes name it. `DamagedIndex` when the index could not be read.
+    pub version: Expected,
+    /// Why `log` is shorter than the stored log, if it is.
+    pub problem: Option<StoreError>,
+}
+
+fn now_ms() -> u64 {
+    js_sys::Date::now().max(0.0) as u64
 }
 
 impl Store {
@@ -85,28 +120,24 @@ impl Store {
     pub async fn open(name: &str) -> Store {
         let mut fallback_reasons = Vec::new();
         match idb::IdbRecords::open(name).await {
-            Ok(r) => return Store::new(Records::Idb(r), fallback_reasons),
+            Ok(r) => return Store { records: Records::Idb(r), fallback_reasons },
             Err(e) => fallback_reasons.push(format!("IndexedDB could not be opened: {e}")),
         }
         match local::LocalRecords::open(name) {
-            Ok(r) => return Store::new(Records::Local(r), fallback_reasons),
+            Ok(r) => return Store { records: Records::Local(r), fallback_reasons },
             Err(e) => fallback_reasons.push(format!("localStorage could not be used: {e}")),
         }
-        Store::new(Records::Memory(memory::MemoryRecords::default()), fallback_reasons)
-    }
-
-    fn new(records: Records, fallback_reasons: Vec<String>) -> Store {
-        Store { records, epoch: std::cell::Cell::new(0), fallback_reasons }
+        Store { records: Records::Memory(memory::MemoryRecords::default()), fallback_reasons }
     }
 
     /// A store in localStorage only (for tests and diagnostics; [`Store::open`] chooses by itself).
     pub fn open_local(name: &str) -> Result<Store, String> {
-        local::LocalRecords::open(name).map(|r| Store::new(Records::Local(r), Vec::new()))
+        local::LocalRecords::open(name).map(|r| Store { records: Records::Local(r), fallback_reasons: Vec::new() })
     }
 
     /// A store that keeps everything in this page only.
     pub fn in_memory() -> Store {
-        Store::new(Records::Memory(memory::MemoryRecords::default()), Vec::new())
+        Store { records: Records::Memory(memory::MemoryRecords::default()), fallback_reasons: Vec::new() }
     }
 
     pub fn backend(&self) -> Backend {
@@ -117,148 +148,176 @@ impl Store {
         &self.fallback_reasons
     }
 
+    /// The stored version: head and epoch, or an error naming the damaged index.
+    pub async fn version(&self) -> Result<LogVersion, StoreError> {
+        self.records.index().await?.map_err(StoreError::DamagedIndex)
+    }
+
     /// The number of events stored.
     pub async fn head(&self) -> Result<u64, StoreError> {
-        Ok(self.records.meta().await?.head)
+        Ok(self.version().await?.head)
     }
 
-    /// Appends chunks that continue a log of `expected_head` events, in one durable write. If another writer
-    /// moved the head first, nothing is written and the answer is [`StoreError::Conflict`]; if another tab
-    /// replaced the whole log since this page read it, [`StoreError::Replaced`].
-    pub async fn append(&self, expected_head: u64, chunks: &[EncodedChunk]) -> Result<u64, StoreError> {
-        let expected = records::Meta { head: expected_head, epoch: self.epoch.get() };
-        self.records.append(expected, chunks).await
+    /// Appends chunks that continue the log of `expected`, in one durable write; returns the new version.
+    /// If another writer moved the head first, nothing is written and the answer is
+    /// [`StoreError::Conflict`]; if the whole log was replaced since, [`StoreError::Replaced`].
+    pub async fn append(&self, expected: LogVersion, chunks: &[EncodedChunk]) -> Result<LogVersion, StoreError> {
+        let written = self.records.write(&Write::Append { expected, chunks }).await?;
+        written.ok_or_else(|| StoreError::Write("the append was dropped".into()))
     }
 
-    /// Replaces the whole log (an import) in one write: afterwards either the old log or the new one is
-    /// stored, never a mix. Snapshots of the old log are dropped with it.
-    pub async fn replace(&self, chunks: &[EncodedChunk]) -> Result<(), StoreError> {
-        let epoch = self.records.replace(chunks).await?;
-        self.epoch.set(epoch);
-        Ok(())
+    /// Replaces the log of `expected` (an import) in one write: afterwards either the old log or the new one
+    /// is stored, never a mix. Snapshots of the old log go with it. If the log moved since it was read
+    /// (another tab appended or replaced), nothing is written: [`StoreError::Conflict`] or
+    /// [`StoreError::Replaced`], so that the user can be asked again.
+    pub async fn replace(&self, expected: Expected, chunks: &[EncodedChunk]) -> Result<LogVersion, StoreError> {
+        let written = self.records.write(&Write::Replace { expected, chunks, now_ms: now_ms() }).await?;
+        written.ok_or_else(|| StoreError::Write("the replace was dropped".into()))
     }
 
-    /// Removes every event and snapshot, in one write.
-    pub async fn clear(&self) -> Result<(), StoreError> {
-        self.replace(&[]).await
+    /// Removes every event and snapshot of the log of `expected`, in one write.
+    pub async fn clear(&self, expected: Expected) -> Result<LogVersion, StoreError> {
+        self.replace(expected, &[]).await
     }
 
-    /// Stores a snapshot of `live` (the state after the stored event `live.seq()`), keeping the newest few.
-    /// A snapshot of a log another tab has replaced meanwhile is dropped, never stored.
-    pub async fn write_snapshot(&self, live: &State, names: &Names) -> Result<(), StoreError> {
+    /// Stores a snapshot of `live` (the state after event `live.seq()` of the log of `epoch`), keeping the
+    /// newest few. Returns whether it was stored: a snapshot of a log that was replaced meanwhile, or that is
+    /// ahead of the stored head, is dropped.
+    pub async fn write_snapshot(&self, epoch: u64, live: &State, names: &Names) -> Result<bool, StoreError> {
         let bytes = encode_snapshot(live, names);
-        self.records.put_snapshot(live.seq(), self.epoch.get(), &bytes).await
+        let written = self.records.write(&Write::Snapshot { epoch, seq: live.seq(), bytes: &bytes }).await?;
+        Ok(written.is_some())
     }
 
-    /// The live state from the newest valid snapshot plus the events after it.
+    /// The live state from the newest valid snapshot plus the events after it, up to the stored head.
     pub async fn restore(&self) -> Result<Restored, StoreError> {
-        let meta = self.records.meta().await?;
-        self.epoch.set(meta.epoch);
-        let head = meta.head;
+        let index = self.records.index().await?;
+        let limit = index.as_ref().map_or(MAX, |v| v.head);
         let mut skipped = Vec::new();
         let mut start = None;
-        for (seq, bytes) in self.records.snapshots_newest_first().await? {
-            if seq > head {
-                skipped.push(format!("snapshot at {seq} is ahead of the log ({head} events)"));
+        for snapshot in self.records.snapshots_newest_first().await? {
+            let seq = snapshot.key;
+            if seq > limit {
+                skipped.push(format!("snapshot at {seq} is ahead of the log ({limit} events)"));
                 continue;
             }
-            match decode_snapshot(&bytes) {
-                Ok((names, state)) if state.seq() == seq => {
+            match snapshot.bytes.as_deref().map(decode_snapshot) {
+                Ok(Ok((names, state))) if state.seq() == seq => {
                     start = Some((names, state));
                     break;
                 }
-                Ok(_) => skipped.push(format!("snapshot at {seq} holds another sequence number")),
-                Err(e) => skipped.push(format!("snapshot at {seq}: {e}")),
+                Ok(Ok(_)) => skipped.push(format!("snapshot at {seq} holds another sequence number")),
+                Ok(Err(e)) => skipped.push(format!("snapshot at {seq}: {e}")),
+                Err(damage) => skipped.push(format!("snapshot at {seq}: {damage}")),
             }
         }
         let (mut names, mut live) = start.unwrap_or_default();
         let snapshot_seq = live.seq();
         let from = snapshot_seq.saturating_add(1).saturating_sub(MAX_CHUNK_EVENTS as u64).max(1);
         let records = self.records.chunks_from(from).await?;
-        let mut error = None;
-        for (i, (first_seq, bytes)) in records.iter().enumerate() {
+        let mut problem = None;
+        for (record, last) in spans(&records, limit) {
             // A record that ends before the snapshot's next event is not needed (even if it is damaged).
-            if records.get(i + 1).is_some_and(|(next, _)| *next <= snapshot_seq.saturating_add(1)) {
+            if last <= live.seq() {
                 continue;
             }
-            if let Err(e) = apply_chunk_tail(&mut live, &mut names, bytes) {
-                error = Some(damaged(&records, i, head, *first_seq, e));
+            let applied = match &record.bytes {
+                Ok(bytes) => apply_chunk_tail_until(&mut live, &mut names, bytes, last).map(|_| ()).map_err(RecordDamage::from),
+                Err(damage) => Err(damage.clone()),
+            };
+            if let Err(damage) = applied {
+                problem = Some(damaged(live.seq(), last, damage));
                 break;
             }
         }
-        let error = error.or_else(|| missing(live.seq(), head));
+        let problem = problem.or_else(|| shortfall(&index, live.seq()));
         let tail = live.seq() - snapshot_seq;
-        Ok(Restored { names, live, snapshot_seq, tail, skipped_snapshots: skipped, error })
+        Ok(Restored { names, live, snapshot_seq, tail, skipped_snapshots: skipped, problem })
     }
 
-    /// The whole log, decoded and checked against the rules.
+    /// The whole log, decoded and checked against the rules: the longest true prefix that can be read, up to
+    /// the stored head, and what kept the rest from being read.
     pub async fn read_log(&self) -> Result<LoadedLog, StoreError> {
-        let meta = self.records.meta().await?;
-        self.epoch.set(meta.epoch);
-        let all = Tail { head: meta.head, records: self.records.chunks_from(1).await? };
+        let index = self.records.index().await?;
+        let limit = index.as_ref().map_or(MAX, |v| v.head);
+        let records = self.records.chunks_from(1).await?;
         let (mut log, mut live) = (Log::new(), State::new());
-        let error = all.apply(&mut log, &mut live).err().or_else(|| missing(log.len(), meta.head));
-        Ok(LoadedLog { log, live, error })
+        let problem = extend(&mut log, &mut live, &records, limit).err().or_else(|| shortfall(&index, log.len()));
+        let version = index.map_or(Expected::DamagedIndex, Expected::Version);
+        Ok(LoadedLog { log, live, version, problem })
     }
 
-    /// Reads the records another tab stored after `after` events. Apply them with [`Tail::apply`], which
-    /// needs no await, so a page can apply them without lending its log across a suspension point.
-    pub async fn tail_after(&self, after: u64) -> Result<Tail, StoreError> {
-        let meta = self.records.meta().await?;
-        if meta.epoch != self.epoch.get() || meta.head < after {
+    /// Reads the records stored after the log of `have`. Apply them with [`Tail::apply`], which needs no
+    /// await, so a page can apply them without lending its log across a suspension point.
+    /// [`StoreError::Replaced`] if the stored log is no longer a continuation of `have`.
+    pub async fn tail_after(&self, have: LogVersion) -> Result<Tail, StoreError> {
+        let version = self.version().await?;
+        if version.epoch != have.epoch || version.head < have.head {
             return Err(StoreError::Replaced);
         }
-        let head = meta.head;
-        let records = if head > after { self.records.chunks_from(after + 1).await? } else { Vec::new() };
-        Ok(Tail { head, records })
-    }
-
-    /// Reads events another tab stored after `log`'s end and applies them to `log` and `live`.
-    /// Returns how many arrived.
-    pub async fn catch_up(&self, log: &mut Log, live: &mut State) -> Result<u64, StoreError> {
-        self.tail_after(log.len()).await?.apply(log, live)
+        let records =
+            if version.head > have.head { self.records.chunks_from(have.head + 1).await? } else { Vec::new() };
+        Ok(Tail { version, records })
     }
 }
 
 /// Records stored after some point, read but not yet applied.
 pub struct Tail {
-    pub head: u64,
-    records: Vec<(u64, Vec<u8>)>,
+    /// The stored version the records were read at.
+    pub version: LogVersion,
+    records: Vec<RawRecord>,
 }
 
 impl Tail {
-    /// Applies the records that continue `log` (older ones are skipped); returns how many events arrived.
+    /// Applies the records that continue `log` up to the version read; returns how many events arrived.
     /// On a damaged record, `log` and `live` keep every event before it.
     pub fn apply(self, log: &mut Log, live: &mut State) -> Result<u64, StoreError> {
         let before = log.len();
-        for (i, (first_seq, bytes)) in self.records.iter().enumerate() {
-            if *first_seq <= log.len() {
-                continue;
-            }
-            if let Err(e) = log.extend_from_chunk(live, bytes) {
-                return Err(damaged(&self.records, i, self.head, *first_seq, e));
-            }
+        extend(log, live, &self.records, self.version.head)?;
+        match shortfall(&Ok(self.version), log.len()) {
+            Some(missing) => Err(missing),
+            None => Ok(log.len() - before),
         }
-        Ok(log.len() - before)
     }
 }
 
-/// The events between what was read (`have`) and the stored head, when records for them are missing.
-fn missing(have: u64, head: u64) -> Option<StoreError> {
-    (have < head).then(|| StoreError::Damaged {
-        from: have.saturating_add(1),
-        to: head,
-        reason: "these events are missing from storage".into(),
+/// Each record with the last event it may give: the one before the next record, never past `limit` (the
+/// stored head; a record may reach past it when an append was cut off, or a later record overlaps it).
+fn spans(records: &[RawRecord], limit: u64) -> impl Iterator<Item = (&RawRecord, u64)> {
+    records.iter().enumerate().take_while(move |(_, r)| r.key <= limit).map(move |(i, r)| {
+        let last = records.get(i + 1).map_or(limit, |next| next.key.saturating_sub(1)).min(limit);
+        (r, last)
     })
 }
 
-/// Names the range of a record that could not be used: from its first event to the one before the next
-/// record (or the head).
-fn damaged(records: &[(u64, Vec<u8>)], i: usize, head: u64, first_seq: u64, e: LogError) -> StoreError {
-    let to = records.get(i + 1).map_or(head, |(next, _)| next.saturating_sub(1)).max(first_seq);
-    let reason = match e {
-        LogError::Damaged { error, .. } => error.to_string(),
-        other => other.to_string(),
-    };
-    StoreError::Damaged { from: first_seq, to, reason }
+/// Extends `log` with the records that continue it, up to event `limit`.
+fn extend(log: &mut Log, live: &mut State, records: &[RawRecord], limit: u64) -> Result<(), StoreError> {
+    for (record, last) in spans(records, limit) {
+        if last <= log.len() {
+            continue;
+        }
+        let extended = match &record.bytes {
+            Ok(bytes) => log.extend_from_chunk_until(live, bytes, last).map(|_| ()).map_err(RecordDamage::from),
+            Err(damage) => Err(damage.clone()),
+        };
+        if let Err(damage) = extended {
+            return Err(damaged(log.len(), last, damage));
+        }
+    }
+    Ok(())
+}
+
+/// Events after `have` up to `last` could not be read.
+fn damaged(have: u64, last: u64, damage: RecordDamage) -> StoreError {
+    let from = have.saturating_add(1);
+    StoreError::DamagedRecord { from, to: last.max(from), damage }
+}
+
+/// Why a log read up to event `have` falls short of the index: events missing, or the index unreadable.
+fn shortfall(index: &rule::StoredIndex, have: u64) -> Option<StoreError> {
+    match index {
+        Ok(v) if have < v.head => Some(StoreError::Missing { from: have.saturating_add(1), to: v.head }),
+        Ok(_) => None,
+        Err(d) => Some(StoreError::DamagedIndex(d.clone())),
+    }
 }

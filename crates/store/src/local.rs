@@ -1,21 +1,37 @@
 //! localStorage: the fallback when IndexedDB cannot be opened. Its ~5 MB quota is real, so a write that does
-//! not fit is an error and leaves what was stored as it was.
+//! not fit is an error and leaves what was stored as it was. It makes no durability promise: Chromium writes
+//! it to disk in batches, seconds later, so a crash can lose the last seconds (the page says so).
 //!
-//! Keys: `<name>/meta` holds "<generation> <head>"; records live under `<name>/<generation>/c/<first_seq>`
-//! and snapshots under `<name>/<generation>/s/<seq>`, base64-encoded (localStorage holds strings). A replace
-//! writes a new generation and then switches `meta` in one `setItem`, so a reload sees the old log or the
-//! new one, never a mix. `gloo-storage` is not used: it panics where localStorage is unavailable.
+//! Keys: `<name>/meta` holds "<epoch> <head>"; records live under `<name>/<epoch>/c/<first_seq>` and
+//! snapshots under `<name>/<epoch>/s/<seq>`, base64-encoded (localStorage holds strings). A replace writes a
+//! new epoch's records and then switches `meta` in one `setItem`, so a reload sees the old log or the new one.
+//!
+//! Many tabs: localStorage has no transactions, and each renderer process works on its own copy that hears of
+//! other processes' writes later, so a lock alone still loses updates. Every write therefore takes the Web
+//! Lock `<name>/write`, then waits until this tab's copy has caught up with the newest version any tab has
+//! announced, then checks and writes, and then announces its own version by holding the shared Web Lock
+//! `<name>/version/<epoch>/<head>` (the lock manager is one for all tabs, so announcements are seen at once).
+//! Reads wait for the same catch-up. `gloo-storage` is not used: it panics where localStorage is unavailable.
 
-use crate::error::StoreError;
+use crate::error::{IndexDamage, RecordDamage, StoreError};
+use crate::locks::{self, HeldLock};
 use crate::policy::SNAPSHOTS_KEPT;
-use crate::records::{EncodedChunk, Meta};
+use crate::records::{EncodedChunk, RawRecord};
+use crate::rule::{admit, Admitted, LogVersion, StoredIndex, Write};
+use crate::Backend;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use std::cell::RefCell;
 use wasm_bindgen::{JsCast, JsValue};
+
+/// How long a tab waits for its copy of localStorage to show another tab's announced write.
+const CATCH_UP_MS: f64 = 3_000.0;
 
 pub(crate) struct LocalRecords {
     storage: web_sys::Storage,
     name: String,
+    /// The version this tab wrote last, announced to the others for as long as it is held.
+    announced: RefCell<Option<HeldLock>>,
 }
 
 /// The name and message of a thrown JS value.
@@ -32,7 +48,7 @@ pub(crate) fn describe_js(e: &JsValue) -> (String, String) {
 fn write_error(e: &JsValue) -> StoreError {
     let (name, message) = describe_js(e);
     if name == "QuotaExceededError" || name == "NS_ERROR_DOM_QUOTA_REACHED" {
-        StoreError::QuotaExceeded { backend: "localStorage" }
+        StoreError::QuotaExceeded { backend: Backend::LocalStorage }
     } else {
         StoreError::Write(format!("{name}: {message}"))
     }
@@ -41,6 +57,21 @@ fn write_error(e: &JsValue) -> StoreError {
 fn read_error(e: &JsValue) -> StoreError {
     let (name, message) = describe_js(e);
     StoreError::Read(format!("{name}: {message}"))
+}
+
+fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+/// "<epoch> <head>", the form of the index and of the announcement locks' names.
+fn parse_version(text: &str) -> Option<LogVersion> {
+    let mut parts = text.split(' ').map(str::parse::<u64>);
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(Ok(epoch)), Some(Ok(head)), None) if head <= rewind_domain::MAX && epoch <= rewind_domain::MAX => {
+            Some(LogVersion { epoch, head })
+        }
+        _ => None,
+    }
 }
 
 impl LocalRecords {
@@ -55,145 +86,208 @@ impl LocalRecords {
         let probe = format!("{name}/probe");
         storage.set_item(&probe, "1").map_err(|e| describe_js(&e).1)?;
         let _ = storage.remove_item(&probe);
-        Ok(Self { storage, name: name.to_owned() })
+        Ok(Self { storage, name: name.to_owned(), announced: RefCell::new(None) })
     }
 
-    /// (generation, head). The generation is the epoch: it changes with every replace.
-    fn read_meta(&self) -> Result<(u64, u64), StoreError> {
-        let raw = self.storage.get_item(&format!("{}/meta", self.name)).map_err(|e| read_error(&e))?;
-        let Some(raw) = raw else { return Ok((0, 0)) };
-        let mut parts = raw.split(' ').map(str::parse::<u64>);
-        match (parts.next(), parts.next()) {
-            (Some(Ok(generation)), Some(Ok(head))) if generation < u64::MAX && head <= rewind_domain::MAX => {
-                Ok((generation, head))
+    fn meta_key(&self) -> String {
+        format!("{}/meta", self.name)
+    }
+
+    fn announce_prefix(&self) -> String {
+        format!("{}/version/", self.name)
+    }
+
+    /// The index as this tab's copy of localStorage holds it now.
+    fn read_index(&self) -> Result<StoredIndex, StoreError> {
+        let raw = self.storage.get_item(&self.meta_key()).map_err(|e| read_error(&e))?;
+        let Some(raw) = raw else { return Ok(Ok(LogVersion::default())) };
+        Ok(parse_version(&raw).ok_or_else(|| IndexDamage { field: "index", found: format!("{raw:?}") }))
+    }
+
+    /// The newest version any live tab has announced.
+    async fn announced_version(&self) -> Result<Option<LogVersion>, StoreError> {
+        let prefix = self.announce_prefix();
+        let names = locks::held_names().await?;
+        Ok(names.iter().filter_map(|n| n.strip_prefix(&prefix).and_then(parse_version)).max())
+    }
+
+    /// The index once this tab's copy shows every write another tab has announced. A write that cannot see
+    /// the newest version is refused ([`StoreError::NotCaughtUp`]); a read goes on with the copy it has
+    /// after the wait, which is still a true prefix of the log (a damaged index can leave an announcement
+    /// that no copy will ever reach).
+    async fn caught_up_index(&self, for_write: bool) -> Result<StoredIndex, StoreError> {
+        let announced = self.announced_version().await?;
+        let started = now();
+        loop {
+            let index = self.read_index()?;
+            match (&index, announced) {
+                (Ok(have), Some(newest)) if *have < newest => {
+                    let waited = now() - started;
+                    if waited > CATCH_UP_MS {
+                        if !for_write {
+                            web_sys::console::warn_1(&"Rewind: localStorage did not catch up with another tab".into());
+                            return Ok(index);
+                        }
+                        return Err(StoreError::NotCaughtUp { waited_ms: waited.max(0.0) as u64 });
+                    }
+                    locks::sleep(4).await;
+                }
+                _ => return Ok(index),
             }
-            _ => Err(StoreError::Damaged { from: 1, to: 1, reason: format!("the log's index reads {raw:?}") }),
         }
     }
 
-    pub fn meta(&self) -> Result<Meta, StoreError> {
-        let (epoch, head) = self.read_meta()?;
-        Ok(Meta { head, epoch })
+    pub async fn index(&self) -> Result<StoredIndex, StoreError> {
+        self.caught_up_index(false).await
     }
 
-    fn set_meta(&self, generation: u64, head: u64) -> Result<(), StoreError> {
+    /// Holds the announcement of `version` (and lets go of this tab's previous one).
+    async fn announce(&self, version: LogVersion) -> Result<(), StoreError> {
+        let name = format!("{}{} {}", self.announce_prefix(), version.epoch, version.head);
+        let held = locks::acquire(&name, true).await?;
+        self.announced.replace(held);
+        Ok(())
+    }
+
+    pub async fn write(&self, write: &Write<'_>) -> Result<Option<LogVersion>, StoreError> {
+        let _turn = locks::acquire(&format!("{}/write", self.name), false).await?;
+        let stored = self.caught_up_index(true).await?;
+        let Admitted::Store(version) = admit(&stored, write)? else { return Ok(None) };
+        match write {
+            Write::Append { chunks, .. } => {
+                self.put_chunks(version.epoch, chunks)?;
+                if let Err(e) = self.set_index(version) {
+                    self.remove_chunks(version.epoch, chunks);
+                    return Err(e);
+                }
+            }
+            Write::Replace { chunks, .. } => {
+                // Leftovers of a replace that was cut off before it switched the index.
+                self.remove_epoch(version.epoch)?;
+                self.put_chunks(version.epoch, chunks)?;
+                if let Err(e) = self.set_index(version) {
+                    self.remove_chunks(version.epoch, chunks);
+                    return Err(e);
+                }
+                for epoch in self.epochs()?.into_iter().filter(|e| *e != version.epoch) {
+                    self.remove_epoch(epoch)?;
+                }
+            }
+            Write::Snapshot { seq, bytes, .. } => {
+                self.storage
+                    .set_item(&self.key(version.epoch, 's', *seq), &STANDARD.encode(bytes))
+                    .map_err(|e| write_error(&e))?;
+                let keys = self.keys(version.epoch, 's')?;
+                for (_, key) in keys.iter().take(keys.len().saturating_sub(SNAPSHOTS_KEPT)) {
+                    let _ = self.storage.remove_item(key);
+                }
+                return Ok(Some(version));
+            }
+        }
+        // Announced before the write lock is let go: the next writer waits until it sees this version.
+        self.announce(version).await?;
+        Ok(Some(version))
+    }
+
+    fn set_index(&self, version: LogVersion) -> Result<(), StoreError> {
         self.storage
-            .set_item(&format!("{}/meta", self.name), &format!("{generation} {head}"))
+            .set_item(&self.meta_key(), &format!("{} {}", version.epoch, version.head))
             .map_err(|e| write_error(&e))
     }
 
-    fn key(&self, generation: u64, kind: char, seq: u64) -> String {
-        format!("{}/{generation}/{kind}/{seq}", self.name)
+    fn key(&self, epoch: u64, kind: char, seq: u64) -> String {
+        format!("{}/{epoch}/{kind}/{seq}", self.name)
     }
 
-    /// Writes `chunks` under `generation`; on failure removes what it wrote.
-    fn put_chunks(&self, generation: u64, chunks: &[EncodedChunk]) -> Result<(), StoreError> {
+    /// Writes `chunks` under `epoch`; on failure removes what it wrote.
+    fn put_chunks(&self, epoch: u64, chunks: &[EncodedChunk]) -> Result<(), StoreError> {
         for (i, c) in chunks.iter().enumerate() {
-            if let Err(e) = self.storage.set_item(&self.key(generation, 'c', c.first_seq), &STANDARD.encode(&c.bytes)) {
-                for done in chunks.iter().take(i + 1) {
-                    let _ = self.storage.remove_item(&self.key(generation, 'c', done.first_seq));
-                }
+            if let Err(e) = self.storage.set_item(&self.key(epoch, 'c', c.first_seq), &STANDARD.encode(&c.bytes)) {
+                self.remove_chunks(epoch, chunks.get(..=i).unwrap_or(chunks));
                 return Err(write_error(&e));
             }
         }
         Ok(())
     }
 
-    pub fn append(&self, expected: Meta, new_head: u64, chunks: &[EncodedChunk]) -> Result<(), StoreError> {
-        let (generation, head) = self.read_meta()?;
-        if generation != expected.epoch {
-            return Err(StoreError::Replaced);
+    fn remove_chunks(&self, epoch: u64, chunks: &[EncodedChunk]) {
+        for c in chunks {
+            let _ = self.storage.remove_item(&self.key(epoch, 'c', c.first_seq));
         }
-        if head != expected.head {
-            return Err(StoreError::Conflict { expected: expected.head, found: head });
-        }
-        self.put_chunks(generation, chunks)?;
-        if let Err(e) = self.set_meta(generation, new_head) {
-            for c in chunks {
-                let _ = self.storage.remove_item(&self.key(generation, 'c', c.first_seq));
-            }
-            return Err(e);
-        }
-        Ok(())
     }
 
-    pub fn replace(&self, head: u64, chunks: &[EncodedChunk]) -> Result<u64, StoreError> {
-        let (generation, _) = self.read_meta()?;
-        // read_meta keeps generations below u64::MAX.
-        let next = generation.saturating_add(1);
-        // Leftovers of a replace that was cut off before it switched `meta`.
-        self.remove_generation(next)?;
-        self.put_chunks(next, chunks)?;
-        self.set_meta(next, head)?;
-        self.remove_generation(generation)?;
-        Ok(next)
-    }
-
-    /// Keys of this store's `kind` under `generation`, as (seq, key), in seq order.
-    fn keys(&self, generation: u64, kind: char) -> Result<Vec<(u64, String)>, StoreError> {
-        let prefix = format!("{}/{generation}/{kind}/", self.name);
+    /// Every stored key of this store, parsed as (epoch, kind, seq).
+    fn all_keys(&self) -> Result<Vec<(u64, char, u64, String)>, StoreError> {
+        let prefix = format!("{}/", self.name);
         let n = self.storage.length().map_err(|e| read_error(&e))?;
         let mut keys = Vec::new();
         for i in 0..n {
             let Some(key) = self.storage.key(i).map_err(|e| read_error(&e))? else { continue };
-            if let Some(seq) = key.strip_prefix(&prefix).and_then(|s| s.parse::<u64>().ok()) {
-                keys.push((seq, key));
+            let Some(rest) = key.strip_prefix(&prefix) else { continue };
+            let mut parts = rest.split('/');
+            if let (Some(Ok(epoch)), Some(kind), Some(Ok(seq)), None) = (
+                parts.next().map(str::parse::<u64>),
+                parts.next().and_then(|k| (k.len() == 1).then(|| k.chars().next()).flatten()),
+                parts.next().map(str::parse::<u64>),
+                parts.next(),
+            ) {
+                keys.push((epoch, kind, seq, key));
             }
         }
+        Ok(keys)
+    }
+
+    fn epochs(&self) -> Result<Vec<u64>, StoreError> {
+        let mut epochs: Vec<u64> = self.all_keys()?.into_iter().map(|(e, ..)| e).collect();
+        epochs.sort_unstable();
+        epochs.dedup();
+        Ok(epochs)
+    }
+
+    /// Keys of `kind` under `epoch`, as (seq, key), in seq order.
+    fn keys(&self, epoch: u64, kind: char) -> Result<Vec<(u64, String)>, StoreError> {
+        let mut keys: Vec<(u64, String)> = self
+            .all_keys()?
+            .into_iter()
+            .filter(|(e, k, ..)| *e == epoch && *k == kind)
+            .map(|(_, _, seq, key)| (seq, key))
+            .collect();
         keys.sort_unstable();
         Ok(keys)
     }
 
-    fn remove_generation(&self, generation: u64) -> Result<(), StoreError> {
+    fn remove_epoch(&self, epoch: u64) -> Result<(), StoreError> {
         for kind in ['c', 's'] {
-            for (_, key) in self.keys(generation, kind)? {
+            for (_, key) in self.keys(epoch, kind)? {
                 let _ = self.storage.remove_item(&key);
             }
         }
         Ok(())
     }
 
-    fn read(&self, key: &str, seq: u64) -> Result<Vec<u8>, StoreError> {
+    /// The epoch whose records to read: the index's, or with a damaged index the newest one stored.
+    async fn epoch_to_read(&self) -> Result<u64, StoreError> {
+        match self.caught_up_index(false).await? {
+            Ok(version) => Ok(version.epoch),
+            Err(_) => Ok(self.epochs()?.last().copied().unwrap_or(0)),
+        }
+    }
+
+    fn read(&self, seq: u64, key: &str) -> Result<RawRecord, StoreError> {
         let text = self.storage.get_item(key).map_err(|e| read_error(&e))?.unwrap_or_default();
-        STANDARD.decode(text.as_bytes()).map_err(|e| StoreError::Damaged {
-            from: seq,
-            to: seq,
-            reason: format!("the stored text is not base64: {e}"),
-        })
+        let bytes = STANDARD
+            .decode(text.as_bytes())
+            .map_err(|_| RecordDamage::NotBytes { found: "text that is not base64".into() });
+        Ok(RawRecord { key: seq, bytes })
     }
 
-    pub fn chunks_from(&self, from: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let (generation, head) = self.read_meta()?;
-        let mut out = Vec::new();
-        // Records past the head were left by a write cut off before it moved the head: never acknowledged.
-        for (seq, key) in self.keys(generation, 'c')?.into_iter().filter(|(s, _)| *s >= from && *s <= head) {
-            // Undecodable text goes to the domain decoder as empty bytes, which reports it with its range.
-            out.push((seq, self.read(&key, seq).unwrap_or_default()));
-        }
-        Ok(out)
+    pub async fn chunks_from(&self, from: u64) -> Result<Vec<RawRecord>, StoreError> {
+        let epoch = self.epoch_to_read().await?;
+        self.keys(epoch, 'c')?.into_iter().filter(|(s, _)| *s >= from).map(|(seq, key)| self.read(seq, &key)).collect()
     }
 
-    pub fn snapshots_newest_first(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let (generation, _) = self.read_meta()?;
-        let mut out = Vec::new();
-        for (seq, key) in self.keys(generation, 's')?.into_iter().rev() {
-            out.push((seq, self.read(&key, seq).unwrap_or_default()));
-        }
-        Ok(out)
-    }
-
-    pub fn put_snapshot(&self, seq: u64, epoch: u64, bytes: &[u8]) -> Result<(), StoreError> {
-        let (generation, head) = self.read_meta()?;
-        if generation != epoch || head < seq {
-            return Ok(());
-        }
-        self.storage
-            .set_item(&self.key(generation, 's', seq), &STANDARD.encode(bytes))
-            .map_err(|e| write_error(&e))?;
-        let keys = self.keys(generation, 's')?;
-        for (_, key) in keys.iter().take(keys.len().saturating_sub(SNAPSHOTS_KEPT)) {
-            let _ = self.storage.remove_item(key);
-        }
-        Ok(())
+    pub async fn snapshots_newest_first(&self) -> Result<Vec<RawRecord>, StoreError> {
+        let epoch = self.epoch_to_read().await?;
+        self.keys(epoch, 's')?.into_iter().rev().map(|(seq, key)| self.read(seq, &key)).collect()
     }
 }

@@ -1,9 +1,7 @@
-use crate::error::StoreError;
+use crate::error::{RecordDamage, StoreError};
+use crate::rule::{LogVersion, StoredIndex, Write};
 use crate::{idb, local, memory, Backend};
-use rewind_domain::{encode_chunk, Event, Names};
-
-/// Events per stored record at most.
-pub const MAX_CHUNK_EVENTS: usize = 2_000;
+use rewind_domain::{encode_chunk, Event, Names, MAX_CHUNK_EVENTS};
 
 /// Bytes per stored record at most: Chromium's IndexedDB moves values above 64 KiB out of line into blob
 /// files, which are much slower.
@@ -39,44 +37,19 @@ pub fn encode_chunks(names: &Names, first_seq: u64, events: &[Event], timestamps
     out
 }
 
-/// The backends behind one interface: records keyed by their first sequence number, snapshots keyed by
-/// their sequence number, and the head (the number of events stored).
+/// One stored record as read: its key (the first sequence number, or a snapshot's sequence number) and its
+/// bytes, or what was found there instead of bytes.
+pub(crate) struct RawRecord {
+    pub key: u64,
+    pub bytes: Result<Vec<u8>, RecordDamage>,
+}
+
+/// The backends behind one interface. Every write goes through [`crate::rule::admit`] inside the backend's
+/// own atomic step (an IndexedDB transaction, a held Web Lock, a borrow), so all three apply the same rule.
 pub(crate) enum Records {
     Idb(idb::IdbRecords),
     Local(local::LocalRecords),
     Memory(memory::MemoryRecords),
-}
-
-/// What a store's index says: events stored, and the epoch, which changes whenever the whole log is
-/// replaced or cleared (so a writer that read another log cannot append to this one).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Meta {
-    pub head: u64,
-    pub epoch: u64,
-}
-
-/// A stored head or epoch must be an integer up to MAX; anything else is a damaged index.
-pub(crate) fn checked_count(value: f64, what: &str) -> Result<u64, StoreError> {
-    if value.is_finite() && value >= 0.0 && value <= rewind_domain::MAX as f64 && value.fract() == 0.0 {
-        Ok(value as u64)
-    } else {
-        Err(StoreError::Damaged { from: 1, to: 1, reason: format!("the stored {what} reads {value}") })
-    }
-}
-
-/// Checks that `chunks` continue a log of `head` events without gaps; returns the new head.
-pub(crate) fn new_head(head: u64, chunks: &[EncodedChunk]) -> Result<u64, StoreError> {
-    let out_of_order = |next: u64, got: u64| {
-        StoreError::Write(format!("records out of order: expected one starting at event {next}, got {got}"))
-    };
-    let mut next = head.checked_add(1).ok_or_else(|| out_of_order(head, head))?;
-    for c in chunks {
-        if c.first_seq != next || c.count == 0 {
-            return Err(out_of_order(next, c.first_seq));
-        }
-        next = next.checked_add(c.count).filter(|n| *n <= rewind_domain::MAX + 1).ok_or_else(|| out_of_order(next, c.first_seq))?;
-    }
-    Ok(next - 1)
 }
 
 impl Records {
@@ -88,59 +61,39 @@ impl Records {
         }
     }
 
-    pub async fn meta(&self) -> Result<Meta, StoreError> {
+    /// The stored index: a version, or why it is unreadable (an `Err` of the outer result: reading failed).
+    pub async fn index(&self) -> Result<StoredIndex, StoreError> {
         match self {
-            Records::Idb(r) => r.meta().await,
-            Records::Local(r) => r.meta(),
-            Records::Memory(r) => Ok(r.meta()),
+            Records::Idb(r) => r.index().await,
+            Records::Local(r) => r.index().await,
+            Records::Memory(r) => r.index(),
         }
     }
 
-    /// Appends in one write if the store still holds `expected`: the same epoch (when known) and head.
-    pub async fn append(&self, expected: Meta, chunks: &[EncodedChunk]) -> Result<u64, StoreError> {
-        let new_head = new_head(expected.head, chunks)?;
+    /// Applies `write` if the rule admits it over what is stored; returns the version stored afterwards
+    /// (`None`: a snapshot that was dropped).
+    pub async fn write(&self, write: &Write<'_>) -> Result<Option<LogVersion>, StoreError> {
         match self {
-            Records::Idb(r) => r.append(expected, new_head, chunks).await,
-            Records::Local(r) => r.append(expected, new_head, chunks),
-            Records::Memory(r) => r.append(expected, new_head, chunks),
-        }?;
-        Ok(new_head)
-    }
-
-    /// Replaces everything in one write; returns the new epoch.
-    pub async fn replace(&self, chunks: &[EncodedChunk]) -> Result<u64, StoreError> {
-        let head = new_head(0, chunks)?;
-        match self {
-            Records::Idb(r) => r.replace(head, chunks).await,
-            Records::Local(r) => r.replace(head, chunks),
-            Records::Memory(r) => r.replace(head, chunks),
+            Records::Idb(r) => r.write(write).await,
+            Records::Local(r) => r.write(write).await,
+            Records::Memory(r) => r.write(write),
         }
     }
 
     /// Records whose first event is at `from` or later, in order.
-    pub async fn chunks_from(&self, from: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+    pub async fn chunks_from(&self, from: u64) -> Result<Vec<RawRecord>, StoreError> {
         match self {
             Records::Idb(r) => r.chunks_from(from).await,
-            Records::Local(r) => r.chunks_from(from),
-            Records::Memory(r) => Ok(r.chunks_from(from)),
+            Records::Local(r) => r.chunks_from(from).await,
+            Records::Memory(r) => r.chunks_from(from),
         }
     }
 
-    pub async fn snapshots_newest_first(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+    pub async fn snapshots_newest_first(&self) -> Result<Vec<RawRecord>, StoreError> {
         match self {
             Records::Idb(r) => r.snapshots_newest_first().await,
-            Records::Local(r) => r.snapshots_newest_first(),
-            Records::Memory(r) => Ok(r.snapshots_newest_first()),
-        }
-    }
-
-    /// Stores a snapshot if it belongs to the log stored now (same epoch, not ahead of the head); a
-    /// snapshot of a log another tab has since replaced is dropped.
-    pub async fn put_snapshot(&self, seq: u64, epoch: u64, bytes: &[u8]) -> Result<(), StoreError> {
-        match self {
-            Records::Idb(r) => r.put_snapshot(seq, epoch, bytes).await,
-            Records::Local(r) => r.put_snapshot(seq, epoch, bytes),
-            Records::Memory(r) => r.put_snapshot(seq, epoch, bytes),
+            Records::Local(r) => r.snapshots_newest_first().await,
+            Records::Memory(r) => r.snapshots_newest_first(),
         }
     }
 }

@@ -33,9 +33,9 @@ async fn store_figures() {
     let encode_ms = now() - t;
     let bytes: usize = chunks.iter().map(|c| c.bytes.len()).sum();
     let t = now();
-    let mut head = 0;
+    let mut version = rewind_store::LogVersion::default();
     for batch in chunks.chunks(100) {
-        head = store.append(head, batch).await.unwrap();
+        version = store.append(version, batch).await.unwrap();
     }
     let write_ms = now() - t;
 
@@ -43,12 +43,12 @@ async fn store_figures() {
     let loaded = store.read_log().await.unwrap();
     let read_ms = now() - t;
     assert_eq!(loaded.log.len(), N);
-    assert!(loaded.error.is_none());
+    assert!(loaded.problem.is_none());
     drop(loaded);
 
     // As the app's policy leaves it: a snapshot at most 10,000 events behind the head.
     let snap_at = N - 5_000;
-    store.write_snapshot(&log.replay_prefix(snap_at).unwrap(), log.names()).await.unwrap();
+    store.write_snapshot(version.epoch, &log.replay_prefix(snap_at).unwrap(), log.names()).await.unwrap();
     let mut restores = Vec::new();
     for _ in 0..5 {
         let t = now();
@@ -64,9 +64,9 @@ async fn store_figures() {
     let mut appends = Vec::new();
     for i in 0..300u64 {
         let event = decide(&state, &mut names, &Command::TopUp { user: "bench".into(), amount: 1 }).unwrap();
-        let chunk = encode_chunks(&names, head + 1, &[event], &[i]);
+        let chunk = encode_chunks(&names, version.head + 1, &[event], &[i]);
         let t = now();
-        head = store.append(head, &chunk).await.unwrap();
+        version = store.append(version, &chunk).await.unwrap();
         appends.push(now() - t);
         state.apply(&names, &event).unwrap();
     }
@@ -82,5 +82,5 @@ async fn store_figures() {
         pct(&appends, 0.5),
         pct(&appends, 0.95)
     );
-    store.clear().await.unwrap();
+    store.clear(rewind_store::Expected::Version(version)).await.unwrap();
 }
