@@ -1,18 +1,14 @@
-//! The page's model: the log, the live state and the state at the timeline's cursor, kept together so the
-//! views read one consistent picture. No business rules here: every decision and fold is the domain's.
+//! The page's view of the log: the timeline, the state at the cursor, the event log's filter, the read models
+//! at the cursor. It reads the session's log and never changes it. No business rules here: every decision
+//! and fold is the domain's.
 
+use crate::session::Book;
 use rewind_domain::{
     apply_with_changes, Change, ItemId, Log, LogFilter, Names, ReadModels, Series, State, Timeline, UserId,
 };
-use rewind_store::Store;
-use std::rc::Rc;
+use std::ops::Deref;
 
 pub struct Shop {
-    pub store: Option<Rc<Store>>,
-    /// Every stored event. Empty until the history has loaded (the live state comes first, from a snapshot).
-    pub log: Log,
-    /// The state after the whole log: what commands are decided against.
-    pub live: State,
     pub timeline: Timeline,
     pub series: Series,
     /// The state shown: after the first `view.seq()` events.
@@ -20,17 +16,9 @@ pub struct Shop {
     /// What the event at the cursor changed.
     pub changes: Vec<Change>,
     pub view_models: ReadModels,
-    /// Whether the whole log is loaded (until then only the live state is known).
-    pub history_ready: bool,
-    pub last_snapshot: u64,
-    /// A write or long read is under way: other writes wait.
-    pub busy: bool,
-    /// Another tab changed the log while we were busy: what to catch up with afterwards.
-    pub sync_pending: Option<rewind_store::LogChange>,
     /// Which log is loaded: a new log (load, import, another tab's replace) gets a new generation, so that
     /// views keyed by interned ids or sequence numbers are rebuilt rather than reused.
     pub generation: u64,
-    pub tab_sync: Option<rewind_store::TabSync>,
     /// The event log's filter, and the events it keeps (None: no filter, every event).
     pub filter: LogFilter,
     pub matches: Option<Vec<u64>>,
@@ -41,20 +29,12 @@ pub struct Shop {
 impl Default for Shop {
     fn default() -> Self {
         Self {
-            store: None,
-            log: Log::new(),
-            live: State::new(),
             timeline: Timeline::default(),
             series: Series::default(),
             view: State::new(),
             changes: Vec::new(),
             view_models: ReadModels::default(),
-            history_ready: false,
-            last_snapshot: 0,
-            busy: false,
-            sync_pending: None,
             generation: 0,
-            tab_sync: None,
             filter: LogFilter::default(),
             matches: None,
             user_order: (0, Vec::new()),
@@ -63,7 +43,23 @@ impl Default for Shop {
     }
 }
 
-impl Shop {
+/// The session's log and the view of it, read together: what the components see.
+pub struct Page<'a> {
+    pub log: &'a Log,
+    pub live: &'a State,
+    pub history_ready: bool,
+    pub shop: &'a Shop,
+}
+
+impl Deref for Page<'_> {
+    type Target = Shop;
+
+    fn deref(&self) -> &Shop {
+        self.shop
+    }
+}
+
+impl Page<'_> {
     /// Events in the log (also before the history has loaded: the live state knows its sequence number).
     pub fn head(&self) -> u64 {
         self.live.seq()
@@ -73,68 +69,22 @@ impl Shop {
         self.log.names()
     }
 
-    /// Installs a fully loaded log and its state.
-    pub fn set_log(&mut self, log: Log, live: State) {
-        self.log = log;
-        self.live = live;
-        self.timeline = Timeline::default();
-        self.series = Series::default();
-        // Built from a log whose every event was checked on the way in, so these cannot fail; if they did,
-        // the timeline would only be shorter.
-        let _ = self.timeline.catch_up(&self.log);
-        self.series.catch_up(&self.log);
-        self.history_ready = true;
-        self.generation += 1;
-        self.last_snapshot = 0;
-        // Interned indices may name other entities in the new log.
-        self.user_order = (usize::MAX, Vec::new());
-        self.item_order = (usize::MAX, Vec::new());
-        self.filter = LogFilter::default();
-        self.matches = None;
-        self.view = State::new();
-        self.move_view(self.head());
-    }
-
-    /// After events were appended to `log` and `live`.
-    pub fn log_grew(&mut self) {
-        let _ = self.timeline.catch_up(&self.log);
-        self.series.catch_up(&self.log);
-        self.refilter();
-    }
-
-    pub fn set_filter(&mut self, filter: LogFilter) {
-        self.filter = filter;
-        self.refilter();
-    }
-
-    fn refilter(&mut self) {
-        self.matches = self.filter.is_active().then(|| self.filter.apply(&self.log));
-    }
-
     /// Events listed in the event log: the matching ones, or all.
     pub fn listed(&self) -> u64 {
-        self.matches.as_ref().map_or(self.log.len(), |m| m.len() as u64)
+        self.shop.matches.as_ref().map_or(self.log.len(), |m| m.len() as u64)
     }
 
     /// The sequence number of the `index`-th listed event (0-based).
     pub fn listed_seq(&self, index: u64) -> Option<u64> {
-        match &self.matches {
+        match &self.shop.matches {
             Some(m) => m.get(index as usize).copied(),
             None => (index < self.log.len()).then_some(index + 1),
         }
     }
 
-    /// Where event `seq` is (or would be) in the listed events.
-    pub fn listed_index(&self, seq: u64) -> u64 {
-        match &self.matches {
-            Some(m) => m.partition_point(|s| *s < seq) as u64,
-            None => seq.saturating_sub(1),
-        }
-    }
-
     /// The next (`forward`) or previous listed event from `from`, for stepping through a filtered log.
     pub fn step_from(&self, from: u64, forward: bool) -> u64 {
-        match &self.matches {
+        match &self.shop.matches {
             None if forward => (from + 1).min(self.head()),
             None => from.saturating_sub(1),
             Some(m) if forward => m.get(m.partition_point(|s| *s <= from)).copied().unwrap_or(from),
@@ -143,44 +93,6 @@ impl Shop {
                 i.checked_sub(1).and_then(|i| m.get(i)).copied().unwrap_or(from)
             }
         }
-    }
-
-    /// Shows the state after the first `k` events, and what event `k` changed.
-    pub fn move_view(&mut self, k: u64) {
-        let k = k.min(self.head());
-        self.changes.clear();
-        if !self.history_ready {
-            self.view.clone_from_state(&self.live);
-            self.view_models = ReadModels::default();
-            return;
-        }
-        if k == 0 {
-            self.view = State::new();
-        } else {
-            // The state before event k, then event k itself: its changes come from the domain.
-            let _ = self.timeline.state_at(&self.log, k - 1, &mut self.view);
-            if let Some(envelope) = self.log.get(k) {
-                self.changes = apply_with_changes(&mut self.view, self.log.names(), &envelope.event).unwrap_or_default();
-            }
-        }
-        self.view_models = self.series.at(&self.log, k);
-    }
-
-    /// Users that exist in the state shown, in id order.
-    pub fn users_shown(&mut self) -> Vec<UserId> {
-        let names = self.log.names();
-        if self.user_order.0 != names.user_count() {
-            self.user_order = (names.user_count(), names.users_in_id_order());
-        }
-        self.user_order.1.iter().copied().filter(|u| self.view.balance(*u).is_some()).collect()
-    }
-
-    pub fn items_shown(&mut self) -> Vec<ItemId> {
-        let names = self.log.names();
-        if self.item_order.0 != names.item_count() {
-            self.item_order = (names.item_count(), names.items_in_id_order());
-        }
-        self.item_order.1.iter().copied().filter(|i| self.view.price(*i).is_some()).collect()
     }
 
     /// Existing ids for the forms' suggestions.
@@ -193,6 +105,87 @@ impl Shop {
         users.truncate(500);
         items.truncate(500);
         (users, items)
+    }
+}
+
+impl Shop {
+    /// A whole new log is in place (load, import, clear, another tab's replace): the timeline is rebuilt,
+    /// and filters and orders that refer to the old log are reset.
+    pub fn reset(&mut self, book: &Book) {
+        self.timeline = Timeline::default();
+        self.series = Series::default();
+        // Built from a log whose every event was checked on the way in, so these cannot fail; if they did,
+        // the timeline would only be shorter.
+        let _ = self.timeline.catch_up(&book.log);
+        self.series.catch_up(&book.log);
+        self.generation += 1;
+        // Interned indices may name other entities in the new log.
+        self.user_order = (usize::MAX, Vec::new());
+        self.item_order = (usize::MAX, Vec::new());
+        self.filter = LogFilter::default();
+        self.matches = None;
+        self.view = State::new();
+        self.move_view(book, book.head());
+    }
+
+    /// After events were appended to the log.
+    pub fn log_grew(&mut self, log: &Log) {
+        let _ = self.timeline.catch_up(log);
+        self.series.catch_up(log);
+        self.refilter(log);
+    }
+
+    pub fn set_filter(&mut self, filter: LogFilter, log: &Log) {
+        self.filter = filter;
+        self.refilter(log);
+    }
+
+    fn refilter(&mut self, log: &Log) {
+        self.matches = self.filter.is_active().then(|| self.filter.apply(log));
+    }
+
+    /// Where event `seq` is (or would be) in the listed events.
+    pub fn listed_index(&self, seq: u64) -> u64 {
+        match &self.matches {
+            Some(m) => m.partition_point(|s| *s < seq) as u64,
+            None => seq.saturating_sub(1),
+        }
+    }
+
+    /// Shows the state after the first `k` events, and what event `k` changed.
+    pub fn move_view(&mut self, book: &Book, k: u64) {
+        let k = k.min(book.head());
+        self.changes.clear();
+        if !book.history_ready {
+            self.view.clone_from_state(&book.live);
+            self.view_models = ReadModels::default();
+            return;
+        }
+        if k == 0 {
+            self.view = State::new();
+        } else {
+            // The state before event k, then event k itself: its changes come from the domain.
+            let _ = self.timeline.state_at(&book.log, k - 1, &mut self.view);
+            if let Some(envelope) = book.log.get(k) {
+                self.changes = apply_with_changes(&mut self.view, book.log.names(), &envelope.event).unwrap_or_default();
+            }
+        }
+        self.view_models = self.series.at(&book.log, k);
+    }
+
+    /// Users that exist in the state shown, in id order.
+    pub fn users_shown(&mut self, names: &Names) -> Vec<UserId> {
+        if self.user_order.0 != names.user_count() {
+            self.user_order = (names.user_count(), names.users_in_id_order());
+        }
+        self.user_order.1.iter().copied().filter(|u| self.view.balance(*u).is_some()).collect()
+    }
+
+    pub fn items_shown(&mut self, names: &Names) -> Vec<ItemId> {
+        if self.item_order.0 != names.item_count() {
+            self.item_order = (names.item_count(), names.items_in_id_order());
+        }
+        self.item_order.1.iter().copied().filter(|i| self.view.price(*i).is_some()).collect()
     }
 
     pub fn changed_user(&self, name: &str) -> bool {

@@ -80,8 +80,10 @@ fn Hint(#[prop(into)] text: Signal<Option<String>>) -> impl IntoView {
     view! { <span class="hint" aria-live="polite">{move || text.get()}</span> }
 }
 
+/// Commands wait in the session's queue while other work runs, so a form is never disabled: a click is
+/// never dropped. Only a damaged log refuses them, with a message that says what to do.
 fn disabled(ctx: Ctx) -> impl Fn() -> bool + Send + Sync + Copy {
-    move || ctx.saving.get() || !ctx.history_ready.get()
+    move || ctx.damaged.get().is_some()
 }
 
 #[component]

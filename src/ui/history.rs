@@ -192,7 +192,7 @@ pub fn DensityStrip() -> impl IntoView {
     let buckets = Memo::new(move |_| {
         ctx.head.track();
         ctx.generation.track();
-        ctx.read(|s| density(&s.log, 200)).unwrap_or_default()
+        ctx.read(|s| density(s.log, 200)).unwrap_or_default()
     });
     let bars = move || {
         let b = buckets.get();
@@ -233,7 +233,7 @@ pub fn EntityChart() -> impl IntoView {
         ctx.generation.track();
         let entity = ctx.selected.get()?;
         ctx.read(|s| {
-            let series = EntitySeries::build(&s.log, entity);
+            let series = EntitySeries::build(s.log, entity);
             let name = match entity {
                 Entity::User(u) => format!("{}'s balance", s.log.names().user_name(u)),
                 Entity::Item(i) => format!("{} in stock", s.log.names().item_name(i)),
@@ -294,7 +294,7 @@ pub fn ReadModelsPanel() -> impl IntoView {
     let revenue = Memo::new(move |_| {
         ctx.head.track();
         ctx.generation.track();
-        ctx.read(|s| (revenue_over_time(&s.log, 150), s.head())).unwrap_or_default()
+        ctx.read(|s| (revenue_over_time(s.log, 150), s.head())).unwrap_or_default()
     });
     let tops = Memo::new(move |_| {
         ctx.version.track();

@@ -28,7 +28,7 @@ pub fn GenerateForm() -> impl IntoView {
                 <label>"How many"
                     <input name="count" inputmode="numeric" autocomplete="off" bind:value=n/>
                 </label>
-                <button type="submit" disabled=move || ctx.saving.get() || !ctx.history_ready.get()>"Generate"</button>
+                <button type="submit" disabled=move || ctx.damaged.get().is_some()>"Generate"</button>
             </div>
         </form>
     }
@@ -68,7 +68,7 @@ pub fn ImportExport() -> impl IntoView {
         input.set_value("");
         let name = file.name();
         leptos::task::spawn_local(async move {
-            ctx.progress.set(Some(crate::ctx::Progress { label: format!("Reading {name}"), fraction: 0.0 }));
+            ctx.progress.set(Some(crate::session::Progress { label: format!("Reading {name}"), fraction: 0.0 }));
             match read_file(file).await {
                 Ok(bytes) => ctx.import(bytes, name).await,
                 Err(e) => {
@@ -79,7 +79,7 @@ pub fn ImportExport() -> impl IntoView {
         });
     };
     let on_export = move |_| {
-        let pieces = ctx.read(|s| encode_jsonl_pieces(&s.log, EXPORT_PIECE));
+        let pieces = ctx.read(|s| encode_jsonl_pieces(s.log, EXPORT_PIECE));
         let n = ctx.head.get_untracked();
         if let Some(pieces) = pieces {
             if let Err(e) = download(&format!("rewind-{n}-events.jsonl"), pieces) {
@@ -93,13 +93,13 @@ pub fn ImportExport() -> impl IntoView {
             <p class="muted">"JSON Lines, one event per line. An import is checked completely before it replaces the log."</p>
             <label class="file">"Import a .jsonl file"
                 <input type="file" data-testid="import-file" accept=".jsonl,.ndjson,.json,.txt,application/x-ndjson"
-                    disabled=move || ctx.saving.get() || !ctx.history_ready.get() on:change=on_file/>
+                    on:change=on_file/>
             </label>
             <div class="row">
                 <button type="button" data-testid="export" on:click=on_export
                     disabled=move || !ctx.history_ready.get()>"Export the log"</button>
                 <button type="button" class="danger" on:click=move |_| leptos::task::spawn_local(ctx.clear())
-                    disabled=move || ctx.saving.get() || ctx.head.get() == 0>"Clear the log"</button>
+                    disabled=move || ctx.head.get() == 0 && ctx.damaged.get().is_none()>"Clear the log"</button>
             </div>
         </section>
     }

@@ -1,12 +1,13 @@
 use super::count;
 use crate::ctx::Ctx;
 use leptos::prelude::*;
+use rewind_store::Backend;
 
 /// The log's size, where it is kept, and how it was restored (CONTRACT §3).
 #[component]
 pub fn StatusBar() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let backend = move || ctx.backend.get().unwrap_or("opening…");
+    let backend = move || ctx.backend.get().map_or("opening…", Backend::as_str);
     let restore = move || ctx.restore.get();
     view! {
         <div class="status" aria-label="Status">
@@ -14,8 +15,8 @@ pub fn StatusBar() -> impl IntoView {
                 <span data-testid="event-count">{move || ctx.head.get()}</span>
                 " events"
             </span>
-            <span class="pill" class:warn=move || ctx.backend.get() == Some("memory")
-                title="Where the log is kept">
+            <span class="pill" class:warn=move || ctx.backend.get().is_some_and(|b| b != Backend::IndexedDb)
+                title=move || ctx.backend.get().map_or("Where the log is kept", Backend::durability)>
                 "Storage: " <span data-testid="storage-backend">{backend}</span>
             </span>
             <span class="pill" data-testid="restore-info"
@@ -31,8 +32,13 @@ pub fn StatusBar() -> impl IntoView {
                     ),
                 }}
             </span>
-            <Show when=move || ctx.saving.get()>
-                <span class="pill saving" aria-live="polite">"Saving…"</span>
+            <Show when=move || { ctx.queued.get() > 0 }>
+                <span class="pill saving" data-testid="saving" aria-live="polite">
+                    {move || match ctx.queued.get() {
+                        1 => "Saving…".to_owned(),
+                        n => format!("Saving… ({} waiting)", n - 1),
+                    }}
+                </span>
             </Show>
         </div>
     }
@@ -44,12 +50,12 @@ pub fn Messages() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     view! {
         <div class="messages">
-            <Show when=move || ctx.backend.get() == Some("memory")>
-                <p class="banner warn" role="status">
-                    "This browser refuses site storage, so the log lives in memory only: "
-                    "nothing will survive a reload. Export to keep your events."
+            {move || ctx.backend.get().filter(|b| *b != Backend::IndexedDb).map(|b| view! {
+                <p class="banner warn" role="status" data-testid="durability">
+                    {b.durability()} " Export to keep a copy of your events."
                 </p>
-            </Show>
+            })}
+            <DamagedLog/>
             {move || ctx.error.get().map(|message| view! {
                 <div class="banner error" data-testid="error" role="alert">
                     <span>{message}</span>
@@ -86,5 +92,27 @@ pub fn EmptyState() -> impl IntoView {
                 <p>"Or generate 10,000 events to explore a busy shop, or import a JSON Lines log."</p>
             </div>
         </Show>
+    }
+}
+
+/// What to do when the stored log is damaged: the intact events are shown and can be exported; the log can be
+/// cut back to them, replaced by an import, or cleared.
+#[component]
+fn DamagedLog() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    view! {
+        {move || ctx.damaged.get().map(|intact| view! {
+            <div class="banner warn damaged" role="status" data-testid="damaged">
+                <p>
+                    <b>"The stored log is damaged."</b>
+                    " The first " {count(intact)} " events are intact and shown; nothing can be added until the "
+                    "log is whole again. Export them to keep a copy, then keep only them, import a file or clear the log."
+                </p>
+                <button type="button" data-testid="keep-intact"
+                    on:click=move |_| leptos::task::spawn_local(ctx.keep_intact())>
+                    {format!("Keep the {} intact events", count(intact))}
+                </button>
+            </div>
+        })}
     }
 }

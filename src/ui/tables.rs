@@ -3,7 +3,7 @@
 use super::{count, money, money_total};
 use crate::ctx::Ctx;
 use leptos::prelude::*;
-use crate::shop::Shop;
+use crate::shop::Page;
 use rewind_domain::{ChangeField, Entity, EntityKind, ItemId, UserId};
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -45,7 +45,7 @@ where
     fn follow(
         self,
         ctx: Ctx,
-        value_of: impl Fn(&Shop, K) -> V + 'static,
+        value_of: impl Fn(&Page, K) -> V + 'static,
         paint: fn(&[(web_sys::HtmlElement, V)]),
     ) {
         Effect::new(move |_| {
@@ -74,12 +74,12 @@ type UserCell = (u64, bool);
 /// An item's row: price, stock, and whether the event at the cursor changed it.
 type ItemCell = (u64, u64, bool);
 
-fn user_cell(s: &Shop, user: UserId) -> UserCell {
+fn user_cell(s: &Page, user: UserId) -> UserCell {
     let name = s.names().user_name(user);
     (s.view.balance(user).map_or(0, |m| m.0), s.changed_user(name))
 }
 
-fn item_cell(s: &Shop, item: ItemId) -> ItemCell {
+fn item_cell(s: &Page, item: ItemId) -> ItemCell {
     let name = s.names().item_name(item);
     (s.view.price(item).map_or(0, |p| p.0), s.view.stock(item).map_or(0, |q| q.0), s.changed_item(name))
 }
@@ -103,7 +103,7 @@ pub fn UsersTable() -> impl IntoView {
     let shown = move || {
         ctx.version.track();
         let generation = ctx.generation.get();
-        ctx.write(|s| s.users_shown()).unwrap_or_default().into_iter().map(|u| (generation, u)).collect::<Vec<_>>()
+        ctx.users_shown().into_iter().map(|u| (generation, u)).collect::<Vec<_>>()
     };
     view! {
         <section class="card table-card" aria-labelledby="users-title">
@@ -149,7 +149,7 @@ pub fn ItemsTable() -> impl IntoView {
     let shown = move || {
         ctx.version.track();
         let generation = ctx.generation.get();
-        ctx.write(|s| s.items_shown()).unwrap_or_default().into_iter().map(|i| (generation, i)).collect::<Vec<_>>()
+        ctx.items_shown().into_iter().map(|i| (generation, i)).collect::<Vec<_>>()
     };
     view! {
         <section class="card table-card" aria-labelledby="items-title">

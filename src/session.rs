@@ -1,0 +1,584 @@
+//! The session: the store, the log, the live state, and one ordered queue for everything that reads or
+//! writes them. Plain Rust with no signals; the page reflects what it reports ([`Update`]) and shows the
+//! typed errors it returns ([`SessionError`]).
+//!
+//! One policy for every write: decide against the log as this page has it, store naming that version, and
+//! only then apply. If another tab moved the log first, read what it did (its new events, or the whole log
+//! after a replace) and decide again, a bounded number of times. A write that replaces the log (import,
+//! clear, keeping the intact events of a damaged log) asks the user again with the new count instead.
+
+use crate::queue::Queue;
+use rewind_domain::{decide, Command, Event, Log, Producer, Rejection, State};
+use rewind_store::{
+    encode_chunks, should_snapshot, Expected, LogChange, LogVersion, Store, StoreError, TabSync, MAX_CHUNK_EVENTS,
+};
+use std::cell::{Cell, Ref, RefCell};
+use std::fmt;
+use std::rc::Rc;
+
+/// How often one write is decided again because other tabs kept writing first.
+pub const MAX_ATTEMPTS: u32 = 12;
+/// Events stored per write while generating.
+const GENERATE_BATCH: u64 = 20 * MAX_CHUNK_EVENTS as u64;
+
+/// The log as this page has it.
+pub struct Book {
+    /// Every event read or stored. Empty while the history loads (the live state comes first).
+    pub log: Log,
+    /// The state after the whole log: what commands are decided against.
+    pub live: State,
+    /// The stored version the log was read at; writes name it.
+    pub version: Expected,
+    /// Whether the whole history has been read.
+    pub history_ready: bool,
+    /// Why the log shown is shorter than the stored one (damage, or a failed read): writes that build on
+    /// the log are refused until the log is replaced.
+    pub problem: Option<StoreError>,
+    pub last_snapshot: u64,
+}
+
+impl Book {
+    /// Events in the log (also while the history loads: the live state knows its sequence number).
+    pub fn head(&self) -> u64 {
+        self.live.seq()
+    }
+}
+
+/// How the live state was rebuilt on load (CONTRACT §3 `restore-info`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RestoreInfo {
+    pub snapshot_seq: u64,
+    pub tail: u64,
+    pub ms: u64,
+}
+
+/// Long work under way: what, and how far (0..=1).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Progress {
+    pub label: String,
+    pub fraction: f64,
+}
+
+/// What the page hears from the session.
+#[derive(Clone, Debug)]
+pub enum Update {
+    /// The live state is known (from a snapshot and the tail); the history is still loading.
+    Restored(RestoreInfo),
+    /// A whole log is in place: after load, an import, a clear, or another tab's replace.
+    Replaced,
+    /// Events were appended (by this page or another tab).
+    Grew,
+    Progress(Option<Progress>),
+    /// Pieces of work running or waiting in the queue.
+    Queue(u64),
+    /// Background work (catching up with another tab) failed.
+    Failed(SessionError),
+}
+
+/// Why a piece of work did not do what was asked.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SessionError {
+    /// The shop's rules refuse the command.
+    Rejected(Rejection),
+    /// The load producer could not go on.
+    Generator(Rejection),
+    /// Storage failed; nothing of this write was stored.
+    Store(StoreError),
+    /// The stored log is damaged: only a true prefix of it is shown, and writes that build on it wait until it
+    /// is replaced.
+    Damaged { intact: u64, problem: StoreError },
+    /// Other tabs kept writing first, every time.
+    Contended { attempts: u32 },
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionError::Rejected(r) => write!(f, "{r}"),
+            SessionError::Generator(r) => write!(f, "the generator stopped: {r}"),
+            SessionError::Store(e) => write!(f, "{e}"),
+            SessionError::Damaged { intact, problem } => write!(
+                f,
+                "{problem}. Only the first {intact} events are shown, and nothing can be added to a damaged log: \
+                 export the intact events, then keep only them, import a file or clear the log to carry on"
+            ),
+            SessionError::Contended { attempts } => write!(
+                f,
+                "other tabs kept writing at the same moment ({attempts} tries), so this was not saved; \
+                 please try again"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SessionError {}
+
+impl From<StoreError> for SessionError {
+    fn from(e: StoreError) -> Self {
+        SessionError::Store(e)
+    }
+}
+
+/// What a write that replaces the whole log did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replacement {
+    /// Done: the log now holds this many events.
+    Done(u64),
+    /// The user said no: nothing changed.
+    Declined,
+}
+
+/// Asks the user a yes/no question (the browser's `confirm()` on the page; a script in tests).
+pub type Confirm = Rc<dyn Fn(&str) -> bool>;
+
+pub struct Session {
+    store: Rc<Store>,
+    book: RefCell<Book>,
+    queue: Queue,
+    /// A tab-sync request not yet served: a replace outweighs any append.
+    sync_wanted: Cell<Option<LogChange>>,
+    tab_sync: RefCell<Option<TabSync>>,
+    notify: Box<dyn Fn(Update)>,
+    confirm: Confirm,
+    /// The name other tabs of this store listen on, if the session joins them.
+    channel: Option<String>,
+}
+
+fn now_ms() -> u64 {
+    js_sys::Date::now().max(0.0) as u64
+}
+
+fn perf_now() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or_else(js_sys::Date::now, |p| p.now())
+}
+
+/// Lets the browser paint and handle input between slices of long work.
+pub async fn yield_to_browser() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// What one attempt of a write prepared: the events and their encoding, decided on `version`.
+struct Prepared {
+    version: LogVersion,
+    events: Vec<(u64, Event)>,
+    chunks: Vec<rewind_store::EncodedChunk>,
+}
+
+impl Session {
+    /// A session over `store`. `channel`: the store's name, to hear other tabs (None: this page alone).
+    pub fn new(store: Store, channel: Option<&str>, confirm: Confirm, notify: impl Fn(Update) + 'static) -> Rc<Self> {
+        Rc::new(Session {
+            store: Rc::new(store),
+            book: RefCell::new(Book {
+                log: Log::new(),
+                live: State::new(),
+                version: Expected::Version(LogVersion::default()),
+                history_ready: false,
+                problem: None,
+                last_snapshot: 0,
+            }),
+            queue: Queue::default(),
+            sync_wanted: Cell::new(None),
+            tab_sync: RefCell::new(None),
+            notify: Box::new(notify),
+            confirm,
+            channel: channel.map(str::to_owned),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The log as this page has it, to read (never held across an await).
+    pub fn book(&self) -> Option<Ref<'_, Book>> {
+        self.book.try_borrow().ok()
+    }
+
+    /// Pieces of work running or waiting.
+    pub fn queued(&self) -> u64 {
+        self.queue.len()
+    }
+
+    fn tell(&self, update: Update) {
+        (self.notify)(update);
+    }
+
+    fn progress(&self, label: String, fraction: f64) {
+        self.tell(Update::Progress(Some(Progress { label, fraction })));
+    }
+
+    /// Takes a turn in the queue, telling the page how much work is waiting.
+    async fn turn(&self) -> crate::queue::Turn {
+        let waiting = self.queue.turn();
+        self.tell(Update::Queue(self.queue.len()));
+        waiting.await
+    }
+
+    fn turn_done(&self, turn: crate::queue::Turn) {
+        drop(turn);
+        self.tell(Update::Queue(self.queue.len()));
+    }
+
+    /// Opens the log: the live state from the newest snapshot and the tail first, then the whole history.
+    /// The first piece of work in the queue: anything asked meanwhile waits for it.
+    pub async fn load(self: &Rc<Self>) -> Result<RestoreInfo, SessionError> {
+        let turn = self.turn().await;
+        let outcome = self.load_in_turn().await;
+        self.turn_done(turn);
+        outcome
+    }
+
+    async fn load_in_turn(self: &Rc<Self>) -> Result<RestoreInfo, SessionError> {
+        let started = perf_now();
+        let mut info = RestoreInfo { snapshot_seq: 0, tail: 0, ms: 0 };
+        // A restore that fails is only slower: the full read below says what is wrong.
+        match self.store.restore().await {
+            Ok(restored) => {
+                for skipped in &restored.skipped_snapshots {
+                    web_sys::console::warn_1(&format!("Rewind skipped a snapshot: {skipped}").into());
+                }
+                info = RestoreInfo {
+                    snapshot_seq: restored.snapshot_seq,
+                    tail: restored.tail,
+                    ms: (perf_now() - started).max(0.0).round() as u64,
+                };
+                let mut book = self.book.borrow_mut();
+                book.log = Log::with_names(restored.names);
+                book.live = restored.live;
+                book.last_snapshot = restored.snapshot_seq;
+            }
+            Err(e) => web_sys::console::warn_1(&format!("Rewind could not restore the live state: {e}").into()),
+        }
+        self.tell(Update::Restored(info));
+        // Join the other tabs now: what they write while the history loads is caught up afterwards.
+        self.join_tabs();
+        let total = self.book.borrow().head();
+        if total > 0 {
+            self.progress("Loading history".into(), 0.0);
+        }
+        let loaded = self.reload_log().await;
+        self.tell(Update::Progress(None));
+        loaded?;
+        self.snapshot_if_due(false);
+        match self.damage() {
+            Some(e) => Err(e),
+            None => Ok(info),
+        }
+    }
+
+    fn join_tabs(self: &Rc<Self>) {
+        let Some(channel) = &self.channel else { return };
+        let weak = Rc::downgrade(self);
+        let joined = TabSync::join(channel, move |change| {
+            if let Some(session) = weak.upgrade() {
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Err(e) = session.sync(change).await {
+                        session.tell(Update::Failed(e));
+                    }
+                });
+            }
+        });
+        *self.tab_sync.borrow_mut() = joined;
+    }
+
+    fn announce(&self, change: LogChange) {
+        if let Some(t) = self.tab_sync.borrow().as_ref() {
+            t.announce(change);
+        }
+    }
+
+    /// The damage that keeps writes from building on the log, as an error for the page.
+    fn damage(&self) -> Option<SessionError> {
+        let book = self.book.borrow();
+        book.problem.clone().map(|problem| SessionError::Damaged { intact: book.log.len(), problem })
+    }
+
+    /// Reads the whole log again and puts it in place.
+    async fn reload_log(&self) -> Result<(), StoreError> {
+        let loaded = self.store.read_log().await;
+        {
+            let mut book = self.book.borrow_mut();
+            match loaded {
+                Ok(loaded) => {
+                    if let Some(problem) = &loaded.problem {
+                        web_sys::console::warn_1(&format!("Rewind: {problem}").into());
+                    }
+                    book.log = loaded.log;
+                    book.live = loaded.live;
+                    book.version = loaded.version;
+                    book.problem = loaded.problem;
+                }
+                Err(e) => {
+                    // Nothing could be read: show no history rather than a guess, and say why.
+                    book.log = Log::new();
+                    book.live = State::new();
+                    book.problem = Some(e.clone());
+                    book.history_ready = true;
+                    drop(book);
+                    self.tell(Update::Replaced);
+                    return Err(e);
+                }
+            }
+            book.history_ready = true;
+            book.last_snapshot = book.last_snapshot.min(book.log.len());
+        }
+        self.tell(Update::Replaced);
+        Ok(())
+    }
+
+    /// Reads the events other tabs appended after this page's log; after another tab's replace, the whole
+    /// log. Returns whether the log was replaced.
+    async fn catch_up(&self) -> Result<bool, StoreError> {
+        let version = self.book.borrow().version;
+        let Expected::Version(version) = version else {
+            self.reload_log().await?;
+            return Ok(true);
+        };
+        match self.store.tail_after(version).await {
+            Ok(tail) => {
+                let applied = {
+                    let mut book = self.book.borrow_mut();
+                    let book = &mut *book;
+                    let new_version = tail.version;
+                    let applied = tail.apply(&mut book.log, &mut book.live);
+                    if applied.is_ok() {
+                        book.version = Expected::Version(new_version);
+                    }
+                    applied
+                };
+                match applied {
+                    Ok(0) => Ok(false),
+                    Ok(_) => {
+                        self.tell(Update::Grew);
+                        Ok(false)
+                    }
+                    // A damaged tail: read the whole log again, which shows the true prefix and says why.
+                    Err(_) => self.reload_log().await.map(|()| true),
+                }
+            }
+            Err(StoreError::Replaced) => self.reload_log().await.map(|()| true),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Another tab changed the log: catch up with it, in turn with this page's own work.
+    pub async fn sync(&self, change: LogChange) -> Result<(), SessionError> {
+        let wanted = match (self.sync_wanted.get(), change) {
+            (Some(LogChange::Replaced), _) | (_, LogChange::Replaced) => LogChange::Replaced,
+            _ => LogChange::Appended,
+        };
+        let already_queued = self.sync_wanted.replace(Some(wanted)).is_some();
+        if already_queued {
+            return Ok(());
+        }
+        let turn = self.turn().await;
+        let outcome = match self.sync_wanted.take() {
+            Some(LogChange::Replaced) => self.reload_log().await,
+            Some(LogChange::Appended) => self.catch_up().await.map(|_| ()),
+            None => Ok(()),
+        };
+        self.turn_done(turn);
+        outcome.map_err(SessionError::from)
+    }
+
+    /// Decides `command` against the live state, stores the event durably, and only then applies it.
+    /// Returns the event's sequence number.
+    pub async fn submit(&self, command: Command) -> Result<u64, SessionError> {
+        let turn = self.turn().await;
+        let outcome = self
+            .write_events(|book| {
+                let event = decide(&book.live, book.log.names_mut(), &command).map_err(SessionError::Rejected)?;
+                let ts = now_ms().max(book.log.timestamps().last().copied().unwrap_or(0)).min(rewind_domain::MAX);
+                Ok(vec![(ts, event)])
+            })
+            .await
+            .map(|()| self.book.borrow().head());
+        self.turn_done(turn);
+        outcome
+    }
+
+    /// Appends `count` events from the load producer, stored in batches, with progress. Returns how many
+    /// were stored (all of them, unless an error says why not).
+    pub async fn generate(&self, count: u64) -> Result<u64, SessionError> {
+        let turn = self.turn().await;
+        let outcome = self.generate_in_turn(count).await;
+        self.tell(Update::Progress(None));
+        self.turn_done(turn);
+        outcome
+    }
+
+    async fn generate_in_turn(&self, count: u64) -> Result<u64, SessionError> {
+        let mut producer = Producer::new(self.book.borrow().head() ^ 0x5eed);
+        let mut done = 0;
+        while done < count {
+            let n = GENERATE_BATCH.min(count - done);
+            self.write_events(|book| {
+                let mut scratch = book.live.clone();
+                // Stamped at most now: generated events never run ahead of the clock.
+                let now = now_ms().max(book.log.timestamps().last().copied().unwrap_or(0));
+                let mut events = Vec::with_capacity(n as usize);
+                for _ in 0..n {
+                    let (_, event) = producer.next_event(book.log.names_mut(), &scratch, now).map_err(SessionError::Generator)?;
+                    scratch.apply(book.log.names(), &event).map_err(SessionError::Generator)?;
+                    events.push((now, event));
+                }
+                Ok(events)
+            })
+            .await?;
+            done += n;
+            self.progress(format!("Generated {done} of {count} events"), done as f64 / count as f64);
+            yield_to_browser().await;
+        }
+        Ok(done)
+    }
+
+    /// The one write policy for appends: decide on the log as this page has it, store naming its version,
+    /// apply only after the store said yes; after another tab's write, catch up and decide again.
+    async fn write_events(
+        &self,
+        mut decide_events: impl FnMut(&mut Book) -> Result<Vec<(u64, Event)>, SessionError>,
+    ) -> Result<(), SessionError> {
+        for _ in 0..MAX_ATTEMPTS {
+            if let Some(damage) = self.damage() {
+                return Err(damage);
+            }
+            let prepared = {
+                let mut book = self.book.borrow_mut();
+                let Expected::Version(version) = book.version else {
+                    return Err(SessionError::Store(StoreError::Replaced));
+                };
+                let events = decide_events(&mut book)?;
+                let (evs, tss): (Vec<Event>, Vec<u64>) = events.iter().map(|(t, e)| (*e, *t)).unzip();
+                let chunks = encode_chunks(book.log.names(), version.head + 1, &evs, &tss);
+                Prepared { version, events, chunks }
+            };
+            match self.store.append(prepared.version, &prepared.chunks).await {
+                Ok(stored) => {
+                    let applied = {
+                        let mut book = self.book.borrow_mut();
+                        let book = &mut *book;
+                        book.version = Expected::Version(stored);
+                        prepared.events.iter().try_for_each(|(ts, e)| book.log.push(&mut book.live, *ts, *e))
+                    };
+                    if applied.is_err() {
+                        // Cannot happen for events decided on this very state; if it did, the stored log is
+                        // the truth: read it again.
+                        self.reload_log().await?;
+                    } else {
+                        self.tell(Update::Grew);
+                    }
+                    self.announce(LogChange::Appended);
+                    self.snapshot_if_due(false);
+                    return Ok(());
+                }
+                Err(StoreError::Conflict { .. } | StoreError::Replaced) => {
+                    self.catch_up().await?;
+                }
+                Err(e) => return Err(SessionError::Store(e)),
+            }
+        }
+        Err(SessionError::Contended { attempts: MAX_ATTEMPTS })
+    }
+
+    /// Replaces the log with `log` (an import checked beforehand), after the user confirmed, in one write.
+    /// If the log moved meanwhile, the user is asked again with the new count.
+    pub async fn import(&self, log: Log, live: State, file_name: &str) -> Result<Replacement, SessionError> {
+        let n = log.len();
+        let question = |current: u64| format!("Replace the current log of {current} events with the {n} events of {file_name}?");
+        self.replace_log(log, live, question).await
+    }
+
+    /// Removes every event, after confirmation.
+    pub async fn clear(&self) -> Result<Replacement, SessionError> {
+        let question = |current: u64| format!("Delete all {current} events? Export first if you want to keep them.");
+        self.replace_log(Log::new(), State::new(), question).await
+    }
+
+    /// Replaces a damaged log by its intact events, after confirmation.
+    pub async fn keep_intact(&self) -> Result<Replacement, SessionError> {
+        let (log, live) = {
+            let book = self.book.borrow();
+            (book.log.clone(), book.live.clone())
+        };
+        let n = log.len();
+        let question =
+            move |_: u64| format!("Keep the {n} intact events and drop the damaged rest of the stored log? Export first if you want a copy.");
+        self.replace_log(log, live, question).await
+    }
+
+    async fn replace_log(&self, log: Log, live: State, question: impl Fn(u64) -> String) -> Result<Replacement, SessionError> {
+        let turn = self.turn().await;
+        let outcome = self.replace_in_turn(log, live, question).await;
+        self.tell(Update::Progress(None));
+        self.turn_done(turn);
+        outcome
+    }
+
+    async fn replace_in_turn(&self, log: Log, live: State, question: impl Fn(u64) -> String) -> Result<Replacement, SessionError> {
+        let chunks = encode_chunks(log.names(), 1, log.events(), log.timestamps());
+        let mut asked_at = None;
+        for _ in 0..MAX_ATTEMPTS {
+            let (current, expected, damaged) = {
+                let book = self.book.borrow();
+                (book.head(), book.version, book.problem.is_some())
+            };
+            // Ask whenever there is something to lose, and again whenever that changed since the last answer.
+            if (current > 0 || damaged) && asked_at != Some(expected) {
+                if !(self.confirm)(&question(current)) {
+                    return Ok(Replacement::Declined);
+                }
+                asked_at = Some(expected);
+            }
+            self.progress(format!("Saving {} events", log.len()), 0.9);
+            match self.store.replace(expected, &chunks).await {
+                Ok(version) => {
+                    {
+                        let mut book = self.book.borrow_mut();
+                        book.log = log;
+                        book.live = live;
+                        book.version = Expected::Version(version);
+                        book.problem = None;
+                        book.history_ready = true;
+                        book.last_snapshot = 0;
+                    }
+                    self.tell(Update::Replaced);
+                    self.announce(LogChange::Replaced);
+                    self.snapshot_if_due(false);
+                    return Ok(Replacement::Done(version.head));
+                }
+                Err(StoreError::Conflict { .. } | StoreError::Replaced) => {
+                    self.catch_up().await?;
+                }
+                Err(e) => return Err(SessionError::Store(e)),
+            }
+        }
+        Err(SessionError::Contended { attempts: MAX_ATTEMPTS })
+    }
+
+    /// Writes a snapshot of the live state in the background when the policy says so. It is taken from a
+    /// state whose events are all stored, and the store drops it if the log was replaced meanwhile.
+    pub fn snapshot_if_due(&self, page_hidden: bool) {
+        let due = {
+            let Ok(mut book) = self.book.try_borrow_mut() else { return };
+            let Expected::Version(version) = book.version else { return };
+            if !book.history_ready || book.problem.is_some() || !should_snapshot(book.head(), book.last_snapshot, page_hidden) {
+                return;
+            }
+            book.last_snapshot = book.head();
+            (version.epoch, book.live.clone(), book.log.names().clone())
+        };
+        let store = self.store.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let (epoch, live, names) = due;
+            if let Err(e) = store.write_snapshot(epoch, &live, &names).await {
+                web_sys::console::warn_1(&format!("Rewind could not write a snapshot: {e}").into());
+            }
+        });
+    }
+}

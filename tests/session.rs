@@ -1,0 +1,218 @@
+//! The session against real IndexedDB in headless Chromium: one queue, one write policy, and recovery from
+//! damaged storage, tested without the page.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may stop at the first surprise
+#![cfg(target_arch = "wasm32")]
+
+use futures::future::join_all;
+use rewind::session::{Confirm, Replacement, Session, SessionError};
+use rewind_domain::{generate_log, Command, Rejection};
+use rewind_store::{encode_chunks, Expected, LogVersion, Store, StoreError};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", (js_sys::Math::random() * 1e12) as u64)
+}
+
+/// Answers every question with `answer` and remembers the questions.
+fn answering(answer: bool) -> (Confirm, Rc<RefCell<Vec<String>>>) {
+    let asked = Rc::new(RefCell::new(Vec::new()));
+    let log = asked.clone();
+    let confirm: Confirm = Rc::new(move |q: &str| {
+        log.borrow_mut().push(q.to_owned());
+        answer
+    });
+    (confirm, asked)
+}
+
+/// A session over the IndexedDB store `name`, loaded. Without a tab channel: tests decide when to sync.
+async fn session(name: &str, confirm: Confirm) -> (Rc<Session>, Result<(), SessionError>) {
+    let store = Store::open(name).await;
+    let s = Session::new(store, None, confirm, |_| {});
+    let loaded = s.load().await.map(|_| ());
+    (s, loaded)
+}
+
+fn top_up(user: &str, amount: u64) -> Command {
+    Command::TopUp { user: user.into(), amount }
+}
+
+fn balances(s: &Session) -> Vec<(String, u64)> {
+    let book = s.book().unwrap();
+    book.live.listing(book.log.names()).users
+}
+
+#[wasm_bindgen_test]
+async fn commands_asked_at_once_are_all_stored_in_the_order_they_were_asked() {
+    let (s, loaded) = session(&unique("order"), answering(true).0).await;
+    loaded.unwrap();
+    let asked = (1..=20).map(|i| s.submit(top_up("alice", i)));
+    let seqs: Vec<u64> = join_all(asked).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(seqs, (1..=20).collect::<Vec<_>>());
+    let book = s.book().unwrap();
+    let amounts: Vec<String> = book.log.events().iter().map(|e| format!("{e:?}")).collect();
+    assert!(amounts[0].contains("amount: Money(1)") && amounts[19].contains("amount: Money(20)"), "{amounts:?}");
+    assert_eq!(s.store().head().await.unwrap(), 20);
+}
+
+#[wasm_bindgen_test]
+async fn a_command_waits_behind_a_long_write_instead_of_being_refused() {
+    let (s, loaded) = session(&unique("wait"), answering(true).0).await;
+    loaded.unwrap();
+    let generating = s.generate(50_000);
+    let clicked = s.submit(top_up("zed", 7));
+    let (generated, clicked) = futures::join!(generating, clicked);
+    assert_eq!(generated.unwrap(), 50_000);
+    assert_eq!(clicked.unwrap(), 50_001, "the click waited its turn and was stored after");
+    assert_eq!(s.store().head().await.unwrap(), 50_001);
+}
+
+#[wasm_bindgen_test]
+async fn a_stale_command_is_decided_again_on_the_state_another_tab_left() {
+    let name = unique("redecide");
+    let (a, loaded) = session(&name, answering(true).0).await;
+    loaded.unwrap();
+    a.submit(Command::AddItem { item: "apple".into(), price: 30, qty: 1 }).await.unwrap();
+    a.submit(top_up("ann", 100)).await.unwrap();
+    a.submit(top_up("ben", 100)).await.unwrap();
+    let (b, loaded) = session(&name, answering(true).0).await;
+    loaded.unwrap();
+
+    // Both tabs want the last apple. B's view is stale when it decides; after the conflict it reads A's
+    // order and decides again, and now the shop's rules refuse it.
+    a.submit(Command::Order { user: "ann".into(), item: "apple".into(), qty: 1 }).await.unwrap();
+    let refused = b.submit(Command::Order { user: "ben".into(), item: "apple".into(), qty: 1 }).await;
+    assert!(matches!(refused, Err(SessionError::Rejected(Rejection::OutOfStock { .. }))), "{refused:?}");
+    assert_eq!(b.book().unwrap().head(), 4, "B caught up with A's order");
+    assert_eq!(balances(&b), vec![("ann".into(), 70), ("ben".into(), 100)]);
+
+    // Writers in both tabs at once: every command stored once, none lost, both copies agree.
+    let from_a = join_all((0..25).map(|_| a.submit(top_up("ann", 1))));
+    let from_b = join_all((0..25).map(|_| b.submit(top_up("ben", 1))));
+    let (ra, rb) = futures::join!(from_a, from_b);
+    assert!(ra.iter().chain(rb.iter()).all(Result::is_ok), "{ra:?} {rb:?}");
+    a.sync(rewind_store::LogChange::Appended).await.unwrap();
+    b.sync(rewind_store::LogChange::Appended).await.unwrap();
+    assert_eq!(a.store().head().await.unwrap(), 54);
+    assert_eq!(balances(&a), vec![("ann".into(), 95), ("ben".into(), 125)]);
+    assert_eq!(balances(&a), balances(&b));
+}
+
+#[wasm_bindgen_test]
+async fn an_import_asks_again_with_the_new_count_when_another_tab_appended_meanwhile() {
+    let name = unique("import");
+    let (confirm, asked) = answering(true);
+    let (a, loaded) = session(&name, confirm).await;
+    loaded.unwrap();
+    for i in 1..=3 {
+        a.submit(top_up("ann", i)).await.unwrap();
+    }
+    let (b, loaded) = session(&name, answering(true).0).await;
+    loaded.unwrap();
+    // B appends while A checks its file; A has not heard of it yet.
+    b.submit(top_up("ben", 5)).await.unwrap();
+
+    let (file, file_live) = generate_log(4, 1_000).unwrap();
+    let outcome = a.import(file.clone(), file_live.clone(), "shop.jsonl").await.unwrap();
+    assert_eq!(outcome, Replacement::Done(1_000));
+    let questions = asked.borrow().clone();
+    assert_eq!(questions.len(), 2, "{questions:?}");
+    assert!(questions[0].contains("log of 3 events"), "{questions:?}");
+    assert!(questions[1].contains("log of 4 events"), "asked again, counting B's event: {questions:?}");
+
+    // Declined when asked again: nothing changes, B's event stays.
+    let (confirm, asked) = {
+        let asked = Rc::new(RefCell::new(0));
+        let n = asked.clone();
+        let confirm: Confirm = Rc::new(move |_: &str| {
+            *n.borrow_mut() += 1;
+            *n.borrow() == 1
+        });
+        (confirm, asked)
+    };
+    let (c, loaded) = session(&name, confirm).await;
+    loaded.unwrap();
+    b.sync(rewind_store::LogChange::Replaced).await.unwrap();
+    b.submit(top_up("ben", 5)).await.unwrap();
+    assert_eq!(c.import(file, file_live, "again.jsonl").await.unwrap(), Replacement::Declined);
+    assert_eq!(*asked.borrow(), 2);
+    assert_eq!(c.store().head().await.unwrap(), 1_001, "B's event was not erased");
+}
+
+/// Stores a generated log of `n` events in IndexedDB `name`, then changes one stored value by script.
+async fn damaged_store(name: &str, n: u64, damage_js: &str) {
+    let store = Store::open(name).await;
+    let (log, _) = generate_log(5, n).unwrap();
+    store
+        .replace(Expected::Version(LogVersion::default()), &encode_chunks(log.names(), 1, log.events(), log.timestamps()))
+        .await
+        .unwrap();
+    let promise = js_sys::eval(&format!(
+        r#"new Promise((ok, fail) => {{
+            const r = indexedDB.open("{name}");
+            r.onsuccess = () => {{
+                const tx = r.result.transaction(["chunks", "meta"], "readwrite");
+                const chunks = tx.objectStore("chunks"), meta = tx.objectStore("meta");
+                {damage_js};
+                tx.oncomplete = () => {{ r.result.close(); ok(); }};
+                tx.onerror = () => fail(tx.error);
+            }};
+        }})"#
+    ))
+    .unwrap();
+    wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(promise)).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_damaged_record_leaves_a_true_prefix_and_the_user_can_keep_it_and_carry_on() {
+    let name = unique("damaged");
+    damaged_store(&name, 6_000, "chunks.put('not bytes', 2001)").await;
+    let (confirm, asked) = answering(true);
+    let (s, loaded) = session(&name, confirm).await;
+    let Err(SessionError::Damaged { intact: 2_000, problem }) = loaded else { panic!("{loaded:?}") };
+    assert!(matches!(problem, StoreError::DamagedRecord { from: 2_001, to: 4_000, .. }), "{problem:?}");
+    assert_eq!(s.book().unwrap().log.len(), 2_000, "only the true prefix is shown");
+    assert_eq!(s.book().unwrap().head(), 2_000);
+
+    // Nothing is added to a damaged log; the message says what to do.
+    let refused = s.submit(top_up("ann", 1)).await.unwrap_err();
+    assert!(refused.to_string().contains("export the intact events"), "{refused}");
+    assert!(matches!(s.generate(1).await, Err(SessionError::Damaged { .. })));
+
+    assert_eq!(s.keep_intact().await.unwrap(), Replacement::Done(2_000));
+    assert!(asked.borrow()[0].contains("Keep the 2000 intact events"), "{:?}", asked.borrow());
+    assert_eq!(s.submit(top_up("ann", 1)).await.unwrap(), 2_001);
+    let (reopened, loaded) = session(&name, answering(true).0).await;
+    loaded.unwrap();
+    assert_eq!(reopened.book().unwrap().head(), 2_001);
+}
+
+#[wasm_bindgen_test]
+async fn a_head_past_the_records_stops_generate_at_once_and_import_or_clear_recover() {
+    let name = unique("past");
+    damaged_store(&name, 3_000, "meta.put(3500, 'head')").await;
+    let (s, loaded) = session(&name, answering(true).0).await;
+    assert!(
+        matches!(loaded, Err(SessionError::Damaged { intact: 3_000, problem: StoreError::Missing { from: 3_001, to: 3_500 } })),
+        "{loaded:?}"
+    );
+    assert!(matches!(s.generate(1).await, Err(SessionError::Damaged { .. })), "no endless retry");
+    let (file, live) = generate_log(6, 10).unwrap();
+    assert_eq!(s.import(file, live, "fix.jsonl").await.unwrap(), Replacement::Done(10));
+    assert_eq!(s.submit(top_up("ann", 1)).await.unwrap(), 11);
+}
+
+#[wasm_bindgen_test]
+async fn a_damaged_index_opens_with_what_can_be_read_and_can_be_cleared() {
+    let name = unique("index");
+    damaged_store(&name, 3_000, "meta.put({ not: 'a number' }, 'head')").await;
+    let (s, loaded) = session(&name, answering(true).0).await;
+    let Err(SessionError::Damaged { intact, problem: StoreError::DamagedIndex(_) }) = loaded else { panic!("{loaded:?}") };
+    assert_eq!(intact, 3_000);
+    assert!(s.submit(top_up("ann", 1)).await.is_err());
+    assert_eq!(s.clear().await.unwrap(), Replacement::Done(0));
+    assert_eq!(s.submit(top_up("ann", 1)).await.unwrap(), 1);
+}
