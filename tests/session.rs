@@ -52,8 +52,7 @@ async fn commands_asked_at_once_are_all_stored_in_the_order_they_were_asked() {
     let asked = (1..=20).map(|i| s.submit(top_up("alice", i)));
     let seqs: Vec<u64> = join_all(asked).await.into_iter().map(Result::unwrap).collect();
     assert_eq!(seqs, (1..=20).collect::<Vec<_>>());
-    let book = s.book().unwrap();
-    let amounts: Vec<String> = book.log.events().iter().map(|e| format!("{e:?}")).collect();
+    let amounts: Vec<String> = s.book().unwrap().log.events().iter().map(|e| format!("{e:?}")).collect();
     assert!(amounts[0].contains("amount: Money(1)") && amounts[19].contains("amount: Money(20)"), "{amounts:?}");
     assert_eq!(s.store().head().await.unwrap(), 20);
 }

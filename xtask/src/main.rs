@@ -1,10 +1,13 @@
 //! Rewind's dev tooling. `cargo xtask serve` and `cargo xtask test` each install whatever is missing on a
 //! fresh Debian machine (wasm target, trunk, wasm-bindgen-cli, Chromium and its driver, binaryen, Python
 //! Playwright) and then serve the app or run every test. Both are idempotent: with the tools present they
-//! only check versions.
+//! only check versions. `cargo xtask fuzz [SECONDS]` runs the decoders' fuzz targets (fuzz/, nightly and
+//! cargo-fuzz, installed if missing); it is not part of `test`.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Instant;
 
 const TRUNK_VERSION: &str = "^0.21";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -14,6 +17,9 @@ const PY_PACKAGES: [&str; 2] = ["playwright>=1.50,<2", "pytest>=8,<10"];
 /// that wasm-bindgen 0.2.130 emits (the optimised page fails at start). Installed under `.tools/`.
 const BINARYEN: &str = "binaryen@132.0.0";
 const WASM_OPT_VERSION: &str = "wasm-opt version 132";
+/// The cargo-fuzz targets in fuzz/fuzz_targets/, and how long `cargo xtask fuzz` runs each by default.
+const FUZZ_TARGETS: [&str; 3] = ["jsonl_import", "chunk_decode", "snapshot_decode"];
+const FUZZ_SECONDS: u64 = 60;
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -26,11 +32,14 @@ fn main() -> ExitCode {
         "serve" => setup().and_then(|()| serve()),
         "test" => setup().and_then(|()| test(rest)),
         "bench" => setup().and_then(|()| bench(rest)),
+        "fuzz" => fuzz(rest),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\n  serve   install what is missing, then serve the app at http://127.0.0.1:8080\n  \
                  test    install what is missing, then run every test (native, browser, end-to-end)\n  \
                  bench   install what is missing, then run the benchmarks (native and in Chromium)\n  \
+                 fuzz [SECONDS]\n          \
+                 run each fuzz target of fuzz/ for SECONDS (default 60), installing nightly and cargo-fuzz if missing\n  \
                  setup   only install what is missing"
             );
             return ExitCode::from(2);
@@ -194,6 +203,8 @@ fn test(args: &[String]) -> Result {
     }
     if only("browser") {
         run(browser_env(&mut cargo()).args(["test", "--target", "wasm32-unknown-unknown", "-p", "rewind-domain", "-p", "rewind-store"]))?;
+        // The app's session against real IndexedDB (its components are covered end to end).
+        run(browser_env(&mut cargo()).args(["test", "--target", "wasm32-unknown-unknown", "-p", "rewind", "--test", "session"]))?;
     }
     if only("e2e") {
         run(trunk().args(["build", "--release", "--offline"]))?;
@@ -227,4 +238,283 @@ fn bench(args: &[String]) -> Result {
         }
     }
     Ok(())
+}
+
+/// `cargo xtask fuzz [SECONDS]`: seeds the corpora, builds the fuzz targets once, runs each for `SECONDS`, and
+/// sums up executions and crashes per target. Fails if any target crashed (its input is under fuzz/artifacts/).
+fn fuzz(args: &[String]) -> Result {
+    let seconds = match args.first() {
+        None => FUZZ_SECONDS,
+        Some(text) => text
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s > 0)
+            .ok_or_else(|| format!("SECONDS must be a whole number of seconds above 0, not {text:?}"))?,
+    };
+    let has_nightly = Command::new("rustup").args(["toolchain", "list"]).output().is_ok_and(|o| {
+        // `nightly-<host>`, not a dated `nightly-2025-…`: that is what `+nightly` picks.
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .any(|l| l.strip_prefix("nightly-").is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_digit())))
+    });
+    if !has_nightly {
+        run(Command::new("rustup").args(["toolchain", "install", "nightly", "--profile", "minimal"]))?;
+    }
+    if !cargo().args(["fuzz", "--version"]).output().is_ok_and(|o| o.status.success()) {
+        run(cargo().args(["install", "cargo-fuzz", "--locked"]))?;
+    }
+    let dir = root().join("fuzz");
+    write_fuzz_seeds(&dir)?;
+    // Without a sanitizer: the domain forbids unsafe code, and the fuzzers run several times faster.
+    run(nightly_fuzz(&dir).args(["build", "--sanitizer", "none"]))?;
+    let mut outcomes = Vec::new();
+    for target in FUZZ_TARGETS {
+        outcomes.push(fuzz_target(&dir, target, seconds)?);
+    }
+    eprintln!("\nfuzzing, {seconds} s per target:");
+    for outcome in &outcomes {
+        eprintln!("  {outcome}");
+    }
+    let failed: Vec<&str> = outcomes.iter().filter(|o| o.failure.is_some()).map(|o| o.target).collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} failed; a crashing input is kept under fuzz/artifacts/<target>/", failed.join(", ")))
+    }
+}
+
+/// `cargo +nightly fuzz …` for the project in `dir`, with nothing of this (stable) cargo's environment.
+fn nightly_fuzz(dir: &Path) -> Command {
+    let mut cmd = Command::new("cargo");
+    cmd.args(["+nightly", "fuzz"]).current_dir(dir).env_remove("CARGO").env_remove("RUSTUP_TOOLCHAIN");
+    cmd
+}
+
+struct FuzzOutcome {
+    target: &'static str,
+    executions: Option<u64>,
+    seconds: u64,
+    /// Why the run failed: a crash (with its input file and panic message) or the fuzzer not running at all.
+    failure: Option<String>,
+}
+
+impl std::fmt::Display for FuzzOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let runs = self.executions.map_or_else(|| "? executions".to_owned(), |n| format!("{n} executions"));
+        let rate = self.executions.map(|n| n / self.seconds.max(1)).map_or_else(String::new, |r| format!(", {r}/s"));
+        let verdict = self.failure.as_deref().unwrap_or("no crash");
+        write!(f, "{:<16} {runs} in {} s{rate}: {verdict}", self.target, self.seconds)
+    }
+}
+
+/// Runs one target for `seconds`, echoing libFuzzer's output and reading its final stats from it.
+fn fuzz_target(dir: &Path, target: &'static str, seconds: u64) -> Result<FuzzOutcome> {
+    let mut cmd = nightly_fuzz(dir);
+    cmd.args(["run", "--sanitizer", "none", target, "--"])
+        .arg(format!("-max_total_time={seconds}"))
+        .arg("-print_final_stats=1")
+        .stderr(Stdio::piped());
+    eprintln!("+ {cmd:?}");
+    let started = Instant::now();
+    let mut child = cmd.spawn().map_err(|e| format!("could not start cargo +nightly fuzz: {e}"))?;
+    let (mut executions, mut done_seconds, mut artifact, mut panic) = (None, None, None, None);
+    let mut panic_next = false;
+    if let Some(stderr) = child.stderr.take() {
+        // By bytes, not `lines()`: a crash report may print the input, which need not be UTF-8.
+        for line in BufReader::new(stderr).split(b'\n') {
+            let line = line.map_err(|e| format!("reading the fuzzer's output: {e}"))?;
+            let line = String::from_utf8_lossy(&line);
+            eprintln!("{line}");
+            if let Some(n) = line.strip_prefix("stat::number_of_executed_units:") {
+                executions = n.trim().parse::<u64>().ok().or(executions);
+            } else if let Some(rest) = line.strip_prefix("Done ") {
+                // "Done 123 runs in 60 second(s)"
+                let words: Vec<&str> = rest.split_whitespace().collect();
+                if let [runs, "runs", "in", secs, ..] = words.as_slice() {
+                    executions = executions.or_else(|| runs.parse().ok());
+                    done_seconds = secs.parse::<u64>().ok();
+                }
+            } else if let Some((_, path)) = line.split_once("Test unit written to ") {
+                artifact = Some(path.trim().to_owned());
+            } else if panic_next {
+                panic = panic.or_else(|| Some(line.trim().to_owned()));
+                panic_next = false;
+            } else if line.contains("panicked at") {
+                panic_next = panic.is_none();
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| format!("waiting for the {target} fuzzer: {e}"))?;
+    let seconds = done_seconds.unwrap_or_else(|| started.elapsed().as_secs());
+    let failure = match (status.success(), artifact) {
+        (true, None) => None,
+        (_, Some(path)) => Some(format!("CRASH, input in {path}: {}", panic.as_deref().unwrap_or("see the output above"))),
+        (false, None) => Some(format!("the fuzzer failed ({status})")),
+    };
+    Ok(FuzzOutcome { target, executions, seconds, failure })
+}
+
+/// A valid little shop history for the seeds: every user tops up before ordering, every order's total is
+/// price × qty, and stock and balances never go below 0.
+const SEED_EVENTS: [SeedEvent; 12] = [
+    SeedEvent::TopUp("alice", 500),
+    SeedEvent::TopUp("bob", 1_000),
+    SeedEvent::AddItem("apple", 30, 10),
+    SeedEvent::AddItem("pear", 45, 5),
+    SeedEvent::Order("alice", "apple", 2, 60),
+    SeedEvent::TopUp("carol", 9_007_199_254_740_000),
+    SeedEvent::AddItem("fig", 1, 100),
+    SeedEvent::Order("bob", "pear", 3, 135),
+    SeedEvent::Order("carol", "fig", 100, 100),
+    SeedEvent::AddItem("apple", 35, 4),
+    SeedEvent::Order("alice", "apple", 3, 105),
+    SeedEvent::TopUp("alice", 1),
+];
+/// The shop after all of [`SEED_EVENTS`]: (user, balance) and (item, price, stock).
+const SEED_USERS: [(&str, u64); 3] = [("alice", 336), ("bob", 865), ("carol", 9_007_199_254_739_900)];
+const SEED_ITEMS: [(&str, u64, u64); 3] = [("apple", 35, 9), ("pear", 45, 2), ("fig", 1, 0)];
+const SEED_TS: u64 = 1_763_800_001_000;
+
+#[derive(Clone, Copy)]
+enum SeedEvent {
+    TopUp(&'static str, u64),
+    AddItem(&'static str, u64, u64),
+    Order(&'static str, &'static str, u64, u64),
+}
+
+/// Writes a few valid inputs into each target's corpus (fuzz/corpus/<target>/, not kept in git), so the fuzzers
+/// start from real files, chunks and snapshots: a long valid input gives a mutation many events to change.
+/// The binary ones are encoded here by hand after the layouts in crates/domain/src/chunk.rs and snapshot.rs.
+fn write_fuzz_seeds(dir: &Path) -> Result {
+    let short = seed_jsonl(&SEED_EVENTS[..5]);
+    let crlf = format!("\u{feff}{}", short.replace('\n', "\r\n"));
+    let no_final_newline = seed_jsonl(&SEED_EVENTS[..1]).trim_end().to_owned();
+    let users: Vec<(&str, u64)> = SEED_USERS.to_vec();
+    let items: Vec<(&str, u64, u64)> = SEED_ITEMS.to_vec();
+    let seeds: [(&str, Vec<Vec<u8>>); 3] = [
+        ("jsonl_import", vec![seed_jsonl(&SEED_EVENTS).into(), crlf.into(), no_final_newline.into()]),
+        ("chunk_decode", vec![seed_chunk(&SEED_EVENTS), seed_chunk(&SEED_EVENTS[..3])]),
+        ("snapshot_decode", vec![seed_snapshot(12, &users, &items), seed_snapshot(0, &[], &[])]),
+    ];
+    for (target, inputs) in seeds {
+        let corpus = dir.join("corpus").join(target);
+        std::fs::create_dir_all(&corpus).map_err(|e| format!("cannot create {}: {e}", corpus.display()))?;
+        for (n, input) in inputs.iter().enumerate() {
+            let path = corpus.join(format!("seed-{n}"));
+            std::fs::write(&path, input).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// The events as JSON Lines (CONTRACT §2), one second apart.
+fn seed_jsonl(events: &[SeedEvent]) -> String {
+    let mut out = String::new();
+    for (ix, event) in events.iter().enumerate() {
+        let (seq, ts) = (ix + 1, SEED_TS + 1_000 * ix as u64);
+        let fields = match *event {
+            SeedEvent::TopUp(user, amount) => format!(r#""type":"ToppedUp","user":"{user}","amount":{amount}"#),
+            SeedEvent::AddItem(item, price, qty) => {
+                format!(r#""type":"ItemAdded","item":"{item}","price":{price},"qty":{qty}"#)
+            }
+            SeedEvent::Order(user, item, qty, total) => {
+                format!(r#""type":"OrderPlaced","user":"{user}","item":"{item}","qty":{qty},"total":{total}"#)
+            }
+        };
+        out.push_str(&format!("{{\"v\":1,\"seq\":{seq},\"ts\":{ts},{fields}}}\n"));
+    }
+    out
+}
+
+/// The events as a stored chunk from seq 1: version, first seq, count, first ts, the chunk's user and item
+/// names (in order of first use), then per event its tag, zigzag ts delta and fields; a CRC-32 closes it.
+fn seed_chunk(events: &[SeedEvent]) -> Vec<u8> {
+    fn local(names: &mut Vec<&'static str>, name: &'static str) -> u64 {
+        let ix = names.iter().position(|n| *n == name).unwrap_or_else(|| {
+            names.push(name);
+            names.len() - 1
+        });
+        ix as u64
+    }
+    let (mut users, mut items, mut body) = (Vec::new(), Vec::new(), Vec::new());
+    for (ix, event) in events.iter().enumerate() {
+        let delta = if ix == 0 { 0 } else { 2 * 1_000 }; // +1000 ms, zigzag
+        let fields = match *event {
+            SeedEvent::TopUp(user, amount) => vec![0, delta, local(&mut users, user), amount],
+            SeedEvent::AddItem(item, price, qty) => vec![1, delta, local(&mut items, item), price, qty],
+            SeedEvent::Order(user, item, qty, total) => {
+                vec![2, delta, local(&mut users, user), local(&mut items, item), qty, total]
+            }
+        };
+        fields.into_iter().for_each(|v| varint(&mut body, v));
+    }
+    let mut chunk = vec![1];
+    for v in [1, events.len() as u64, SEED_TS] {
+        varint(&mut chunk, v);
+    }
+    for names in [&users, &items] {
+        varint(&mut chunk, names.len() as u64);
+        names.iter().for_each(|n| seed_str(&mut chunk, n));
+    }
+    chunk.extend_from_slice(&body);
+    with_crc(chunk)
+}
+
+/// A stored snapshot: version, seq, the users with balances, the items with price and stock, a CRC-32.
+fn seed_snapshot(seq: u64, users: &[(&str, u64)], items: &[(&str, u64, u64)]) -> Vec<u8> {
+    let mut out = vec![1];
+    varint(&mut out, seq);
+    varint(&mut out, users.len() as u64);
+    for (user, balance) in users {
+        seed_str(&mut out, user);
+        varint(&mut out, *balance);
+    }
+    varint(&mut out, items.len() as u64);
+    for (item, price, stock) in items {
+        seed_str(&mut out, item);
+        varint(&mut out, *price);
+        varint(&mut out, *stock);
+    }
+    with_crc(out)
+}
+
+fn seed_str(out: &mut Vec<u8>, s: &str) {
+    varint(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// LEB128, as crates/domain/src/wire.rs writes numbers.
+fn varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Appends the CRC-32 (IEEE, little-endian) trailer that stored chunks and snapshots end with.
+fn with_crc(mut bytes: Vec<u8>) -> Vec<u8> {
+    let mut crc = !0u32;
+    for &b in &bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    bytes.extend_from_slice(&(!crc).to_le_bytes());
+    bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_use_the_stored_encodings_number_and_checksum() {
+        let mut out = Vec::new();
+        varint(&mut out, 300);
+        assert_eq!(out, [0xAC, 0x02]);
+        // The CRC-32 check value of "123456789".
+        assert_eq!(with_crc(b"123456789".to_vec())[9..], 0xCBF4_3926u32.to_le_bytes());
+    }
 }
