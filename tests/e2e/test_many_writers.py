@@ -37,6 +37,28 @@ def wait_count(shop, n, timeout=60_000):
     expect(shop.page.get_by_test_id("event-count")).to_have_text(str(n), timeout=timeout)
 
 
+# Submits a top-up `n` times, each after the previous one was saved (no "Saving…" left), as a user who
+# waits for each answer does; runs in the background so that two pages can do it at the same moment.
+START_TOP_UPS = """([user, amount, n]) => {
+  const form = document.querySelector('[data-testid=topup-form]');
+  form.querySelector('[name=user]').value = user;
+  form.querySelector('[name=user]').dispatchEvent(new Event('input', { bubbles: true }));
+  form.querySelector('[name=amount]').value = String(amount);
+  form.querySelector('[name=amount]').dispatchEvent(new Event('input', { bubbles: true }));
+  const saving = () => document.querySelector('.saving') !== null;
+  const tick = () => new Promise(r => setTimeout(r, 1));
+  window.__topUpsDone = false;
+  (async () => {
+    for (let i = 0; i < n; i++) {
+      form.querySelector('button[type=submit]').click();
+      await tick();
+      while (saving()) await tick();
+    }
+    window.__topUpsDone = true;
+  })();
+}"""
+
+
 def test_two_tabs_on_the_localstorage_fallback_lose_no_acknowledged_event(browser, base_url):
     context = browser.new_context()
     context.add_init_script(NO_INDEXEDDB)
@@ -45,10 +67,10 @@ def test_two_tabs_on_the_localstorage_fallback_lose_no_acknowledged_event(browse
         for s in (a, b):
             expect(s.page.get_by_test_id("storage-backend")).to_have_text("localstorage")
             expect(s.page.get_by_test_id("durability")).to_contain_text("can lose the last few seconds")
-        for _ in range(3):
-            click_submit(a, "topup-form", 4, user="ann", amount=3)
-            click_submit(b, "topup-form", 4, user="ben", amount=5)
+        a.page.evaluate(START_TOP_UPS, ["ann", 3, 12])
+        b.page.evaluate(START_TOP_UPS, ["ben", 5, 12])
         for s in (a, b):
+            s.page.wait_for_function("window.__topUpsDone === true", timeout=60_000)
             wait_idle(s)
             expect(s.error()).to_have_count(0)
         # Every acknowledged event is in the log, once, whichever tab looks.
