@@ -128,6 +128,14 @@ pub enum Replacement {
     Declined,
 }
 
+/// The log a replace puts in place.
+enum NewLog {
+    /// A checked log (an import) or an empty one (clear).
+    Given(Log, State),
+    /// The intact prefix of a damaged log, as this page has read it when the write's turn comes.
+    IntactPrefix,
+}
+
 /// Asks the user a yes/no question (the browser's `confirm()` on the page; a script in tests).
 pub type Confirm = Rc<dyn Fn(&str) -> bool>;
 
@@ -468,8 +476,9 @@ impl Session {
                     };
                     if applied.is_err() {
                         // Cannot happen for events decided on this very state; if it did, the stored log is
-                        // the truth: read it again.
-                        self.reload_log().await?;
+                        // the truth: read it again. The events are stored either way, so this is no error
+                        // of the write (a failed read shows as the log's problem).
+                        let _ = self.reload_log().await;
                     } else {
                         self.tell(Update::Grew);
                     }
@@ -491,43 +500,42 @@ impl Session {
     pub async fn import(&self, log: Log, live: State, file_name: &str) -> Result<Replacement, SessionError> {
         let n = log.len();
         let question = |current: u64| format!("Replace the current log of {current} events with the {n} events of {file_name}?");
-        self.replace_log(log, live, question).await
+        self.replace_log(NewLog::Given(log, live), question).await
     }
 
     /// Removes every event, after confirmation.
     pub async fn clear(&self) -> Result<Replacement, SessionError> {
         let question = |current: u64| format!("Delete all {current} events? Export first if you want to keep them.");
-        self.replace_log(Log::new(), State::new(), question).await
+        self.replace_log(NewLog::Given(Log::new(), State::new()), question).await
     }
 
-    /// Replaces a damaged log by its intact events, after confirmation.
+    /// Replaces a damaged log by its intact events (as read when its turn comes), after confirmation.
     pub async fn keep_intact(&self) -> Result<Replacement, SessionError> {
-        let (log, live) = {
-            let book = self.book.borrow();
-            (book.log.clone(), book.live.clone())
+        let question = |current: u64| {
+            format!("Keep the {current} intact events and drop the damaged rest of the stored log? Export first if you want a copy.")
         };
-        let n = log.len();
-        let question =
-            move |_: u64| format!("Keep the {n} intact events and drop the damaged rest of the stored log? Export first if you want a copy.");
-        self.replace_log(log, live, question).await
+        self.replace_log(NewLog::IntactPrefix, question).await
     }
 
-    async fn replace_log(&self, log: Log, live: State, question: impl Fn(u64) -> String) -> Result<Replacement, SessionError> {
+    async fn replace_log(&self, new: NewLog, question: impl Fn(u64) -> String) -> Result<Replacement, SessionError> {
         let turn = self.turn().await;
-        let outcome = self.replace_in_turn(log, live, question).await;
+        let outcome = self.replace_in_turn(new, question).await;
         self.tell(Update::Progress(None));
         self.turn_done(turn);
         outcome
     }
 
-    async fn replace_in_turn(&self, log: Log, live: State, question: impl Fn(u64) -> String) -> Result<Replacement, SessionError> {
-        let chunks = encode_chunks(log.names(), 1, log.events(), log.timestamps());
+    async fn replace_in_turn(&self, mut new: NewLog, question: impl Fn(u64) -> String) -> Result<Replacement, SessionError> {
         let mut asked_at = None;
         for _ in 0..MAX_ATTEMPTS {
             let (current, expected, damaged) = {
                 let book = self.book.borrow();
                 (book.head(), book.version, book.problem.is_some())
             };
+            if matches!(new, NewLog::IntactPrefix) && !damaged {
+                // Another tab repaired or replaced the log meanwhile: nothing left to keep.
+                return Ok(Replacement::Declined);
+            }
             // Ask whenever there is something to lose, and again whenever that changed since the last answer.
             if (current > 0 || damaged) && asked_at != Some(expected) {
                 if !(self.confirm)(&question(current)) {
@@ -535,13 +543,22 @@ impl Session {
                 }
                 asked_at = Some(expected);
             }
-            self.progress(format!("Saving {} events", log.len()), 0.9);
+            let chunks = match &new {
+                NewLog::Given(log, _) => encode_chunks(log.names(), 1, log.events(), log.timestamps()),
+                NewLog::IntactPrefix => {
+                    let book = self.book.borrow();
+                    encode_chunks(book.log.names(), 1, book.log.events(), book.log.timestamps())
+                }
+            };
+            self.progress(format!("Saving {} events", chunks.iter().map(|c| c.count).sum::<u64>()), 0.9);
             match self.store.replace(expected, &chunks).await {
                 Ok(version) => {
                     {
                         let mut book = self.book.borrow_mut();
-                        book.log = log;
-                        book.live = live;
+                        if let NewLog::Given(log, live) = std::mem::replace(&mut new, NewLog::IntactPrefix) {
+                            book.log = log;
+                            book.live = live;
+                        }
                         book.version = Expected::Version(version);
                         book.problem = None;
                         book.history_ready = true;

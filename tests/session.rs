@@ -215,3 +215,20 @@ async fn a_damaged_index_opens_with_what_can_be_read_and_can_be_cleared() {
     assert_eq!(s.clear().await.unwrap(), Replacement::Done(0));
     assert_eq!(s.submit(top_up("ann", 1)).await.unwrap(), 1);
 }
+
+#[wasm_bindgen_test]
+async fn keeping_the_intact_events_never_erases_an_import_another_tab_made_meanwhile() {
+    let name = unique("keep-race");
+    damaged_store(&name, 6_000, "chunks.put('not bytes', 2001)").await;
+    let (a, loaded) = session(&name, answering(true).0).await;
+    assert!(matches!(loaded, Err(SessionError::Damaged { intact: 2_000, .. })), "{loaded:?}");
+    let (b, _) = session(&name, answering(true).0).await;
+    let (file, live) = generate_log(9, 1_000).unwrap();
+    assert_eq!(b.import(file, live, "fix.jsonl").await.unwrap(), Replacement::Done(1_000));
+
+    // A has not heard of B's import yet: its "keep" finds the log replaced, reads it, and drops the request.
+    assert_eq!(a.keep_intact().await.unwrap(), Replacement::Declined);
+    assert_eq!(a.store().head().await.unwrap(), 1_000);
+    assert_eq!(a.book().unwrap().head(), 1_000);
+    assert!(a.book().unwrap().problem.is_none());
+}

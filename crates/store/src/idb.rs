@@ -144,8 +144,7 @@ impl IdbRecords {
 
     pub async fn write(&self, write: &Write<'_>) -> Result<Option<LogVersion>, StoreError> {
         let stores: &[&str] = match write {
-            Write::Append { .. } => &[CHUNKS, META],
-            Write::Replace { .. } => &[CHUNKS, SNAPSHOTS, META],
+            Write::Append { .. } | Write::Replace { .. } => &[CHUNKS, SNAPSHOTS, META],
             Write::Snapshot { .. } => &[SNAPSHOTS, META],
         };
         let (tx, raw) = self.write_tx(stores)?;
@@ -154,12 +153,22 @@ impl IdbRecords {
         let Admitted::Store(version) = admit(&stored, write)? else { return Ok(None) };
         let sent = async {
             match write {
-                Write::Append { chunks, .. } | Write::Replace { chunks, .. } => {
+                Write::Append { chunks, expected } => {
+                    // Records or snapshots past the head were never acknowledged (a damaged head, an
+                    // interrupted write): they must not stand in for the events stored now.
+                    let past_head = KeyRange::LowerBound(key(expected.head + 1), false);
                     let store = tx.object_store(CHUNKS)?;
-                    if matches!(write, Write::Replace { .. }) {
-                        store.clear()?;
-                        tx.object_store(SNAPSHOTS)?.clear()?;
+                    store.delete::<f64, _>(past_head.clone()).build()?;
+                    tx.object_store(SNAPSHOTS)?.delete::<f64, _>(past_head).build()?;
+                    for c in *chunks {
+                        store.put(Uint8ArraySlice::new(&c.bytes)).with_key(key(c.first_seq)).build()?;
                     }
+                    tx.object_store(META)?.put(key(version.head)).with_key(HEAD).build()?;
+                }
+                Write::Replace { chunks, .. } => {
+                    let store = tx.object_store(CHUNKS)?;
+                    store.clear()?;
+                    tx.object_store(SNAPSHOTS)?.clear()?;
                     for c in *chunks {
                         store.put(Uint8ArraySlice::new(&c.bytes)).with_key(key(c.first_seq)).build()?;
                     }
@@ -169,7 +178,9 @@ impl IdbRecords {
                 }
                 Write::Snapshot { seq, bytes, .. } => {
                     let store = tx.object_store(SNAPSHOTS)?;
-                    let keys: Vec<f64> = store.get_all_keys::<f64>().await?.collect::<Result<Vec<_>, _>>()?;
+                    let mut keys: Vec<f64> = store.get_all_keys::<f64>().await?.collect::<Result<Vec<_>, _>>()?;
+                    // One at the same seq is overwritten, not kept beside it.
+                    keys.retain(|k| *k != key(*seq));
                     let surplus = (keys.len() + 1).saturating_sub(SNAPSHOTS_KEPT);
                     for old in keys.into_iter().take(surplus) {
                         store.delete(old).build()?;
@@ -194,9 +205,8 @@ impl IdbRecords {
         let values = object_store.get_all::<JsValue>().with_query::<f64, _>(KeyRange::LowerBound(key(from), false)).await?;
         let mut out = Vec::with_capacity(keys.len());
         for (k, v) in keys.zip(values) {
-            let k = k?;
             // Keys are written by this store only; one that is no sequence number names no record of ours.
-            let Ok(key) = index_count(k, "key") else { continue };
+            let Some(key) = k.ok().and_then(|k| index_count(k, "key").ok()) else { continue };
             out.push(RawRecord { key, bytes: record_bytes(v?) });
         }
         Ok(out)

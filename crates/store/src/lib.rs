@@ -111,6 +111,9 @@ pub struct LoadedLog {
     pub problem: Option<StoreError>,
 }
 
+/// How often a read starts again because a write committed while it read.
+const READ_TRIES: u32 = 4;
+
 fn now_ms() -> u64 {
     js_sys::Date::now().max(0.0) as u64
 }
@@ -189,9 +192,37 @@ impl Store {
         Ok(written.is_some())
     }
 
+    /// Runs `read` between two readings of the index. If the log was replaced in between (or its index
+    /// changed while damaged), it reads again (a few times), so that everything returned belongs to the
+    /// version first read, whatever the backend. Appends in between do no harm: within an epoch, the records
+    /// up to a head are never rewritten, and nothing past the head read is used.
+    async fn consistent_read<T>(
+        &self,
+        mut read: impl AsyncFnMut(&rule::StoredIndex) -> Result<T, StoreError>,
+    ) -> Result<(rule::StoredIndex, T), StoreError> {
+        let mut index = self.records.index().await?;
+        for _ in 0..READ_TRIES {
+            let value = read(&index).await?;
+            let after = self.records.index().await?;
+            let unchanged = match (&index, &after) {
+                (Ok(before), Ok(now)) => before.epoch == now.epoch && before.head <= now.head,
+                _ => index == after,
+            };
+            if unchanged {
+                return Ok((index, value));
+            }
+            index = after;
+        }
+        Err(StoreError::Read("other tabs kept changing the log while it was being read; please try again".into()))
+    }
+
     /// The live state from the newest valid snapshot plus the events after it, up to the stored head.
     pub async fn restore(&self) -> Result<Restored, StoreError> {
-        let index = self.records.index().await?;
+        let (_, restored) = self.consistent_read(async |index| self.restore_at(index).await).await?;
+        Ok(restored)
+    }
+
+    async fn restore_at(&self, index: &rule::StoredIndex) -> Result<Restored, StoreError> {
         let limit = index.as_ref().map_or(MAX, |v| v.head);
         let mut skipped = Vec::new();
         let mut start = None;
@@ -230,7 +261,7 @@ impl Store {
                 break;
             }
         }
-        let problem = problem.or_else(|| shortfall(&index, live.seq()));
+        let problem = problem.or_else(|| shortfall(index, live.seq()));
         let tail = live.seq() - snapshot_seq;
         Ok(Restored { names, live, snapshot_seq, tail, skipped_snapshots: skipped, problem })
     }
@@ -238,9 +269,8 @@ impl Store {
     /// The whole log, decoded and checked against the rules: the longest true prefix that can be read, up to
     /// the stored head, and what kept the rest from being read.
     pub async fn read_log(&self) -> Result<LoadedLog, StoreError> {
-        let index = self.records.index().await?;
+        let (index, records) = self.consistent_read(async |_| self.records.chunks_from(1).await).await?;
         let limit = index.as_ref().map_or(MAX, |v| v.head);
-        let records = self.records.chunks_from(1).await?;
         let (mut log, mut live) = (Log::new(), State::new());
         let problem = extend(&mut log, &mut live, &records, limit).err().or_else(|| shortfall(&index, log.len()));
         let version = index.map_or(Expected::DamagedIndex, Expected::Version);
@@ -251,12 +281,15 @@ impl Store {
     /// await, so a page can apply them without lending its log across a suspension point.
     /// [`StoreError::Replaced`] if the stored log is no longer a continuation of `have`.
     pub async fn tail_after(&self, have: LogVersion) -> Result<Tail, StoreError> {
-        let version = self.version().await?;
-        if version.epoch != have.epoch || version.head < have.head {
-            return Err(StoreError::Replaced);
-        }
-        let records =
-            if version.head > have.head { self.records.chunks_from(have.head + 1).await? } else { Vec::new() };
+        let (index, records) = self
+            .consistent_read(async |index| match index {
+                Ok(v) if v.epoch != have.epoch || v.head < have.head => Err(StoreError::Replaced),
+                Ok(v) if v.head > have.head => self.records.chunks_from(have.head + 1).await,
+                Ok(_) => Ok(Vec::new()),
+                Err(d) => Err(StoreError::DamagedIndex(d.clone())),
+            })
+            .await?;
+        let version = index.map_err(StoreError::DamagedIndex)?;
         Ok(Tail { version, records })
     }
 }

@@ -30,8 +30,8 @@ const CATCH_UP_MS: f64 = 3_000.0;
 pub(crate) struct LocalRecords {
     storage: web_sys::Storage,
     name: String,
-    /// The version this tab wrote last, announced to the others for as long as it is held.
-    announced: RefCell<Option<HeldLock>>,
+    /// The version this tab wrote last, announced to the others for as long as it is held, and its name.
+    announced: RefCell<Option<(HeldLock, String)>>,
 }
 
 /// The name and message of a thrown JS value.
@@ -104,11 +104,17 @@ impl LocalRecords {
         Ok(parse_version(&raw).ok_or_else(|| IndexDamage { field: "index", found: format!("{raw:?}") }))
     }
 
-    /// The newest version any live tab has announced.
+    /// The newest version another live tab has announced. This tab's own writes are in its own copy
+    /// already; waiting for them would only stall a tab whose index was damaged after it wrote.
     async fn announced_version(&self) -> Result<Option<LogVersion>, StoreError> {
         let prefix = self.announce_prefix();
+        let own = self.announced.borrow().as_ref().map(|(_, name)| name.clone());
         let names = locks::held_names().await?;
-        Ok(names.iter().filter_map(|n| n.strip_prefix(&prefix).and_then(parse_version)).max())
+        Ok(names
+            .iter()
+            .filter(|n| Some(*n) != own.as_ref())
+            .filter_map(|n| n.strip_prefix(&prefix).and_then(parse_version))
+            .max())
     }
 
     /// The index once this tab's copy shows every write another tab has announced. A write that cannot see
@@ -120,8 +126,14 @@ impl LocalRecords {
         let started = now();
         loop {
             let index = self.read_index()?;
-            match (&index, announced) {
-                (Ok(have), Some(newest)) if *have < newest => {
+            // Behind another tab's announced write, or seeing damage that another tab may have repaired.
+            let behind = match (&index, announced) {
+                (Ok(have), Some(newest)) => *have < newest,
+                (Err(_), Some(_)) => true,
+                (_, None) => false,
+            };
+            match behind {
+                true => {
                     let waited = now() - started;
                     if waited > CATCH_UP_MS {
                         if !for_write {
@@ -132,7 +144,7 @@ impl LocalRecords {
                     }
                     locks::sleep(4).await;
                 }
-                _ => return Ok(index),
+                false => return Ok(index),
             }
         }
     }
@@ -145,7 +157,7 @@ impl LocalRecords {
     async fn announce(&self, version: LogVersion) -> Result<(), StoreError> {
         let name = format!("{}{} {}", self.announce_prefix(), version.epoch, version.head);
         let held = locks::acquire(&name, true).await?;
-        self.announced.replace(held);
+        self.announced.replace(held.map(|lock| (lock, name)));
         Ok(())
     }
 
@@ -154,7 +166,14 @@ impl LocalRecords {
         let stored = self.caught_up_index(true).await?;
         let Admitted::Store(version) = admit(&stored, write)? else { return Ok(None) };
         match write {
-            Write::Append { chunks, .. } => {
+            Write::Append { chunks, expected } => {
+                // Records or snapshots past the head were never acknowledged (a damaged head, a write cut
+                // off before it moved the index): they must not stand in for the events stored now.
+                for kind in ['c', 's'] {
+                    for (_, key) in self.keys(version.epoch, kind)?.into_iter().filter(|(seq, _)| *seq > expected.head) {
+                        let _ = self.storage.remove_item(&key);
+                    }
+                }
                 self.put_chunks(version.epoch, chunks)?;
                 if let Err(e) = self.set_index(version) {
                     self.remove_chunks(version.epoch, chunks);
@@ -169,9 +188,20 @@ impl LocalRecords {
                     self.remove_chunks(version.epoch, chunks);
                     return Err(e);
                 }
-                for epoch in self.epochs()?.into_iter().filter(|e| *e != version.epoch) {
-                    self.remove_epoch(epoch)?;
+                // From here on the write is stored: announce it first, and what fails after that is only
+                // left-over clutter, not a failed write.
+                self.announce_stored(version).await;
+                match self.epochs() {
+                    Ok(epochs) => {
+                        for epoch in epochs.into_iter().filter(|e| *e != version.epoch) {
+                            if let Err(e) = self.remove_epoch(epoch) {
+                                web_sys::console::warn_1(&format!("Rewind: an old log was not removed: {e}").into());
+                            }
+                        }
+                    }
+                    Err(e) => web_sys::console::warn_1(&format!("Rewind: old logs were not removed: {e}").into()),
                 }
+                return Ok(Some(version));
             }
             Write::Snapshot { seq, bytes, .. } => {
                 self.storage
@@ -184,9 +214,16 @@ impl LocalRecords {
                 return Ok(Some(version));
             }
         }
-        // Announced before the write lock is let go: the next writer waits until it sees this version.
-        self.announce(version).await?;
+        self.announce_stored(version).await;
         Ok(Some(version))
+    }
+
+    /// Announces a version that is stored, before the write lock is let go: the next writer waits until it
+    /// sees it. The write is stored whatever happens here, so a failure is a warning, not an error.
+    async fn announce_stored(&self, version: LogVersion) {
+        if let Err(e) = self.announce(version).await {
+            web_sys::console::warn_1(&format!("Rewind: other tabs were not told of the latest write: {e}").into());
+        }
     }
 
     fn set_index(&self, version: LogVersion) -> Result<(), StoreError> {

@@ -32,7 +32,11 @@ impl MemoryRecords {
         let mut inner = self.inner.try_borrow_mut().map_err(|_| StoreError::Write("the store is busy".into()))?;
         let Admitted::Store(version) = admit(&Ok(inner.version), write)? else { return Ok(None) };
         match write {
-            Write::Append { chunks, .. } => {
+            Write::Append { chunks, expected } => {
+                // Nothing past the head was acknowledged: drop it rather than read it back later.
+                let past_head = expected.head + 1;
+                inner.chunks.split_off(&past_head);
+                inner.snapshots.split_off(&past_head);
                 for c in *chunks {
                     inner.chunks.insert(c.first_seq, c.bytes.clone());
                 }

@@ -354,6 +354,19 @@ async fn a_damaged_index_is_named_as_such_and_only_a_page_that_saw_it_can_replac
 }
 
 #[wasm_bindgen_test]
+async fn a_damaged_epoch_is_a_damaged_index_too() {
+    let name = unique("epoch");
+    let (store, log) = stored_log(Backend::IndexedDb, &name, 7, 2_500).await;
+    put_raw(Backend::IndexedDb, &name, "meta", "epoch", "BYTES", &[1, 2, 3]).await;
+    let loaded = store.read_log().await.unwrap();
+    assert_eq!(loaded.version, Expected::DamagedIndex);
+    assert!(matches!(&loaded.problem, Some(StoreError::DamagedIndex(d)) if d.field == "epoch"), "{:?}", loaded.problem);
+    assert_eq!(encode_jsonl(&loaded.log), encode_jsonl(&log));
+    store.clear(Expected::DamagedIndex).await.unwrap();
+    assert_eq!(store.head().await.unwrap(), 0);
+}
+
+#[wasm_bindgen_test]
 async fn a_head_past_the_records_says_what_is_missing_and_a_head_before_them_hides_what_follows() {
     for backend in PERSISTENT {
         let name = unique("head");
@@ -378,6 +391,25 @@ async fn a_head_past_the_records_says_what_is_missing_and_a_head_before_them_hid
         let again = Copy::read(&store).await;
         assert_eq!(again.log.len(), 1_501, "{backend}");
         assert_eq!(encode_jsonl(&again.log), encode_jsonl(&copy.log), "{backend}");
+
+        // A batch that reaches over the old records (events 2001-3000 were never acknowledged under this
+        // head): reading back gives exactly what was appended, never the old events.
+        let (mut events, mut times) = (Vec::new(), Vec::new());
+        let mut scratch = copy.live.clone();
+        for i in 0..700u64 {
+            let event = decide(&scratch, copy.log.names_mut(), &Command::TopUp { user: "yan".into(), amount: 1 + i }).unwrap();
+            scratch.apply(copy.log.names(), &event).unwrap();
+            events.push(event);
+            times.push(1_000 + i);
+        }
+        let chunks = encode_chunks(copy.log.names(), copy.log.len() + 1, &events, &times);
+        copy.version = store.append(copy.version, &chunks).await.unwrap();
+        for (event, ts) in events.iter().zip(&times) {
+            copy.log.push(&mut copy.live, *ts, *event).unwrap();
+        }
+        let again = Copy::read(&store).await;
+        assert_eq!(again.log.len(), 2_201, "{backend}");
+        assert_eq!(encode_jsonl(&again.log), encode_jsonl(&copy.log), "{backend}: no stale event came back");
     }
 }
 
