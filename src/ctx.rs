@@ -224,12 +224,12 @@ impl Ctx {
     }
 
     /// Appends `count` events from the load producer.
-    pub async fn generate(self, count: u64) {
+    pub async fn generate(self, count: u64, people: crate::session::Population) {
         if count == 0 {
             return self.fail("enter how many events to generate (at least 1)");
         }
         let Some(session) = self.session() else { return };
-        if let Some(n) = self.show(session.generate(count).await) {
+        if let Some(n) = self.show(session.generate(count, people).await) {
             self.tell(format!("Generated {n} events."));
             self.go_live();
         }

@@ -128,6 +128,20 @@ pub enum Replacement {
     Declined,
 }
 
+/// How many users and items generated events are spread over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Population {
+    pub users: u32,
+    pub items: u32,
+}
+
+impl Default for Population {
+    /// As the producer's own default: a thousand users and three hundred items.
+    fn default() -> Self {
+        Population { users: 1_000, items: 300 }
+    }
+}
+
 /// The log a replace puts in place.
 enum NewLog {
     /// A checked log (an import) or an empty one (clear).
@@ -411,18 +425,18 @@ impl Session {
         outcome
     }
 
-    /// Appends `count` events from the load producer, stored in batches, with progress. Returns how many
-    /// were stored (all of them, unless an error says why not).
-    pub async fn generate(&self, count: u64) -> Result<u64, SessionError> {
+    /// Appends `count` events from the load producer, spread over `people`, stored in batches, with
+    /// progress. Returns how many were stored (all of them, unless an error says why not).
+    pub async fn generate(&self, count: u64, people: Population) -> Result<u64, SessionError> {
         let turn = self.turn().await;
-        let outcome = self.generate_in_turn(count).await;
+        let outcome = self.generate_in_turn(count, people).await;
         self.tell(Update::Progress(None));
         self.turn_done(turn);
         outcome
     }
 
-    async fn generate_in_turn(&self, count: u64) -> Result<u64, SessionError> {
-        let mut producer = Producer::new(self.book.borrow().head() ^ 0x5eed);
+    async fn generate_in_turn(&self, count: u64, people: Population) -> Result<u64, SessionError> {
+        let mut producer = Producer::with_population(self.book.borrow().head() ^ 0x5eed, people.users, people.items);
         let mut done = 0;
         while done < count {
             let n = GENERATE_BATCH.min(count - done);

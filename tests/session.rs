@@ -4,7 +4,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use futures::future::join_all;
-use rewind::session::{Confirm, Replacement, Session, SessionError};
+use rewind::session::{Confirm, Population, Replacement, Session, SessionError};
 use rewind_domain::{generate_log, Command, Rejection};
 use rewind_store::{encode_chunks, Expected, LogVersion, Store, StoreError};
 use std::cell::RefCell;
@@ -61,12 +61,28 @@ async fn commands_asked_at_once_are_all_stored_in_the_order_they_were_asked() {
 async fn a_command_waits_behind_a_long_write_instead_of_being_refused() {
     let (s, loaded) = session(&unique("wait"), answering(true).0).await;
     loaded.unwrap();
-    let generating = s.generate(50_000);
+    let generating = s.generate(50_000, Population::default());
     let clicked = s.submit(top_up("zed", 7));
     let (generated, clicked) = futures::join!(generating, clicked);
     assert_eq!(generated.unwrap(), 50_000);
     assert_eq!(clicked.unwrap(), 50_001, "the click waited its turn and was stored after");
     assert_eq!(s.store().head().await.unwrap(), 50_001);
+}
+
+#[wasm_bindgen_test]
+async fn generated_events_are_spread_over_the_people_asked_for_and_never_stamped_in_the_future() {
+    let (s, loaded) = session(&unique("people"), answering(true).0).await;
+    loaded.unwrap();
+    let before = js_sys::Date::now() as u64;
+    assert_eq!(s.generate(3_000, Population { users: 7, items: 2 }).await.unwrap(), 3_000);
+    let after = js_sys::Date::now() as u64;
+    let book = s.book().unwrap();
+    let listing = book.live.listing(book.log.names());
+    assert!(listing.users.len() <= 7 && listing.users.len() >= 5, "{:?}", listing.users);
+    assert!(listing.items.len() <= 2, "{:?}", listing.items);
+    let stamps = book.log.timestamps();
+    assert!(stamps.iter().all(|ts| (before..=after).contains(ts)), "stamped between {before} and {after}");
+    assert!(stamps.windows(2).all(|w| w[0] <= w[1]), "time never runs backwards in the log");
 }
 
 #[wasm_bindgen_test]
@@ -179,7 +195,7 @@ async fn a_damaged_record_leaves_a_true_prefix_and_the_user_can_keep_it_and_carr
     // Nothing is added to a damaged log; the message says what to do.
     let refused = s.submit(top_up("ann", 1)).await.unwrap_err();
     assert!(refused.to_string().contains("export the intact events"), "{refused}");
-    assert!(matches!(s.generate(1).await, Err(SessionError::Damaged { .. })));
+    assert!(matches!(s.generate(1, Population::default()).await, Err(SessionError::Damaged { .. })));
 
     assert_eq!(s.keep_intact().await.unwrap(), Replacement::Done(2_000));
     assert!(asked.borrow()[0].contains("Keep the 2000 intact events"), "{:?}", asked.borrow());
@@ -198,7 +214,7 @@ async fn a_head_past_the_records_stops_generate_at_once_and_import_or_clear_reco
         matches!(loaded, Err(SessionError::Damaged { intact: 3_000, problem: StoreError::Missing { from: 3_001, to: 3_500 } })),
         "{loaded:?}"
     );
-    assert!(matches!(s.generate(1).await, Err(SessionError::Damaged { .. })), "no endless retry");
+    assert!(matches!(s.generate(1, Population::default()).await, Err(SessionError::Damaged { .. })), "no endless retry");
     let (file, live) = generate_log(6, 10).unwrap();
     assert_eq!(s.import(file, live, "fix.jsonl").await.unwrap(), Replacement::Done(10));
     assert_eq!(s.submit(top_up("ann", 1)).await.unwrap(), 11);

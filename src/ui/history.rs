@@ -368,3 +368,59 @@ pub fn ReadModelsPanel() -> impl IntoView {
         </section>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::*;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    /// Rows at which the spacer reaches its cap and scrolling becomes scaled.
+    const SCALED_FROM: u64 = (MAX_SPACER / ROW_H) as u64;
+
+    #[wasm_bindgen_test]
+    fn below_the_cap_every_row_has_its_own_place() {
+        for listed in [VIEW_ROWS + 1, 1_000, 100_000, SCALED_FROM] {
+            assert_eq!(spacer_height(listed), listed as f64 * ROW_H, "{listed}");
+            let last = listed - VIEW_ROWS;
+            for first in [0, 1, last / 2, last - 1, last] {
+                let top = scroll_for(first, listed);
+                assert!((top - first as f64 * ROW_H).abs() < 1e-6, "{listed} rows, row {first}: one row per {ROW_H} px, not {top}");
+                assert_eq!(first_row(top.round(), listed), first);
+            }
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn above_the_cap_the_scroll_is_scaled_and_every_row_is_still_reachable() {
+        for listed in [SCALED_FROM + 1, 200_000, 1_000_000] {
+            assert_eq!(spacer_height(listed), MAX_SPACER, "{listed}");
+            let last = listed - VIEW_ROWS;
+            let (px, _) = scroll_range(listed).unwrap();
+            assert_eq!(first_row(px, listed), last, "the end of the scroll shows the last rows");
+            assert_eq!(first_row(px * 10.0, listed), last, "past the end is clamped");
+            assert_eq!(first_row(-5.0, listed), 0);
+            // Browsers scroll by whole pixels: each row is still the top row at some whole-pixel position.
+            for first in [0, 1, 2, 3, last / 3, last / 2, last - 2, last - 1, last] {
+                let top = scroll_for(first, listed).round();
+                assert_eq!(first_row(top, listed), first, "{listed} rows, row {first} at {top} px");
+            }
+            let mut previous = 0;
+            for step in 0..=1_000u64 {
+                let row = first_row(px * step as f64 / 1_000.0, listed);
+                assert!(row >= previous, "scrolling down never moves up");
+                previous = row;
+            }
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn a_short_log_does_not_scroll() {
+        for listed in [0, 1, VIEW_ROWS] {
+            assert_eq!(scroll_range(listed), None);
+            assert_eq!(first_row(500.0, listed), 0);
+            assert_eq!(scroll_for(3, listed), 0.0);
+        }
+    }
+}

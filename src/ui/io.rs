@@ -1,6 +1,7 @@
 //! Import, export, generate and clear.
 
 use crate::ctx::Ctx;
+use crate::session::Population;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use rewind_domain::encode_jsonl_pieces;
@@ -9,15 +10,32 @@ use wasm_bindgen::JsCast;
 /// Events per piece of the exported file: the text is handed to the browser in pieces, never as one string.
 const EXPORT_PIECE: usize = 20_000;
 
+/// A whole number from `min` to `max` typed in a generate field, or a message that says what to type.
+fn whole_in(field: &str, text: &str, min: u64, max: u64) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(v) if (min..=max).contains(&v) => Ok(v),
+        _ => Err(format!("enter {field}: a whole number from {} to {}", super::count(min), super::count(max))),
+    }
+}
+
 #[component]
 pub fn GenerateForm() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
+    let defaults = Population::default();
     let n = RwSignal::new("1000".to_owned());
+    let users = RwSignal::new(defaults.users.to_string());
+    let items = RwSignal::new(defaults.items.to_string());
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        match n.get_untracked().trim().parse::<u64>() {
-            Ok(count) if count <= 10_000_000 => leptos::task::spawn_local(ctx.generate(count)),
-            _ => ctx.error.set(Some("enter how many events to generate: a whole number from 1 to 10,000,000".into())),
+        let asked = (|| {
+            let count = whole_in("how many events to generate", &n.get_untracked(), 1, 10_000_000)?;
+            let users = whole_in("how many users", &users.get_untracked(), 1, 1_000_000)? as u32;
+            let items = whole_in("how many items", &items.get_untracked(), 1, 100_000)? as u32;
+            Ok::<_, String>((count, Population { users, items }))
+        })();
+        match asked {
+            Ok((count, people)) => leptos::task::spawn_local(ctx.generate(count, people)),
+            Err(message) => ctx.fail(message),
         }
     };
     view! {
@@ -27,6 +45,14 @@ pub fn GenerateForm() -> impl IntoView {
             <div class="row">
                 <label>"How many"
                     <input name="count" inputmode="numeric" autocomplete="off" bind:value=n/>
+                </label>
+                <label>"Users"
+                    <input name="users" inputmode="numeric" autocomplete="off" bind:value=users
+                        title="How many customers the events are spread over"/>
+                </label>
+                <label>"Items"
+                    <input name="items" inputmode="numeric" autocomplete="off" bind:value=items
+                        title="How many goods the events are spread over"/>
                 </label>
                 <button type="submit" disabled=move || ctx.damaged.get().is_some()>"Generate"</button>
             </div>

@@ -180,6 +180,21 @@ def test_generated_events_export_and_replay_cleanly(shop, tmp_path):
     assert shop.items() == items
 
 
+def test_generate_spreads_events_over_the_users_and_items_asked_for(shop):
+    form = shop.page.get_by_test_id("generate-form")
+    assert form.locator("[name=users]").input_value() == "1000"
+    assert form.locator("[name=items]").input_value() == "300"
+    form.locator("[name=users]").fill("6")
+    form.locator("[name=items]").fill("4")
+    shop.generate(2000)
+    assert 1 <= len(shop.users()) <= 6
+    assert 1 <= len(shop.items()) <= 4
+    form.locator("[name=users]").fill("0")
+    form.locator("button[type=submit]").click()
+    expect(shop.error()).to_contain_text("how many users: a whole number from 1 to")
+    assert shop.event_count() == 2000
+
+
 def test_two_pages_of_one_browser_stay_in_sync(context, base_url):
     a = ShopPage(context.new_page(), base_url).open()
     b = ShopPage(context.new_page(), base_url).open()

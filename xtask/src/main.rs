@@ -203,8 +203,9 @@ fn test(args: &[String]) -> Result {
     }
     if only("browser") {
         run(browser_env(&mut cargo()).args(["test", "--target", "wasm32-unknown-unknown", "-p", "rewind-domain", "-p", "rewind-store"]))?;
-        // The app's session against real IndexedDB (its components are covered end to end).
-        run(browser_env(&mut cargo()).args(["test", "--target", "wasm32-unknown-unknown", "-p", "rewind", "--test", "session"]))?;
+        // The app's session against real IndexedDB, and its pure view helpers (its components are covered
+        // end to end).
+        run(browser_env(&mut cargo()).args(["test", "--target", "wasm32-unknown-unknown", "-p", "rewind", "--lib", "--test", "session"]))?;
     }
     if only("e2e") {
         run(trunk().args(["build", "--release", "--offline"]))?;
