@@ -8,7 +8,7 @@
 //! clear, keeping the intact events of a damaged log) asks the user again with the new count instead.
 
 use crate::queue::Queue;
-use rewind_domain::{decide, Command, Event, Log, Producer, Rejection, State};
+use rewind_domain::{Command, Event, Log, Producer, Rejection, State};
 use rewind_store::{
     encode_chunks, should_snapshot, Expected, LogChange, LogVersion, Store, StoreError, TabSync, MAX_CHUNK_EVENTS,
 };
@@ -415,7 +415,8 @@ impl Session {
         let turn = self.turn().await;
         let outcome = self
             .write_events(|book| {
-                let event = decide(&book.live, book.log.names_mut(), &command).map_err(SessionError::Rejected)?;
+                let Book { log, live, .. } = book;
+                let event = log.decide(live, &command).map_err(SessionError::Rejected)?;
                 let ts = now_ms().max(book.log.timestamps().last().copied().unwrap_or(0)).min(rewind_domain::MAX);
                 Ok(vec![(ts, event)])
             })

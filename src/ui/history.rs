@@ -129,9 +129,7 @@ pub fn EventLog() -> impl IntoView {
                     <select aria-label="Show events of type" prop:value=move || kind.get()
                         on:change=move |ev| { kind.set(event_target_value(&ev)); apply_filter() }>
                         <option value="">"All"</option>
-                        <option value="ToppedUp">"ToppedUp"</option>
-                        <option value="ItemAdded">"ItemAdded"</option>
-                        <option value="OrderPlaced">"OrderPlaced"</option>
+                        {rewind_domain::EVENT_TYPES.map(|t| view! { <option value=t>{t}</option> })}
                     </select>
                 </label>
                 <label class="inline">"User or item"
@@ -214,12 +212,12 @@ pub fn DensityStrip() -> impl IntoView {
     };
     view! {
         <svg class="density" viewBox=format!("0 0 {W} 24") preserveAspectRatio="none" role="img"
-            aria-label="Event density along the log: top-ups, restocks and orders">
+            aria-label="Event density along the log: money in and out, the warehouse, orders and refunds">
             {bars}
         </svg>
         <div class="legend" aria-hidden="true">
-            <span class="key d-topup"></span>"ToppedUp" <span class="key d-add"></span>"ItemAdded"
-            <span class="key d-order"></span>"OrderPlaced"
+            <span class="key d-topup"></span>"Money (top-ups, withdrawals)" <span class="key d-add"></span>"Warehouse"
+            <span class="key d-order"></span>"Orders and refunds"
         </div>
     }
 }

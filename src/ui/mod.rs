@@ -75,13 +75,24 @@ pub fn event_in_words(names: &rewind_domain::Names, event: &rewind_domain::Event
         Event::ItemAdded { item, price, qty } => {
             format!("{} × {} added at {}", count(qty.0), names.item_name(item), money(price.0))
         }
-        Event::OrderPlaced { user, item, qty, total } => format!(
-            "{} ordered {} × {} for {}",
+        Event::OrderPlaced { user, item, qty, price, total } => format!(
+            "{} ordered {} × {} at {} for {}",
             names.user_name(user),
             count(qty.0),
             names.item_name(item),
+            money(price.0),
             money(total.0)
         ),
+        Event::Refunded { order, user, item, qty, total } => format!(
+            "order #{order} refunded: {} got {} back, {} × {} returned to stock",
+            names.user_name(user),
+            money(total.0),
+            count(qty.0),
+            names.item_name(item)
+        ),
+        Event::Withdrawn { user, amount } => format!("{} withdrew {}", names.user_name(user), money(amount.0)),
+        Event::WrittenOff { item, qty } => format!("{} × {} written off", count(qty.0), names.item_name(item)),
+        Event::PriceSet { item, price } => format!("{} now costs {}", names.item_name(item), money(price.0)),
     }
 }
 

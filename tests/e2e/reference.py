@@ -1,4 +1,4 @@
-"""An independent reference of CONTRACT §1 in plain Python, to check what the app shows against."""
+"""An independent reference of CONTRACT §1, §4 and §5 in plain Python, to check what the app shows against."""
 import json
 
 MAX = 2**53 - 1
@@ -10,12 +10,14 @@ class Broken(Exception):
 
 def replay(lines):
     """Folds JSON Lines events; returns (users, items) as {id: balance}, {id: [price, stock]}."""
-    users, items = {}, {}
+    users, items, orders, refunded = {}, {}, {}, set()
     for n, line in enumerate(lines, 1):
         e = json.loads(line)
-        if e["seq"] != n:
+        if e["seq"] != n or e["v"] not in (1, 2):
             raise Broken(f"line {n}: seq {e['seq']}")
         t = e["type"]
+        if e["v"] == 1 and t not in ("ToppedUp", "ItemAdded", "OrderPlaced"):
+            raise Broken(f"line {n}: {t} in version 1")
         if t == "ToppedUp":
             b = users.get(e["user"], 0) + e["amount"]
             if e["amount"] < 1 or b > MAX:
@@ -33,8 +35,34 @@ def replay(lines):
             total = items[i][0] * q
             if total != e["total"] or total > MAX or users[u] < total:
                 raise Broken(f"line {n}")
+            if e["v"] == 2 and e["price"] != items[i][0]:
+                raise Broken(f"line {n}: price")
             users[u] -= total
             items[i][1] -= q
+            orders[n] = (u, i, q, total)
+        elif t == "Refunded":
+            o = e["order"]
+            if o not in orders or o in refunded or orders[o] != (e["user"], e["item"], e["qty"], e["total"]):
+                raise Broken(f"line {n}: refund of {o}")
+            u, i, q, total = orders[o]
+            if users[u] + total > MAX or items[i][1] + q > MAX:
+                raise Broken(f"line {n}")
+            users[u] += total
+            items[i][1] += q
+            refunded.add(o)
+        elif t == "Withdrawn":
+            if e["user"] not in users or not 1 <= e["amount"] <= users[e["user"]]:
+                raise Broken(f"line {n}")
+            users[e["user"]] -= e["amount"]
+        elif t == "WrittenOff":
+            if e["item"] not in items or not 1 <= e["qty"] <= items[e["item"]][1]:
+                raise Broken(f"line {n}")
+            items[e["item"]][1] -= e["qty"]
+        elif t == "PriceSet":
+            i = e["item"]
+            if i not in items or not 1 <= e["price"] <= MAX or e["price"] == items[i][0]:
+                raise Broken(f"line {n}")
+            items[i][0] = e["price"]
         else:
             raise Broken(f"line {n}: type {t}")
     return users, items

@@ -1,4 +1,5 @@
 """The app as a user meets it, in headless Chromium, through the CONTRACT's data-testids."""
+import json
 import re
 
 from playwright.sync_api import expect
@@ -193,6 +194,23 @@ def test_generate_spreads_events_over_the_users_and_items_asked_for(shop):
     form.locator("button[type=submit]").click()
     expect(shop.error()).to_contain_text("how many users: a whole number from 1 to")
     assert shop.event_count() == 2000
+
+
+def test_a_v1_file_imports_upcast_and_exports_as_v2(shop, tmp_path):
+    lines, users, items = make_log(400, seed=7)
+    assert all(json.loads(l)["v"] == 1 for l in lines)
+    (tmp_path / "v1.jsonl").write_text("\n".join(lines) + "\n")
+    shop.import_file(tmp_path / "v1.jsonl", confirm=None)
+    expect(shop.page.get_by_test_id("event-count")).to_have_text("400")
+    exported = shop.export(tmp_path / "v2.jsonl").read_text().splitlines()
+    assert len(exported) == 400
+    for old, new in zip(lines, exported):
+        o, n = json.loads(old), json.loads(new)
+        assert n["v"] == 2 and n["seq"] == o["seq"] and n["type"] == o["type"]
+        if n["type"] == "OrderPlaced":
+            assert n["price"] * n["qty"] == n["total"] == o["total"]
+    assert replay(exported) == (users, items)
+    assert shop.users() == users
 
 
 def test_two_pages_of_one_browser_stay_in_sync(context, base_url):

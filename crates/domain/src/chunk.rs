@@ -1,6 +1,6 @@
 //! The storage encoding of a chunk of consecutive events: compact, self-contained and checksummed.
 //!
-//! Layout (version 1): `1`, first seq, count, first ts, the chunk's user names, its item names, then per event
+//! Layout (version 2): `2`, first seq, count, first ts, the chunk's user names, its item names, then per event
 //! a tag byte, the ts delta (zigzag) and the fields as varints, with ids as indices into the chunk's own name
 //! lists; a CRC-32 of all of it closes the chunk. Chunk-local name lists keep every chunk readable on its own,
 //! whatever order the name tables were built in.
@@ -11,10 +11,17 @@ use crate::names::{IdError, ItemId, Names, UserId};
 use crate::wire::{Reader, WireError, Writer};
 use std::fmt;
 
-const VERSION: u8 = 1;
+/// Version 2 adds the order's unit price and the four correction events; version 1 (the first release's)
+/// is still read, its orders upcast with price = total / qty.
+const VERSION: u8 = 2;
+const VERSION_1: u8 = 1;
 const TOPPED_UP: u8 = 0;
 const ITEM_ADDED: u8 = 1;
 const ORDER_PLACED: u8 = 2;
+const REFUNDED: u8 = 3;
+const WITHDRAWN: u8 = 4;
+const WRITTEN_OFF: u8 = 5;
+const PRICE_SET: u8 = 6;
 const NONE: u32 = u32::MAX;
 
 /// Where a decoded chunk sits in the log.
@@ -44,6 +51,8 @@ pub enum ChunkError {
     /// An event refers to a name the chunk does not list.
     UnlistedId,
     UnknownEventTag(u8),
+    /// A version-1 order whose total is not a whole multiple of its qty: it has no unit price to upcast to.
+    UnevenOrderTotal { total: u64, qty: u64 },
     TimestampOutOfRange,
     TrailingBytes,
 }
@@ -56,6 +65,9 @@ impl fmt::Display for ChunkError {
             ChunkError::BadId { id, error } => write!(f, "a stored id {id:?} {error}"),
             ChunkError::UnlistedId => write!(f, "an event names an id the chunk does not list"),
             ChunkError::UnknownEventTag(t) => write!(f, "unknown event tag {t}"),
+            ChunkError::UnevenOrderTotal { total, qty } => {
+                write!(f, "a version 1 order's total {total} is not a multiple of its qty {qty}")
+            }
             ChunkError::TimestampOutOfRange => write!(f, "a timestamp is out of range"),
             ChunkError::TrailingBytes => write!(f, "extra bytes after the last event"),
         }
@@ -117,13 +129,41 @@ pub fn encode_chunk(names: &Names, first_seq: u64, events: &[Event], timestamps:
                 body.varint(price.0);
                 body.varint(qty.0);
             }
-            Event::OrderPlaced { user, item, qty, total } => {
+            Event::OrderPlaced { user, item, qty, price, total } => {
                 body.u8(ORDER_PLACED);
                 body.zigzag(ts as i64 - prev_ts as i64);
                 body.varint(users.local(user.0));
                 body.varint(items.local(item.0));
                 body.varint(qty.0);
+                body.varint(price.0);
                 body.varint(total.0);
+            }
+            Event::Refunded { order, user, item, qty, total } => {
+                body.u8(REFUNDED);
+                body.zigzag(ts as i64 - prev_ts as i64);
+                body.varint(order);
+                body.varint(users.local(user.0));
+                body.varint(items.local(item.0));
+                body.varint(qty.0);
+                body.varint(total.0);
+            }
+            Event::Withdrawn { user, amount } => {
+                body.u8(WITHDRAWN);
+                body.zigzag(ts as i64 - prev_ts as i64);
+                body.varint(users.local(user.0));
+                body.varint(amount.0);
+            }
+            Event::WrittenOff { item, qty } => {
+                body.u8(WRITTEN_OFF);
+                body.zigzag(ts as i64 - prev_ts as i64);
+                body.varint(items.local(item.0));
+                body.varint(qty.0);
+            }
+            Event::PriceSet { item, price } => {
+                body.u8(PRICE_SET);
+                body.zigzag(ts as i64 - prev_ts as i64);
+                body.varint(items.local(item.0));
+                body.varint(price.0);
             }
         }
         prev_ts = ts;
@@ -170,6 +210,14 @@ fn global(globals: &[u32], local: u64) -> Result<u32, ChunkError> {
         .ok_or(ChunkError::UnlistedId)
 }
 
+/// A version-1 order's unit price: its total over its qty, which must divide it.
+pub(crate) fn upcast_price(total: u64, qty: u64) -> Result<u64, ChunkError> {
+    match total.checked_rem(qty) {
+        Some(0) => Ok(total / qty),
+        _ => Err(ChunkError::UnevenOrderTotal { total, qty }),
+    }
+}
+
 /// Decodes a chunk, appending its events and timestamps to `events` and `timestamps` and interning its names.
 /// On error neither vector changes (the names table may have grown, which no state can see).
 pub fn decode_chunk(
@@ -195,7 +243,7 @@ fn decode_into(
 ) -> Result<ChunkInfo, ChunkError> {
     let mut r = Reader::with_crc(bytes)?;
     let version = r.u8()?;
-    if version != VERSION {
+    if version != VERSION && version != VERSION_1 {
         return Err(ChunkError::UnknownVersion(version));
     }
     let first_seq = r.varint()?;
@@ -222,12 +270,34 @@ fn decode_into(
                 price: Money(r.varint()?),
                 qty: Qty(r.varint()?),
             },
-            ORDER_PLACED => Event::OrderPlaced {
+            ORDER_PLACED => {
+                let user = UserId(global(&users, r.varint()?)?);
+                let item = ItemId(global(&items, r.varint()?)?);
+                let qty = r.varint()?;
+                let (price, total) = if version == VERSION_1 {
+                    let total = r.varint()?;
+                    (upcast_price(total, qty)?, total)
+                } else {
+                    (r.varint()?, r.varint()?)
+                };
+                Event::OrderPlaced { user, item, qty: Qty(qty), price: Money(price), total: Money(total) }
+            }
+            REFUNDED if version == VERSION => Event::Refunded {
+                order: r.varint()?,
                 user: UserId(global(&users, r.varint()?)?),
                 item: ItemId(global(&items, r.varint()?)?),
                 qty: Qty(r.varint()?),
                 total: Money(r.varint()?),
             },
+            WITHDRAWN if version == VERSION => {
+                Event::Withdrawn { user: UserId(global(&users, r.varint()?)?), amount: Money(r.varint()?) }
+            }
+            WRITTEN_OFF if version == VERSION => {
+                Event::WrittenOff { item: ItemId(global(&items, r.varint()?)?), qty: Qty(r.varint()?) }
+            }
+            PRICE_SET if version == VERSION => {
+                Event::PriceSet { item: ItemId(global(&items, r.varint()?)?), price: Money(r.varint()?) }
+            }
             other => return Err(ChunkError::UnknownEventTag(other)),
         };
         events.push(event);

@@ -1,4 +1,5 @@
 use crate::event::Event;
+use crate::log::{check_refund, Orders};
 use crate::money::{mul_capped, Money, Qty};
 use crate::names::{validate_id, Names};
 use crate::rejection::Rejection;
@@ -10,6 +11,11 @@ pub enum Command {
     TopUp { user: String, amount: u64 },
     AddItem { item: String, price: u64, qty: u64 },
     Order { user: String, item: String, qty: u64 },
+    /// Gives order `order` (its sequence number) back.
+    Refund { order: u64 },
+    Withdraw { user: String, amount: u64 },
+    WriteOff { item: String, qty: u64 },
+    SetPrice { item: String, price: u64 },
 }
 
 fn valid(what: &'static str, id: &str) -> Result<(), Rejection> {
@@ -22,7 +28,9 @@ fn valid(what: &'static str, id: &str) -> Result<(), Rejection> {
 ///
 /// It may add a new, valid name to `names` (a top-up creates its user); a name without an entity is absent
 /// from every state, so a refused command leaves nothing a user could see.
-pub fn decide(state: &State, names: &mut Names, command: &Command) -> Result<Event, Rejection> {
+///
+/// `orders` are the log's orders, which a refund needs ([`crate::Log::decide`] passes them); `&()` has none.
+pub fn decide(state: &State, names: &mut Names, orders: &impl Orders, command: &Command) -> Result<Event, Rejection> {
     let event = match command {
         Command::TopUp { user, amount } => {
             valid("user", user)?;
@@ -53,9 +61,34 @@ pub fn decide(state: &State, names: &mut Names, command: &Command) -> Result<Eve
             let Some(total) = mul_capped(price, *qty) else {
                 return Err(Rejection::TotalOverflow { item: item.clone(), price, qty: *qty });
             };
-            Event::OrderPlaced { user: user_id, item: item_id, qty: Qty(*qty), total: Money(total) }
+            Event::OrderPlaced { user: user_id, item: item_id, qty: Qty(*qty), price: Money(price), total: Money(total) }
         }
+        Command::Refund { order } => {
+            let Some(Event::OrderPlaced { user, item, qty, total, .. }) = orders.order(*order) else {
+                return Err(Rejection::NotAnOrder { order: *order });
+            };
+            let event = Event::Refunded { order: *order, user, item, qty, total };
+            check_refund(orders, &event)?;
+            event
+        }
+        Command::Withdraw { user, amount } => {
+            valid("user", user)?;
+            let Some(user) = names.user(user).filter(|u| state.balance(*u).is_some()) else {
+                return Err(Rejection::UnknownUser { user: user.clone() });
+            };
+            Event::Withdrawn { user, amount: Money(*amount) }
+        }
+        Command::WriteOff { item, qty } => Event::WrittenOff { item: existing_item(state, names, item)?, qty: Qty(*qty) },
+        Command::SetPrice { item, price } => Event::PriceSet { item: existing_item(state, names, item)?, price: Money(*price) },
     };
     state.check(names, &event)?;
     Ok(event)
+}
+
+fn existing_item(state: &State, names: &Names, item: &str) -> Result<crate::names::ItemId, Rejection> {
+    valid("item", item)?;
+    names
+        .item(item)
+        .filter(|i| state.price(*i).is_some())
+        .ok_or_else(|| Rejection::UnknownItem { item: item.to_owned() })
 }

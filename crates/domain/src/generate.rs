@@ -98,7 +98,7 @@ impl Producer {
         let mut tries = 0;
         loop {
             let command = self.next_command(names, state);
-            match decide(state, names, &command) {
+            match decide(state, names, &(), &command) {
                 // Timestamps stay within what the formats carry (at most MAX).
                 Ok(event) => return Ok((last_ts.saturating_add(self.rng.u64(1..3_000)).min(crate::MAX), event)),
                 Err(rejection) if tries >= 16 => return Err(rejection),

@@ -1,4 +1,5 @@
-//! The interchange format: JSON Lines, version 1 (CONTRACT §2). Encoding writes the exact field order of the
+//! The interchange format: JSON Lines. Export writes version 2; import reads versions 1 and 2 in any mix,
+//! upcasting a version 1 order with price = total / qty. Encoding writes the exact field order of the
 //! contract; decoding checks every line (syntax, fields, seq, and the domain rules by replaying) and stops at
 //! the first error with its line number. Decoding is incremental so a page can show progress on big files.
 
@@ -30,31 +31,38 @@ impl fmt::Display for ImportError {
 
 impl std::error::Error for ImportError {}
 
-/// Appends one event as a JSON Lines line (with its `\n`).
+/// Appends one event as a JSON Lines line, version 2 (with its `\n`).
 pub fn encode_jsonl_line(out: &mut String, names: &Names, seq: u64, ts: u64, event: &Event) {
     // Ids are validated to `A-Z a-z 0-9 _ -`, so they never need escaping.
+    let head = format_args!(r#"{{"v":2,"seq":{seq},"ts":{ts},"type":"{}""#, event.type_name());
     let _ = match *event {
-        Event::ToppedUp { user, amount } => writeln!(
+        Event::ToppedUp { user, amount } | Event::Withdrawn { user, amount } => {
+            writeln!(out, r#"{head},"user":"{}","amount":{}}}"#, names.user_name(user), amount.0)
+        }
+        Event::ItemAdded { item, price, qty } => {
+            writeln!(out, r#"{head},"item":"{}","price":{},"qty":{}}}"#, names.item_name(item), price.0, qty.0)
+        }
+        Event::OrderPlaced { user, item, qty, price, total } => writeln!(
             out,
-            r#"{{"v":1,"seq":{seq},"ts":{ts},"type":"ToppedUp","user":"{}","amount":{}}}"#,
+            r#"{head},"user":"{}","item":"{}","qty":{},"price":{},"total":{}}}"#,
             names.user_name(user),
-            amount.0
-        ),
-        Event::ItemAdded { item, price, qty } => writeln!(
-            out,
-            r#"{{"v":1,"seq":{seq},"ts":{ts},"type":"ItemAdded","item":"{}","price":{},"qty":{}}}"#,
             names.item_name(item),
+            qty.0,
             price.0,
-            qty.0
+            total.0
         ),
-        Event::OrderPlaced { user, item, qty, total } => writeln!(
+        Event::Refunded { order, user, item, qty, total } => writeln!(
             out,
-            r#"{{"v":1,"seq":{seq},"ts":{ts},"type":"OrderPlaced","user":"{}","item":"{}","qty":{},"total":{}}}"#,
+            r#"{head},"order":{order},"user":"{}","item":"{}","qty":{},"total":{}}}"#,
             names.user_name(user),
             names.item_name(item),
             qty.0,
             total.0
         ),
+        Event::WrittenOff { item, qty } => writeln!(out, r#"{head},"item":"{}","qty":{}}}"#, names.item_name(item), qty.0),
+        Event::PriceSet { item, price } => {
+            writeln!(out, r#"{head},"item":"{}","price":{}}}"#, names.item_name(item), price.0)
+        }
     };
 }
 
@@ -114,6 +122,8 @@ struct Line<'a> {
     qty: Field<u64>,
     #[serde(default)]
     total: Field<u64>,
+    #[serde(default)]
+    order: Field<u64>,
 }
 
 fn syntax_message(e: &serde_json::Error) -> String {
@@ -198,9 +208,23 @@ impl ImportCheck {
     }
 }
 
+/// The fields each type holds, beside `v`, `seq`, `ts` and `type`: exactly these, no more, no fewer.
+fn fields_of(kind: &str, version: u64) -> Option<&'static [&'static str]> {
+    Some(match (kind, version) {
+        ("ToppedUp" | "Withdrawn", 2) | ("ToppedUp", 1) => &["user", "amount"],
+        ("ItemAdded", _) => &["item", "price", "qty"],
+        ("OrderPlaced", 1) => &["user", "item", "qty", "total"],
+        ("OrderPlaced", 2) => &["user", "item", "qty", "price", "total"],
+        ("Refunded", 2) => &["order", "user", "item", "qty", "total"],
+        ("WrittenOff", 2) => &["item", "qty"],
+        ("PriceSet", 2) => &["item", "price"],
+        _ => return None,
+    })
+}
+
 fn to_event(line: &Line<'_>, expected_seq: u64, names: &mut Names) -> Result<Event, String> {
-    if line.v != 1 {
-        return Err(format!("unknown format version v={}; this reads version 1", line.v));
+    if line.v != 1 && line.v != 2 {
+        return Err(format!("unknown format version v={}; this reads versions 1 and 2", line.v));
     }
     if line.seq != expected_seq {
         return Err(format!("seq is {}, expected {expected_seq}", line.seq));
@@ -209,15 +233,31 @@ fn to_event(line: &Line<'_>, expected_seq: u64, names: &mut Names) -> Result<Eve
         return Err(format!("ts {} is past the maximum {MAX}", line.ts));
     }
     let kind = line.kind.as_ref();
-    let extra = |fields: [(&str, bool); 6]| -> Result<(), String> {
-        match fields.iter().find(|(_, present)| *present) {
-            Some((name, _)) => Err(format!("{kind} has no field \"{name}\"")),
-            None => Ok(()),
-        }
+    let Some(wanted) = fields_of(kind, line.v) else {
+        return Err(if line.v == 1 && crate::event::EVENT_TYPES.contains(&kind) {
+            format!("{kind} is a version 2 event: write it with \"v\":2")
+        } else {
+            format!("unknown event type {kind:?}; expected one of {}", crate::event::EVENT_TYPES.join(", "))
+        });
     };
-    let need = |name: &str, f: &Field<u64>| match f {
-        Field::Present(v) => Ok(*v),
-        Field::Absent => Err(format!("{kind} needs the field \"{name}\"")),
+    let present = [
+        ("user", matches!(line.user, Field::Present(_))),
+        ("item", matches!(line.item, Field::Present(_))),
+        ("amount", matches!(line.amount, Field::Present(_))),
+        ("price", matches!(line.price, Field::Present(_))),
+        ("qty", matches!(line.qty, Field::Present(_))),
+        ("total", matches!(line.total, Field::Present(_))),
+        ("order", matches!(line.order, Field::Present(_))),
+    ];
+    if let Some((name, _)) = present.iter().find(|(name, here)| *here && !wanted.contains(name)) {
+        return Err(format!("{kind} has no field \"{name}\""));
+    }
+    if let Some((name, _)) = present.iter().find(|(name, here)| !*here && wanted.contains(name)) {
+        return Err(format!("{kind} needs the field \"{name}\""));
+    }
+    let num = |f: &Field<u64>| match f {
+        Field::Present(v) => *v,
+        Field::Absent => 0,
     };
     let id = |what: &'static str, f: &Field<Cow<'_, str>>, names: &mut Names| match f {
         Field::Present(name) => {
@@ -226,56 +266,33 @@ fn to_event(line: &Line<'_>, expected_seq: u64, names: &mut Names) -> Result<Eve
         }
         Field::Absent => Err(format!("{kind} needs the field \"{what}\"")),
     };
-    let present = |f: &Field<u64>| matches!(f, Field::Present(_));
-    let named = |f: &Field<Cow<'_, str>>| matches!(f, Field::Present(_));
     use crate::names::{ItemId, UserId};
-    match kind {
-        "ToppedUp" => {
-            extra([
-                ("item", named(&line.item)),
-                ("price", present(&line.price)),
-                ("qty", present(&line.qty)),
-                ("total", present(&line.total)),
-                ("", false),
-                ("", false),
-            ])?;
-            let user = UserId(id("user", &line.user, names)?);
-            Ok(Event::ToppedUp { user, amount: Money(need("amount", &line.amount)?) })
-        }
-        "ItemAdded" => {
-            extra([
-                ("user", named(&line.user)),
-                ("amount", present(&line.amount)),
-                ("total", present(&line.total)),
-                ("", false),
-                ("", false),
-                ("", false),
-            ])?;
-            let item = ItemId(id("item", &line.item, names)?);
-            Ok(Event::ItemAdded {
-                item,
-                price: Money(need("price", &line.price)?),
-                qty: Qty(need("qty", &line.qty)?),
-            })
-        }
+    let (amount, price, qty, total) = (Money(num(&line.amount)), Money(num(&line.price)), Qty(num(&line.qty)), Money(num(&line.total)));
+    Ok(match kind {
+        "ToppedUp" => Event::ToppedUp { user: UserId(id("user", &line.user, names)?), amount },
+        "Withdrawn" => Event::Withdrawn { user: UserId(id("user", &line.user, names)?), amount },
+        "ItemAdded" => Event::ItemAdded { item: ItemId(id("item", &line.item, names)?), price, qty },
+        "WrittenOff" => Event::WrittenOff { item: ItemId(id("item", &line.item, names)?), qty },
+        "PriceSet" => Event::PriceSet { item: ItemId(id("item", &line.item, names)?), price },
         "OrderPlaced" => {
-            extra([
-                ("amount", present(&line.amount)),
-                ("price", present(&line.price)),
-                ("", false),
-                ("", false),
-                ("", false),
-                ("", false),
-            ])?;
             let user = UserId(id("user", &line.user, names)?);
             let item = ItemId(id("item", &line.item, names)?);
-            Ok(Event::OrderPlaced {
-                user,
-                item,
-                qty: Qty(need("qty", &line.qty)?),
-                total: Money(need("total", &line.total)?),
-            })
+            // A version 1 order is upcast: its unit price is its total over its qty.
+            let price = if line.v == 1 {
+                Money(crate::chunk::upcast_price(total.0, qty.0).map_err(|_| {
+                    format!("OrderPlaced: a version 1 order's total {} is not a multiple of its qty {}", total.0, qty.0)
+                })?)
+            } else {
+                price
+            };
+            Event::OrderPlaced { user, item, qty, price, total }
         }
-        other => Err(format!("unknown event type {other:?}; expected ToppedUp, ItemAdded or OrderPlaced")),
-    }
+        _ => Event::Refunded {
+            order: num(&line.order),
+            user: UserId(id("user", &line.user, names)?),
+            item: ItemId(id("item", &line.item, names)?),
+            qty,
+            total,
+        },
+    })
 }

@@ -14,6 +14,7 @@ mod money;
 mod projections;
 mod names;
 mod rejection;
+mod restore;
 mod snapshot;
 mod state;
 mod timeline;
@@ -21,10 +22,10 @@ mod wire;
 
 pub use chunk::{decode_chunk, encode_chunk, ChunkError, ChunkInfo, MAX_CHUNK_EVENTS};
 pub use command::{decide, Command};
-pub use event::{Envelope, Event};
+pub use event::{Envelope, Event, EVENT_TYPES};
 pub use generate::{generate_log, Producer};
 pub use jsonl::{encode_jsonl, encode_jsonl_line, encode_jsonl_pieces, ImportCheck, ImportError, ImportProgress};
-pub use log::{apply_chunk_tail, apply_chunk_tail_until, Log, LogError};
+pub use log::{apply_chunk_tail, apply_chunk_tail_until, Log, LogError, Orders};
 pub use money::{Money, Qty, MAX};
 pub use names::{validate_id, IdError, ItemId, Names, UserId};
 pub use projections::{
@@ -33,6 +34,7 @@ pub use projections::{
     READ_MODEL_INTERVAL,
 };
 pub use rejection::Rejection;
+pub use restore::compensate;
 pub use snapshot::{decode_snapshot, encode_snapshot, SnapshotError};
 pub use state::{Listing, State};
 pub use wire::WireError;

@@ -3,6 +3,7 @@ use crate::event::{Envelope, Event};
 use crate::names::Names;
 use crate::rejection::Rejection;
 use crate::state::State;
+use rustc_hash::FxHashMap;
 use std::fmt;
 
 /// The event log in memory: events and timestamps in columns (seq = index + 1), beside the name tables they
@@ -12,6 +13,55 @@ pub struct Log {
     names: Names,
     events: Vec<Event>,
     timestamps: Vec<u64>,
+    /// Refunded orders: order seq → the refund's seq. Kept here, not in the state, so that time travel's
+    /// checkpoints stay the size of the state; a refund is checked against its order as it enters the log.
+    refunds: FxHashMap<u64, u64>,
+}
+
+/// What the decision function needs to know of past orders: the log knows them; a bare state does not.
+pub trait Orders {
+    /// Event `seq`, if it is an order (an `OrderPlaced`).
+    fn order(&self, seq: u64) -> Option<Event>;
+    /// The sequence number of the refund of order `seq`, if it was refunded.
+    fn refund_of(&self, seq: u64) -> Option<u64>;
+}
+
+/// No orders at all: for deciding without a log (every refund is refused).
+impl Orders for () {
+    fn order(&self, _: u64) -> Option<Event> {
+        None
+    }
+
+    fn refund_of(&self, _: u64) -> Option<u64> {
+        None
+    }
+}
+
+impl Orders for Log {
+    fn order(&self, seq: u64) -> Option<Event> {
+        self.get(seq).map(|e| e.event).filter(|e| matches!(e, Event::OrderPlaced { .. }))
+    }
+
+    fn refund_of(&self, seq: u64) -> Option<u64> {
+        self.refunds.get(&seq).copied()
+    }
+}
+
+/// Whether `event`, if it is a refund, gives back exactly an order of `orders` that was not refunded yet.
+pub(crate) fn check_refund(orders: &impl Orders, event: &Event) -> Result<(), Rejection> {
+    let Event::Refunded { order, user, item, qty, total } = *event else { return Ok(()) };
+    match orders.order(order) {
+        Some(Event::OrderPlaced { user: u, item: i, qty: q, total: t, .. }) => {
+            if let Some(refund) = orders.refund_of(order) {
+                return Err(Rejection::AlreadyRefunded { order, refund });
+            }
+            if (u, i, q, t) != (user, item, qty, total) {
+                return Err(Rejection::RefundMismatch { order });
+            }
+            Ok(())
+        }
+        _ => Err(Rejection::NotAnOrder { order }),
+    }
 }
 
 /// Why a stored sequence of events is not a valid continuation of the log.
@@ -80,10 +130,24 @@ impl Log {
 
     /// Applies `event` to `live` (which must be the state after this whole log) and records it.
     pub fn push(&mut self, live: &mut State, ts: u64, event: Event) -> Result<(), Rejection> {
+        check_refund(self, &event)?;
         live.apply(&self.names, &event)?;
         self.events.push(event);
         self.timestamps.push(ts);
+        self.note_refund(&event);
         Ok(())
+    }
+
+    /// Decides `command` against `live` (the state after this whole log), with this log's orders at hand.
+    pub fn decide(&mut self, live: &State, command: &crate::command::Command) -> Result<Event, Rejection> {
+        let orders = OrderView { events: &self.events, refunds: &self.refunds };
+        crate::command::decide(live, &mut self.names, &orders, command)
+    }
+
+    fn note_refund(&mut self, event: &Event) {
+        if let Event::Refunded { order, .. } = *event {
+            self.refunds.insert(order, self.events.len() as u64);
+        }
     }
 
     /// Decodes a stored chunk that continues this log and applies its events to `live`. On error, the log and
@@ -116,14 +180,16 @@ impl Log {
     /// Applies events from index `start` on to `live`; drops the first one that breaks a rule and all after.
     fn check_tail(&mut self, live: &mut State, start: usize) -> Result<(), LogError> {
         for ix in start..self.events.len() {
-            let applied = match self.events.get(ix) {
-                Some(event) => live.apply(&self.names, event),
-                None => break,
-            };
+            let Some(event) = self.events.get(ix).copied() else { break };
+            let orders = OrderView { events: self.events.get(..ix).unwrap_or_default(), refunds: &self.refunds };
+            let applied = check_refund(&orders, &event).and_then(|()| live.apply(&self.names, &event));
             if let Err(rejection) = applied {
                 self.events.truncate(ix);
                 self.timestamps.truncate(ix);
                 return Err(LogError::Broken { seq: ix as u64 + 1, rejection });
+            }
+            if let Event::Refunded { order, .. } = event {
+                self.refunds.insert(order, ix as u64 + 1);
             }
         }
         Ok(())
@@ -179,4 +245,21 @@ pub fn apply_chunk_tail_until(live: &mut State, names: &mut Names, bytes: &[u8],
         applied += 1;
     }
     Ok(applied)
+}
+
+/// The orders of a log's first events, borrowed apart from its names (so a decision can intern names).
+struct OrderView<'a> {
+    events: &'a [Event],
+    refunds: &'a FxHashMap<u64, u64>,
+}
+
+impl Orders for OrderView<'_> {
+    fn order(&self, seq: u64) -> Option<Event> {
+        let ix = usize::try_from(seq.checked_sub(1)?).ok()?;
+        self.events.get(ix).copied().filter(|e| matches!(e, Event::OrderPlaced { .. }))
+    }
+
+    fn refund_of(&self, seq: u64) -> Option<u64> {
+        self.refunds.get(&seq).copied()
+    }
 }

@@ -57,11 +57,7 @@ pub fn changes_at(before: &State, names: &Names, event: &Event) -> Vec<Change> {
 
 /// The values an event touches, read from `state`: the user's balance, and the item's price and stock.
 fn touched(state: &State, event: &Event) -> (Option<u64>, Option<u64>, Option<u64>) {
-    let (user, item) = match *event {
-        Event::ToppedUp { user, .. } => (Some(user), None),
-        Event::ItemAdded { item, .. } => (None, Some(item)),
-        Event::OrderPlaced { user, item, .. } => (Some(user), Some(item)),
-    };
+    let (user, item) = event.entities();
     (
         user.and_then(|u| state.balance(u)).map(|m| m.0),
         item.and_then(|i| state.price(i)).map(|m| m.0),
@@ -81,16 +77,14 @@ pub fn apply_with_changes(state: &mut State, names: &Names, event: &Event) -> Re
             out.push(Change { kind, id: id.to_owned(), field, before, after });
         }
     };
-    match *event {
-        Event::ToppedUp { user, .. } => push(EntityKind::User, names.user_name(user), ChangeField::Balance, b0, b1),
-        Event::ItemAdded { item, .. } => {
-            push(EntityKind::Item, names.item_name(item), ChangeField::Price, p0, p1);
-            push(EntityKind::Item, names.item_name(item), ChangeField::Stock, s0, s1);
-        }
-        Event::OrderPlaced { user, item, .. } => {
-            push(EntityKind::User, names.user_name(user), ChangeField::Balance, b0, b1);
-            push(EntityKind::Item, names.item_name(item), ChangeField::Stock, s0, s1);
-        }
+    // Every value of the entities the event concerns; the ones it left equal are not listed.
+    let (user, item) = event.entities();
+    if let Some(user) = user {
+        push(EntityKind::User, names.user_name(user), ChangeField::Balance, b0, b1);
+    }
+    if let Some(item) = item {
+        push(EntityKind::Item, names.item_name(item), ChangeField::Price, p0, p1);
+        push(EntityKind::Item, names.item_name(item), ChangeField::Stock, s0, s1);
     }
     Ok(out)
 }
@@ -99,8 +93,10 @@ pub fn apply_with_changes(state: &mut State, names: &Names, event: &Event) -> Re
 /// per item. Sums are u128: a long history may pass MAX.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReadModels {
+    /// Net of refunds.
     pub revenue: u128,
     pub orders: u64,
+    pub refunds: u64,
     /// Indexed by `UserId`: (orders, spend).
     pub per_user: Vec<(u64, u128)>,
     /// Indexed by `ItemId`: units sold.
@@ -108,25 +104,39 @@ pub struct ReadModels {
 }
 
 impl ReadModels {
-    /// Folds one event in (only orders count).
+    /// Folds one event in (only orders and refunds count; a refund takes its order back out).
     pub fn fold(&mut self, event: &Event) {
-        if let Event::OrderPlaced { user, item, qty, total } = *event {
-            self.revenue += total.0 as u128;
+        let (user, item, qty, total, refund) = match *event {
+            Event::OrderPlaced { user, item, qty, total, .. } => (user, item, qty, total, false),
+            Event::Refunded { user, item, qty, total, .. } => (user, item, qty, total, true),
+            _ => return,
+        };
+        let (u, i) = (user.0 as usize, item.0 as usize);
+        if u >= self.per_user.len() {
+            self.per_user.resize(u + 1, (0, 0));
+        }
+        if i >= self.sold.len() {
+            self.sold.resize(i + 1, 0);
+        }
+        let (total, qty) = (total.0 as u128, qty.0 as u128);
+        if refund {
+            // A refund gives back an order counted before, so these never go below zero.
+            self.revenue = self.revenue.saturating_sub(total);
+            self.refunds += 1;
+        } else {
+            self.revenue += total;
             self.orders += 1;
-            let (u, i) = (user.0 as usize, item.0 as usize);
-            if u >= self.per_user.len() {
-                self.per_user.resize(u + 1, (0, 0));
-            }
-            if i >= self.sold.len() {
-                self.sold.resize(i + 1, 0);
-            }
-            if let Some(slot) = self.per_user.get_mut(u) {
+        }
+        if let Some(slot) = self.per_user.get_mut(u) {
+            if refund {
+                slot.1 = slot.1.saturating_sub(total);
+            } else {
                 slot.0 += 1;
-                slot.1 += total.0 as u128;
+                slot.1 += total;
             }
-            if let Some(slot) = self.sold.get_mut(i) {
-                *slot += qty.0 as u128;
-            }
+        }
+        if let Some(slot) = self.sold.get_mut(i) {
+            *slot = if refund { slot.saturating_sub(qty) } else { *slot + qty };
         }
     }
 
@@ -245,6 +255,26 @@ impl EntitySeries {
                     value = value.saturating_sub(total.0);
                     true
                 }
+                (Event::Withdrawn { user, amount }, Entity::User(u)) if user == u => {
+                    value = value.saturating_sub(amount.0);
+                    true
+                }
+                (Event::Refunded { user, total, .. }, Entity::User(u)) if user == u => {
+                    value = value.saturating_add(total.0);
+                    true
+                }
+                (Event::Refunded { item, qty, .. }, Entity::Item(i)) if item == i => {
+                    value = value.saturating_add(qty.0);
+                    true
+                }
+                (Event::WrittenOff { item, qty }, Entity::Item(i)) if item == i => {
+                    value = value.saturating_sub(qty.0);
+                    true
+                }
+                (Event::PriceSet { item, price }, Entity::Item(i)) if item == i => {
+                    extra = price.0;
+                    true
+                }
                 (Event::ItemAdded { item, price, qty }, Entity::Item(i)) if item == i => {
                     value = value.saturating_add(qty.0);
                     extra = price.0;
@@ -295,8 +325,8 @@ impl EntitySeries {
     }
 }
 
-/// How many events of each type fall in each of `buckets` equal slices of the log: [ToppedUp, ItemAdded,
-/// OrderPlaced] per slice.
+/// How many events of each kind fall in each of `buckets` equal slices of the log: [money (top-ups and
+/// withdrawals), warehouse (restocks, write-offs, prices), orders (orders and refunds)] per slice.
 pub fn density(log: &Log, buckets: usize) -> Vec<[u32; 3]> {
     let buckets = buckets.max(1);
     let len = log.events().len();
@@ -305,9 +335,9 @@ pub fn density(log: &Log, buckets: usize) -> Vec<[u32; 3]> {
     for (ix, event) in log.events().iter().enumerate() {
         let b = (ix * n / len.max(1)).min(n - 1);
         let t = match event {
-            Event::ToppedUp { .. } => 0,
-            Event::ItemAdded { .. } => 1,
-            Event::OrderPlaced { .. } => 2,
+            Event::ToppedUp { .. } | Event::Withdrawn { .. } => 0,
+            Event::ItemAdded { .. } | Event::WrittenOff { .. } | Event::PriceSet { .. } => 1,
+            Event::OrderPlaced { .. } | Event::Refunded { .. } => 2,
         };
         if let Some(slot) = out.get_mut(b) {
             slot[t] += 1;
@@ -340,11 +370,7 @@ impl LogFilter {
         if self.user.is_none() && self.item.is_none() {
             return true;
         }
-        let (user, item) = match *event {
-            Event::ToppedUp { user, .. } => (Some(user), None),
-            Event::ItemAdded { item, .. } => (None, Some(item)),
-            Event::OrderPlaced { user, item, .. } => (Some(user), Some(item)),
-        };
+        let (user, item) = event.entities();
         (self.user.is_some() && user == self.user) || (self.item.is_some() && item == self.item)
     }
 
@@ -359,15 +385,17 @@ impl LogFilter {
     }
 }
 
-/// Revenue so far at the end of each of `buckets` equal slices of the log.
+/// Revenue so far (net of refunds) at the end of each of `buckets` equal slices of the log.
 pub fn revenue_over_time(log: &Log, buckets: usize) -> Vec<u128> {
     let len = log.events().len();
     let n = buckets.max(1).min(len.max(1));
     let mut out = vec![0u128; n];
     let mut revenue = 0u128;
     for (ix, event) in log.events().iter().enumerate() {
-        if let Event::OrderPlaced { total, .. } = event {
-            revenue += total.0 as u128;
+        match event {
+            Event::OrderPlaced { total, .. } => revenue += total.0 as u128,
+            Event::Refunded { total, .. } => revenue = revenue.saturating_sub(total.0 as u128),
+            _ => {}
         }
         let b = (ix * n / len.max(1)).min(n - 1);
         if let Some(slot) = out.get_mut(b) {

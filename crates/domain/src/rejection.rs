@@ -20,6 +20,16 @@ pub enum Rejection {
     TotalOverflow { item: String, price: u64, qty: u64 },
     InsufficientFunds { user: String, balance: u64, total: u64 },
     WrongTotal { recorded: u64, price: u64, qty: u64 },
+    /// An order records a unit price other than the item's price at that moment.
+    WrongPrice { item: String, recorded: u64, price: u64 },
+    /// A refund names a sequence number that is no order.
+    NotAnOrder { order: u64 },
+    AlreadyRefunded { order: u64, refund: u64 },
+    /// A refund's user, item, qty or total differ from its order's.
+    RefundMismatch { order: u64 },
+    WithdrawTooLarge { user: String, balance: u64, amount: u64 },
+    WriteOffTooLarge { item: String, stock: u64, qty: u64 },
+    SamePrice { item: String, price: u64 },
 }
 
 impl fmt::Display for Rejection {
@@ -57,6 +67,21 @@ impl fmt::Display for Rejection {
                 "the recorded total is {recorded}, but {qty} at {price} costs {}",
                 (*price as u128) * (*qty as u128)
             ),
+            WrongPrice { item, recorded, price } => {
+                write!(f, "the order records a price of {recorded}, but {item} costs {price}")
+            }
+            NotAnOrder { order } => write!(f, "event #{order} is not an order, so it cannot be refunded"),
+            AlreadyRefunded { order, refund } => write!(f, "order #{order} was already refunded (#{refund})"),
+            RefundMismatch { order } => {
+                write!(f, "the refund does not match order #{order}: it must give back exactly what was ordered")
+            }
+            WithdrawTooLarge { user, balance, amount } => {
+                write!(f, "{user} has {balance}, so {amount} cannot be withdrawn")
+            }
+            WriteOffTooLarge { item, stock, qty } => {
+                write!(f, "{item} has {stock} in stock, so {qty} cannot be written off")
+            }
+            SamePrice { item, price } => write!(f, "{item} already costs {price}"),
         }
     }
 }

@@ -162,7 +162,7 @@ impl State {
                     }),
                 }
             }
-            Event::OrderPlaced { user, item, qty, total } => {
+            Event::OrderPlaced { user, item, qty, price: recorded_price, total } => {
                 let qty = qty.0;
                 if qty < 1 {
                     return Err(Rejection::QtyTooSmall);
@@ -194,6 +194,13 @@ impl State {
                 if cost != total.0 {
                     return Err(Rejection::WrongTotal { recorded: total.0, price, qty });
                 }
+                if recorded_price.0 != price {
+                    return Err(Rejection::WrongPrice {
+                        item: names.item_name(item).to_owned(),
+                        recorded: recorded_price.0,
+                        price,
+                    });
+                }
                 if balance < cost {
                     return Err(Rejection::InsufficientFunds {
                         user: names.user_name(user).to_owned(),
@@ -203,6 +210,71 @@ impl State {
                 }
                 Ok(Effect::Order { user: uix, balance: balance - cost, item: iix, stock: stock - qty })
             }
+            Event::Refunded { user, item, qty, total, .. } => {
+                // That it matches an order not yet refunded is the log's check: the state knows no orders.
+                let (uix, iix) = (user.0 as usize, item.0 as usize);
+                let balance = self.existing_balance(names, user)?;
+                let stock = self.existing_stock(names, item)?;
+                let Some(balance) = add_capped(balance, total.0) else {
+                    return Err(Rejection::BalanceOverflow { user: names.user_name(user).to_owned(), balance, amount: total.0 });
+                };
+                let Some(stock) = add_capped(stock, qty.0) else {
+                    return Err(Rejection::StockOverflow { item: names.item_name(item).to_owned(), stock, qty: qty.0 });
+                };
+                Ok(Effect::Order { user: uix, balance, item: iix, stock })
+            }
+            Event::Withdrawn { user, amount } => {
+                let balance = self.existing_balance(names, user)?;
+                if amount.0 < 1 {
+                    return Err(Rejection::AmountTooSmall);
+                }
+                if amount.0 > balance {
+                    return Err(Rejection::WithdrawTooLarge {
+                        user: names.user_name(user).to_owned(),
+                        balance,
+                        amount: amount.0,
+                    });
+                }
+                Ok(Effect::Balance { user: user.0 as usize, balance: balance - amount.0 })
+            }
+            Event::WrittenOff { item, qty } => {
+                let stock = self.existing_stock(names, item)?;
+                if qty.0 < 1 {
+                    return Err(Rejection::QtyTooSmall);
+                }
+                if qty.0 > stock {
+                    return Err(Rejection::WriteOffTooLarge { item: names.item_name(item).to_owned(), stock, qty: qty.0 });
+                }
+                let ix = item.0 as usize;
+                Ok(Effect::Item { item: ix, price: slot(&self.prices, ix), stock: stock - qty.0 })
+            }
+            Event::PriceSet { item, price } => {
+                let stock = self.existing_stock(names, item)?;
+                if !(1..=MAX).contains(&price.0) {
+                    return Err(Rejection::PriceOutOfRange { price: price.0 });
+                }
+                let ix = item.0 as usize;
+                if slot(&self.prices, ix) == price.0 {
+                    return Err(Rejection::SamePrice { item: names.item_name(item).to_owned(), price: price.0 });
+                }
+                Ok(Effect::Item { item: ix, price: price.0, stock })
+            }
+        }
+    }
+
+    /// The balance of a user that exists, or why not.
+    fn existing_balance(&self, names: &Names, user: crate::names::UserId) -> Result<u64, Rejection> {
+        match slot(&self.balances, user.0 as usize) {
+            ABSENT => Err(Rejection::UnknownUser { user: names.user_name(user).to_owned() }),
+            b => Ok(b),
+        }
+    }
+
+    /// The stock of an item that exists, or why not.
+    fn existing_stock(&self, names: &Names, item: crate::names::ItemId) -> Result<u64, Rejection> {
+        match slot(&self.prices, item.0 as usize) {
+            ABSENT => Err(Rejection::UnknownItem { item: names.item_name(item).to_owned() }),
+            _ => Ok(slot(&self.stocks, item.0 as usize)),
         }
     }
 

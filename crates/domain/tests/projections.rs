@@ -5,14 +5,14 @@
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use rewind_domain::{
-    changes_at, decide, density, generate_log, Change, ChangeField, Command, Entity, EntityKind, EntitySeries, Log,
+    changes_at, density, generate_log, Change, ChangeField, Command, Entity, EntityKind, EntitySeries, Log,
     ReadModels, Series, State,
 };
 
 fn shop(commands: &[Command]) -> Log {
     let (mut log, mut live) = (Log::new(), State::new());
     for c in commands {
-        let e = decide(&live, log.names_mut(), c).unwrap();
+        let e = log.decide(&live, c).unwrap();
         log.push(&mut live, 0, e).unwrap();
     }
     log

@@ -1,11 +1,11 @@
-//! Every rule of CONTRACT §1, as given (accepted commands) / when (a command) / then (an event or a refusal).
+//! Every rule of CONTRACT §1 and §4, as given (accepted commands) / when (a command) / then (an event or a refusal).
 //! These also run compiled to wasm in headless Chromium (`cargo test --target wasm32-unknown-unknown`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may stop at the first surprise
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-use rewind_domain::{decide, Command, Event, Log, State, MAX};
+use rewind_domain::{compensate, Command, Event, Log, State, MAX};
 
 struct Shop {
     log: Log,
@@ -26,7 +26,7 @@ fn order(user: &str, item: &str, qty: u64) -> Command {
 fn given(commands: &[Command]) -> Shop {
     let mut shop = Shop { log: Log::new(), state: State::new() };
     for (i, command) in commands.iter().enumerate() {
-        let event = decide(&shop.state, shop.log.names_mut(), command)
+        let event = shop.log.decide(&shop.state, command)
             .unwrap_or_else(|r| panic!("given command {i} was refused: {r}"));
         shop.log.push(&mut shop.state, i as u64, event).unwrap();
     }
@@ -36,7 +36,7 @@ fn given(commands: &[Command]) -> Shop {
 impl Shop {
     fn when(mut self, command: Command) -> Outcome {
         let before = self.state.listing(self.log.names());
-        let result = decide(&self.state, self.log.names_mut(), &command);
+        let result = self.log.decide(&self.state, &command);
         assert_eq!(self.state.listing(self.log.names()), before, "deciding must not change the state");
         let result = result.map(|event| {
             let text = describe(&self.log, &event);
@@ -79,10 +79,29 @@ fn describe(log: &Log, event: &Event) -> String {
         Event::ItemAdded { item, price, qty } => {
             format!("ItemAdded {} {} {}", n.item_name(item), price.0, qty.0)
         }
-        Event::OrderPlaced { user, item, qty, total } => {
-            format!("OrderPlaced {} {} {} {}", n.user_name(user), n.item_name(item), qty.0, total.0)
+        Event::OrderPlaced { user, item, qty, price, total } => {
+            format!("OrderPlaced {} {} {} at {} = {}", n.user_name(user), n.item_name(item), qty.0, price.0, total.0)
         }
+        Event::Refunded { order, user, item, qty, total } => {
+            format!("Refunded #{order} {} {} {} {}", n.user_name(user), n.item_name(item), qty.0, total.0)
+        }
+        Event::Withdrawn { user, amount } => format!("Withdrawn {} {}", n.user_name(user), amount.0),
+        Event::WrittenOff { item, qty } => format!("WrittenOff {} {}", n.item_name(item), qty.0),
+        Event::PriceSet { item, price } => format!("PriceSet {} {}", n.item_name(item), price.0),
     }
+}
+
+fn refund(order: u64) -> Command {
+    Command::Refund { order }
+}
+fn withdraw(user: &str, amount: u64) -> Command {
+    Command::Withdraw { user: user.into(), amount }
+}
+fn write_off(item: &str, qty: u64) -> Command {
+    Command::WriteOff { item: item.into(), qty }
+}
+fn set_price(item: &str, price: u64) -> Command {
+    Command::SetPrice { item: item.into(), price }
 }
 
 macro_rules! rule {
@@ -164,7 +183,7 @@ rule!(add_item_stock_cannot_pass_max {
 rule!(order_subtracts_total_and_stock_and_records_the_total {
     let shop = given(&[top_up("alice", 500), add_item("apple", 30, 10)])
         .when(order("alice", "apple", 2))
-        .then_event("OrderPlaced alice apple 2 60");
+        .then_event("OrderPlaced alice apple 2 at 30 = 60");
     assert_eq!(shop.balance("alice"), Some(440));
     assert_eq!(shop.item("apple"), Some((30, 8)));
 });
@@ -172,14 +191,14 @@ rule!(order_subtracts_total_and_stock_and_records_the_total {
 rule!(order_uses_the_price_at_the_time {
     let shop = given(&[top_up("alice", 500), add_item("apple", 30, 10), order("alice", "apple", 1), add_item("apple", 50, 1)])
         .when(order("alice", "apple", 1))
-        .then_event("OrderPlaced alice apple 1 50");
+        .then_event("OrderPlaced alice apple 1 at 50 = 50");
     assert_eq!(shop.balance("alice"), Some(420));
 });
 
 rule!(order_of_everything_the_user_can_afford_is_accepted {
     let shop = given(&[top_up("alice", 60), add_item("apple", 30, 2)])
         .when(order("alice", "apple", 2))
-        .then_event("OrderPlaced alice apple 2 60");
+        .then_event("OrderPlaced alice apple 2 at 30 = 60");
     assert_eq!(shop.balance("alice"), Some(0));
     assert_eq!(shop.item("apple"), Some((30, 0)));
 });
@@ -221,4 +240,117 @@ rule!(a_refused_command_leaves_no_trace_in_the_state {
     assert!(outcome.result.is_err());
     assert_eq!(outcome.shop.state.listing(outcome.shop.log.names()), before);
     assert_eq!(outcome.shop.log.len(), 1);
+});
+
+// ---- CONTRACT §4: corrections, never edits ----
+
+/// Alice (500) bought 2 apples at 30 (event 3); the warehouse had 10.
+fn a_sale() -> Vec<Command> {
+    vec![top_up("alice", 500), add_item("apple", 30, 10), order("alice", "apple", 2)]
+}
+
+rule!(an_order_records_the_unit_price_it_was_sold_at {
+    let shop = given(&a_sale()).when(set_price("apple", 45)).then_event("PriceSet apple 45");
+    shop.when(order("alice", "apple", 1)).then_event("OrderPlaced alice apple 1 at 45 = 45");
+});
+
+rule!(a_refund_gives_the_total_and_the_qty_back {
+    let shop = given(&a_sale()).when(refund(3)).then_event("Refunded #3 alice apple 2 60");
+    assert_eq!(shop.balance("alice"), Some(500));
+    assert_eq!(shop.item("apple"), Some((30, 10)));
+});
+
+rule!(a_refund_gives_back_what_was_paid_even_after_a_price_change {
+    given(&[a_sale(), vec![set_price("apple", 99)]].concat()).when(refund(3))
+        .then_event("Refunded #3 alice apple 2 60");
+});
+
+rule!(an_order_is_refunded_once {
+    given(&[a_sale(), vec![refund(3)]].concat()).when(refund(3))
+        .then_refused("order #3 was already refunded (#4)");
+});
+
+rule!(only_an_order_can_be_refunded {
+    given(&a_sale()).when(refund(1)).then_refused("event #1 is not an order, so it cannot be refunded");
+    given(&a_sale()).when(refund(9)).then_refused("event #9 is not an order, so it cannot be refunded");
+    given(&a_sale()).when(refund(0)).then_refused("event #0 is not an order, so it cannot be refunded");
+});
+
+rule!(a_refund_cannot_push_a_balance_past_max {
+    given(&[a_sale(), vec![top_up("alice", MAX - 440)]].concat()).when(refund(3)).then_refused(
+        "alice has 9007199254740991; adding 60 would go past the maximum balance 9007199254740991",
+    );
+});
+
+rule!(a_refund_cannot_push_stock_past_max {
+    given(&[a_sale(), vec![add_item("apple", 30, MAX - 8)]].concat()).when(refund(3)).then_refused(
+        "apple has 9007199254740991 in stock; adding 2 would go past the maximum stock 9007199254740991",
+    );
+});
+
+rule!(a_withdrawal_takes_money_out_up_to_the_balance {
+    let shop = given(&[top_up("alice", 50)]).when(withdraw("alice", 50)).then_event("Withdrawn alice 50");
+    assert_eq!(shop.balance("alice"), Some(0));
+    given(&[top_up("alice", 50)]).when(withdraw("alice", 51)).then_refused("alice has 50, so 51 cannot be withdrawn");
+    given(&[top_up("alice", 50)]).when(withdraw("alice", 0)).then_refused("the amount must be at least 1");
+    given(&[]).when(withdraw("bob", 1)).then_refused("there is no user bob; top up to create one");
+    given(&[]).when(withdraw("b b", 1)).then_refused("user id \"b b\" contains ' '; use only letters A-Z a-z, digits, '_' and '-'");
+});
+
+rule!(a_write_off_takes_stock_out_up_to_the_stock {
+    let shop = given(&[add_item("apple", 30, 10)]).when(write_off("apple", 10)).then_event("WrittenOff apple 10");
+    assert_eq!(shop.item("apple"), Some((30, 0)));
+    given(&[add_item("apple", 30, 10)]).when(write_off("apple", 11))
+        .then_refused("apple has 10 in stock, so 11 cannot be written off");
+    given(&[add_item("apple", 30, 10)]).when(write_off("apple", 0)).then_refused("the quantity must be at least 1");
+    given(&[]).when(write_off("pear", 1)).then_refused("there is no item pear; add it to the warehouse first");
+});
+
+rule!(a_new_price_must_be_in_range_and_differ {
+    let shop = given(&[add_item("apple", 30, 10)]).when(set_price("apple", 31)).then_event("PriceSet apple 31");
+    assert_eq!(shop.item("apple"), Some((31, 10)));
+    given(&[add_item("apple", 30, 10)]).when(set_price("apple", 30)).then_refused("apple already costs 30");
+    given(&[add_item("apple", 30, 10)]).when(set_price("apple", 0))
+        .then_refused("the price must be between 1 and 9007199254740991, not 0");
+    given(&[add_item("apple", 30, 10)]).when(set_price("apple", MAX + 1))
+        .then_refused("the price must be between 1 and 9007199254740991, not 9007199254740992");
+    given(&[]).when(set_price("pear", 5)).then_refused("there is no item pear; add it to the warehouse first");
+});
+
+rule!(an_imported_refund_that_does_not_match_its_order_is_refused {
+    let shop = given(&a_sale());
+    let (mut log, mut state) = (shop.log, shop.state);
+    let (alice, apple) = (log.names().user("alice").unwrap(), log.names().item("apple").unwrap());
+    let wrong = Event::Refunded { order: 3, user: alice, item: apple, qty: rewind_domain::Qty(2), total: rewind_domain::Money(61) };
+    assert_eq!(
+        log.push(&mut state, 9, wrong).unwrap_err().to_string(),
+        "the refund does not match order #3: it must give back exactly what was ordered"
+    );
+    let mispriced = Event::OrderPlaced {
+        user: alice, item: apple, qty: rewind_domain::Qty(1), price: rewind_domain::Money(29), total: rewind_domain::Money(30),
+    };
+    assert_eq!(log.push(&mut state, 9, mispriced).unwrap_err().to_string(), "the order records a price of 29, but apple costs 30");
+    assert_eq!(log.len(), 3);
+});
+
+rule!(restoring_to_a_point_compensates_every_value_and_zeroes_what_came_later {
+    let shop = given(&[
+        a_sale(),
+        vec![top_up("bob", 70), set_price("apple", 40), add_item("pear", 5, 3), write_off("apple", 1), top_up("alice", 9)],
+    ].concat());
+    let (mut log, mut live) = (shop.log, shop.state);
+    let target = log.replay_prefix(3).unwrap();
+    let events = compensate(&live, &target);
+    for event in &events {
+        log.push(&mut live, 99, *event).unwrap();
+    }
+    let names = log.names();
+    let balance = |u: &str| live.balance(names.user(u).unwrap()).unwrap().0;
+    let item = |i: &str| { let id = names.item(i).unwrap(); (live.price(id).unwrap().0, live.stock(id).unwrap().0) };
+    assert_eq!(balance("alice"), 440);
+    assert_eq!(balance("bob"), 0, "created later: kept, with nothing");
+    assert_eq!(item("apple"), (30, 8));
+    assert_eq!(item("pear"), (5, 0), "created later: kept, with no stock");
+    assert_eq!(events.len(), 4, "withdraw from alice and bob, restock apple at its old price, write pears off: {events:?}");
+    assert!(compensate(&live, &target).is_empty(), "already there: nothing to do");
 });

@@ -63,7 +63,7 @@ async fn store_figures() {
     let mut state: State = live.clone();
     let mut appends = Vec::new();
     for i in 0..300u64 {
-        let event = decide(&state, &mut names, &Command::TopUp { user: "bench".into(), amount: 1 }).unwrap();
+        let event = decide(&state, &mut names, &(), &Command::TopUp { user: "bench".into(), amount: 1 }).unwrap();
         let chunk = encode_chunks(&names, version.head + 1, &[event], &[i]);
         let t = now();
         version = store.append(version, &chunk).await.unwrap();

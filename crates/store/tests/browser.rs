@@ -62,7 +62,7 @@ impl Copy {
 
     /// Appends one top-up as the next event, the way the app does: decide, store, then apply.
     async fn top_up(&mut self, store: &Store, user: &str) -> Result<(), StoreError> {
-        let event = decide(&self.live, self.log.names_mut(), &Command::TopUp { user: user.into(), amount: 5 }).unwrap();
+        let event = decide(&self.live, self.log.names_mut(), &(), &Command::TopUp { user: user.into(), amount: 5 }).unwrap();
         let chunks = encode_chunks(self.log.names(), self.log.len() + 1, &[event], &[self.log.len() + 1]);
         self.version = store.append(self.version, &chunks).await?;
         self.log.push(&mut self.live, self.log.len() + 1, event).unwrap();
@@ -252,7 +252,7 @@ async fn put_raw(backend: Backend, name: &str, kind: &str, key: &str, value_js: 
 
 fn local_epoch(name: &str) -> String {
     let meta = js_sys::eval(&format!("localStorage.getItem('{name}/meta')")).unwrap().as_string().unwrap_or_default();
-    meta.split(' ').next().unwrap_or("0").to_owned()
+    meta.split(' ').next().filter(|e| !e.is_empty()).unwrap_or("0").to_owned()
 }
 
 /// Sets the stored head (IndexedDB: the `head` entry; localStorage: the index text) to a JS value.
@@ -397,7 +397,7 @@ async fn a_head_past_the_records_says_what_is_missing_and_a_head_before_them_hid
         let (mut events, mut times) = (Vec::new(), Vec::new());
         let mut scratch = copy.live.clone();
         for i in 0..700u64 {
-            let event = decide(&scratch, copy.log.names_mut(), &Command::TopUp { user: "yan".into(), amount: 1 + i }).unwrap();
+            let event = decide(&scratch, copy.log.names_mut(), &(), &Command::TopUp { user: "yan".into(), amount: 1 + i }).unwrap();
             scratch.apply(copy.log.names(), &event).unwrap();
             events.push(event);
             times.push(1_000 + i);
@@ -410,6 +410,28 @@ async fn a_head_past_the_records_says_what_is_missing_and_a_head_before_them_hid
         let again = Copy::read(&store).await;
         assert_eq!(again.log.len(), 2_201, "{backend}");
         assert_eq!(encode_jsonl(&again.log), encode_jsonl(&copy.log), "{backend}: no stale event came back");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_log_stored_by_the_first_release_opens_upcast_and_grows_in_the_new_encoding() {
+    const V1_CHUNK: &str = include_str!("../../domain/tests/data/v1-chunk.hex");
+    const V1_LOG: &str = include_str!("../../domain/tests/data/v1-log.jsonl");
+    let bytes: Vec<u8> = (0..V1_CHUNK.trim().len() / 2)
+        .map(|i| u8::from_str_radix(&V1_CHUNK.trim()[i * 2..i * 2 + 2], 16).unwrap())
+        .collect();
+    let (expected, _) = rewind_domain::ImportCheck::new(V1_LOG.as_bytes().to_vec()).finish().unwrap();
+    for backend in PERSISTENT {
+        let name = unique("v1");
+        let store = open(backend, &name).await;
+        put_raw(backend, &name, "c", "1", "BYTES", &bytes).await;
+        put_head(backend, &name, "6").await;
+        let mut copy = Copy::read(&store).await;
+        assert_eq!(encode_jsonl(&copy.log), encode_jsonl(&expected), "{backend}");
+        assert!(encode_jsonl(&copy.log).contains(r#""qty":2,"price":30,"total":60}"#), "{backend}: orders upcast");
+        assert_eq!(store.restore().await.unwrap().live.seq(), 6);
+        copy.top_up(&store, "alice").await.unwrap();
+        assert_eq!(Copy::read(&store).await.log.len(), 7, "{backend}");
     }
 }
 
