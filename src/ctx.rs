@@ -280,6 +280,21 @@ impl Ctx {
         }
     }
 
+    /// Restores the shop as it was at the timeline's value, by compensating events, after confirmation.
+    pub async fn restore_here(self) {
+        let Some(session) = self.session() else { return };
+        let k = self.cursor.get_untracked();
+        match self.show(session.restore_to(k).await) {
+            Some(Replacement::Done(0)) => self.tell(format!("The shop already is as it was after event {k}.")),
+            Some(Replacement::Done(n)) => {
+                self.tell(format!("Restored the shop as it was after event {k}: {n} compensating events appended."));
+                self.go_live();
+            }
+            Some(Replacement::Declined) => self.tell("Nothing was changed."),
+            None => {}
+        }
+    }
+
     /// Replaces a damaged log by its intact events, after confirmation.
     pub async fn keep_intact(self) {
         let Some(session) = self.session() else { return };

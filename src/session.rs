@@ -8,7 +8,7 @@
 //! clear, keeping the intact events of a damaged log) asks the user again with the new count instead.
 
 use crate::queue::Queue;
-use rewind_domain::{Command, Event, Log, Producer, Rejection, State};
+use rewind_domain::{compensate, Command, Event, Log, Producer, Rejection, State};
 use rewind_store::{
     encode_chunks, should_snapshot, Expected, LogChange, LogVersion, Store, StoreError, TabSync, MAX_CHUNK_EVENTS,
 };
@@ -89,6 +89,8 @@ pub enum SessionError {
     Damaged { intact: u64, problem: StoreError },
     /// Other tabs kept writing first, every time.
     Contended { attempts: u32 },
+    /// The user said no when asked; nothing was written. (Work that asks turns this into its own answer.)
+    Declined,
 }
 
 impl fmt::Display for SessionError {
@@ -102,6 +104,7 @@ impl fmt::Display for SessionError {
                 "{problem}. Only the first {intact} events are shown, and nothing can be added to a damaged log: \
                  export the intact events, then keep only them, import a file or clear the log to carry on"
             ),
+            SessionError::Declined => write!(f, "nothing was changed"),
             SessionError::Contended { attempts } => write!(
                 f,
                 "other tabs kept writing at the same moment ({attempts} tries), so this was not saved; \
@@ -477,6 +480,9 @@ impl Session {
                     return Err(SessionError::Store(StoreError::Replaced));
                 };
                 let events = decide_events(&mut book)?;
+                if events.is_empty() {
+                    return Ok(());
+                }
                 let (evs, tss): (Vec<Event>, Vec<u64>) = events.iter().map(|(t, e)| (*e, *t)).unzip();
                 let chunks = encode_chunks(book.log.names(), version.head + 1, &evs, &tss);
                 Prepared { version, events, chunks }
@@ -508,6 +514,38 @@ impl Session {
             }
         }
         Err(SessionError::Contended { attempts: MAX_ATTEMPTS })
+    }
+
+    /// Restores the shop as it was after event `k`: appends the compensating events (all in one write, or
+    /// none), after the user confirmed how many. Returns how many were appended (0: it already was so).
+    pub async fn restore_to(&self, k: u64) -> Result<Replacement, SessionError> {
+        let turn = self.turn().await;
+        let mut confirmed = None;
+        let outcome = self
+            .write_events(|book| {
+                let target = book.log.replay_prefix(k.min(book.log.len())).map_err(|e| SessionError::Store(StoreError::Read(e.to_string())))?;
+                let events = compensate(&book.live, &target);
+                // Asked again only if another tab's events changed what it takes.
+                if !events.is_empty() && confirmed != Some(events.len()) {
+                    let n = events.len();
+                    let question = format!(
+                        "Restore the shop as it was after event {k}? This appends {n} compensating events; nothing is edited or deleted."
+                    );
+                    if !(self.confirm)(&question) {
+                        return Err(SessionError::Declined);
+                    }
+                    confirmed = Some(n);
+                }
+                let ts = now_ms().max(book.log.timestamps().last().copied().unwrap_or(0)).min(rewind_domain::MAX);
+                Ok(events.into_iter().map(|e| (ts, e)).collect())
+            })
+            .await;
+        self.turn_done(turn);
+        match outcome {
+            Ok(()) => Ok(Replacement::Done(confirmed.unwrap_or(0) as u64)),
+            Err(SessionError::Declined) => Ok(Replacement::Declined),
+            Err(e) => Err(e),
+        }
     }
 
     /// Replaces the log with `log` (an import checked beforehand), after the user confirmed, in one write.

@@ -190,3 +190,134 @@ pub fn OrderForm() -> impl IntoView {
         </form>
     }
 }
+
+/// A form whose fields become one correction command: refunds, withdrawals, write-offs and prices.
+#[component]
+pub fn CorrectionForms() -> impl IntoView {
+    view! {
+        <details class="card corrections" open>
+            <summary><h2>"Corrections"</h2></summary>
+            <p class="muted">"Nothing is ever edited: a mistake is put right by a new event."</p>
+            <RefundForm/>
+            <WithdrawForm/>
+            <WriteOffForm/>
+            <SetPriceForm/>
+        </details>
+    }
+}
+
+#[component]
+fn RefundForm() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let order = RwSignal::new(String::new());
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        send(ctx, whole("order number", &order.get_untracked(), "12 (an order's #)").map(|order| Command::Refund { order }));
+    };
+    view! {
+        <form data-testid="refund-form" on:submit=on_submit aria-labelledby="refund-title">
+            <h3 id="refund-title">"Refund an order"</h3>
+            <label>"Order # (its event number)"
+                <input name="order" inputmode="numeric" autocomplete="off" placeholder="12" aria-required="true" bind:value=order/>
+                <Hint text=Signal::derive(number_hint("order number", order, false))/>
+            </label>
+            <button type="submit" disabled=disabled(ctx)>"Refund"</button>
+        </form>
+    }
+}
+
+#[component]
+fn WithdrawForm() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let (user, amount) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let command = (|| {
+            Ok(Command::Withdraw {
+                user: id("user", &user.get_untracked())?,
+                amount: whole("amount", &amount.get_untracked(), "100 (cents)")?,
+            })
+        })();
+        send(ctx, command);
+    };
+    view! {
+        <form data-testid="withdraw-form" on:submit=on_submit aria-labelledby="withdraw-title">
+            <h3 id="withdraw-title">"Withdraw money"</h3>
+            <div class="row">
+                <label>"User"
+                    <input name="user" list="user-ids" autocomplete="off" placeholder="alice" aria-required="true" bind:value=user/>
+                    <Hint text=Signal::derive(id_hint("user", user))/>
+                </label>
+                <label>"Amount (cents)"
+                    <input name="amount" inputmode="numeric" autocomplete="off" placeholder="100" aria-required="true" bind:value=amount/>
+                    <Hint text=Signal::derive(number_hint("amount", amount, true))/>
+                </label>
+            </div>
+            <button type="submit" disabled=disabled(ctx)>"Withdraw"</button>
+        </form>
+    }
+}
+
+#[component]
+fn WriteOffForm() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let (item, qty) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let command = (|| {
+            Ok(Command::WriteOff {
+                item: id("item", &item.get_untracked())?,
+                qty: whole("quantity", &qty.get_untracked(), "2")?,
+            })
+        })();
+        send(ctx, command);
+    };
+    view! {
+        <form data-testid="writeoff-form" on:submit=on_submit aria-labelledby="writeoff-title">
+            <h3 id="writeoff-title">"Write stock off"</h3>
+            <div class="row">
+                <label>"Item"
+                    <input name="item" list="item-ids" autocomplete="off" placeholder="apple" aria-required="true" bind:value=item/>
+                    <Hint text=Signal::derive(id_hint("item", item))/>
+                </label>
+                <label>"Quantity"
+                    <input name="qty" inputmode="numeric" autocomplete="off" placeholder="2" aria-required="true" bind:value=qty/>
+                    <Hint text=Signal::derive(number_hint("quantity", qty, false))/>
+                </label>
+            </div>
+            <button type="submit" disabled=disabled(ctx)>"Write off"</button>
+        </form>
+    }
+}
+
+#[component]
+fn SetPriceForm() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let (item, price) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let command = (|| {
+            Ok(Command::SetPrice {
+                item: id("item", &item.get_untracked())?,
+                price: whole("price", &price.get_untracked(), "35 (cents)")?,
+            })
+        })();
+        send(ctx, command);
+    };
+    view! {
+        <form data-testid="setprice-form" on:submit=on_submit aria-labelledby="setprice-title">
+            <h3 id="setprice-title">"Set a new price"</h3>
+            <div class="row">
+                <label>"Item"
+                    <input name="item" list="item-ids" autocomplete="off" placeholder="apple" aria-required="true" bind:value=item/>
+                    <Hint text=Signal::derive(id_hint("item", item))/>
+                </label>
+                <label>"Unit price (cents)"
+                    <input name="price" inputmode="numeric" autocomplete="off" placeholder="35" aria-required="true" bind:value=price/>
+                    <Hint text=Signal::derive(number_hint("price", price, true))/>
+                </label>
+            </div>
+            <button type="submit" disabled=disabled(ctx)>"Set price"</button>
+        </form>
+    }
+}

@@ -176,6 +176,15 @@ fn LogRow(seq: u64) -> impl IntoView {
             <span class="time">{time_of(ts)}</span>
             <span class=format!("type {kind}")>{kind}</span>
             <span class="what">{text}</span>
+            {(kind == "OrderPlaced").then(|| view! {
+                <button type="button" class="link refund" aria-label=format!("Refund order #{seq}")
+                    title="Give the total back to the user and the items back to stock"
+                    on:click=move |ev| {
+                        // The button is for the refund, not for moving the timeline to the row.
+                        ev.stop_propagation();
+                        leptos::task::spawn_local(ctx.submit(rewind_domain::Command::Refund { order: seq }));
+                    }>"Refund"</button>
+            })}
         </div>
     }
 }
@@ -298,11 +307,11 @@ pub fn ReadModelsPanel() -> impl IntoView {
         ctx.version.track();
         ctx.read(|s| {
             let n = s.log.names();
-            let spenders: Vec<(String, u64, u128)> = s
+            let spenders: Vec<(String, u64, u128, u64)> = s
                 .view_models
                 .top_spenders(5)
                 .into_iter()
-                .map(|(u, o, sp)| (n.user_name(u).to_owned(), o, sp))
+                .map(|(u, o, sp)| (n.user_name(u).to_owned(), o, sp, s.view_models.refunds_of(u)))
                 .collect();
             let sellers: Vec<(String, u128)> =
                 s.view_models.top_sellers(5).into_iter().map(|(i, u)| (n.item_name(i).to_owned(), u)).collect();
@@ -331,7 +340,7 @@ pub fn ReadModelsPanel() -> impl IntoView {
                 <div>
                     <h3>"Revenue over time"</h3>
                     <svg class="revenue" viewBox=format!("0 0 {W} 40") preserveAspectRatio="none" role="img"
-                        aria-label="Revenue from orders over the whole log">
+                        aria-label="Revenue from orders, net of refunds, over the whole log">
                         <path class="series-line" d=revenue_path></path>
                         <line class="chart-cursor" x1=cursor_x y1="0" x2=cursor_x y2="40"></line>
                     </svg>
@@ -339,11 +348,11 @@ pub fn ReadModelsPanel() -> impl IntoView {
                 <div>
                     <h3>"Top spenders"</h3>
                     <table class="compact">
-                        <thead><tr><th scope="col">"User"</th><th scope="col" class="num">"Orders"</th><th scope="col" class="num">"Spent"</th></tr></thead>
+                        <thead><tr><th scope="col">"User"</th><th scope="col" class="num">"Orders"</th><th scope="col" class="num">"Refunds"</th><th scope="col" class="num">"Spent"</th></tr></thead>
                         <tbody>
-                            {move || tops.get().0.into_iter().map(|(u, o, sp)| { let key = u.clone(); view! {
-                                <tr data-testid="spender-row" data-user=key data-orders=o data-spend=sp.to_string()>
-                                    <th scope="row">{u}</th><td class="num">{count(o)}</td><td class="num">{money_total(sp)}</td>
+                            {move || tops.get().0.into_iter().map(|(u, o, sp, r)| { let key = u.clone(); view! {
+                                <tr data-testid="spender-row" data-user=key data-orders=o data-refunds=r data-spend=sp.to_string()>
+                                    <th scope="row">{u}</th><td class="num">{count(o)}</td><td class="num">{count(r)}</td><td class="num">{money_total(sp)}</td>
                                 </tr>
                             }}).collect_view()}
                         </tbody>

@@ -35,6 +35,7 @@ pub fn App() -> impl IntoView {
                 <commands::TopUpForm/>
                 <commands::AddItemForm/>
                 <commands::OrderForm/>
+                <commands::CorrectionForms/>
                 <io::GenerateForm/>
                 <io::ImportExport/>
             </aside>

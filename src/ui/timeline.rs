@@ -67,6 +67,12 @@ pub fn Timeline() -> impl IntoView {
                         format!("Showing history: after event {} of {}", count(ctx.cursor.get()), count(ctx.head.get()))
                     }}
                 </span>
+                <button type="button" class="restore-here" data-testid="restore-here"
+                    title="Append the events that bring every balance, price and stock back to this point"
+                    disabled=move || live() || no_history() || ctx.damaged.get().is_some()
+                    on:click=move |_| { stop(); leptos::task::spawn_local(ctx.restore_here()) }>
+                    "Restore the shop to this point"
+                </button>
             </div>
             <super::history::DensityStrip/>
             <input type="range" data-testid="timeline" class="slider"

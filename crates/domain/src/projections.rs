@@ -97,10 +97,12 @@ pub struct ReadModels {
     pub revenue: u128,
     pub orders: u64,
     pub refunds: u64,
-    /// Indexed by `UserId`: (orders, spend).
+    /// Indexed by `UserId`: (orders, spend net of refunds).
     pub per_user: Vec<(u64, u128)>,
-    /// Indexed by `ItemId`: units sold.
+    /// Indexed by `ItemId`: units sold, net of refunds.
     pub sold: Vec<u128>,
+    /// Indexed by `UserId`: refunds received.
+    pub refunds_per_user: Vec<u64>,
 }
 
 impl ReadModels {
@@ -123,6 +125,12 @@ impl ReadModels {
             // A refund gives back an order counted before, so these never go below zero.
             self.revenue = self.revenue.saturating_sub(total);
             self.refunds += 1;
+            if u >= self.refunds_per_user.len() {
+                self.refunds_per_user.resize(u + 1, 0);
+            }
+            if let Some(slot) = self.refunds_per_user.get_mut(u) {
+                *slot += 1;
+            }
         } else {
             self.revenue += total;
             self.orders += 1;
@@ -152,6 +160,11 @@ impl ReadModels {
         all.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
         all.truncate(n);
         all
+    }
+
+    /// How many refunds `user` received.
+    pub fn refunds_of(&self, user: crate::names::UserId) -> u64 {
+        self.refunds_per_user.get(user.0 as usize).copied().unwrap_or(0)
     }
 
     /// The `n` items sold most: (item, units), most first.
