@@ -226,98 +226,84 @@ fn RefundForm() -> impl IntoView {
     }
 }
 
+/// The number field of a correction: its form name, label, placeholder, and the words for messages.
+#[derive(Clone, Copy)]
+struct NumberField {
+    name: &'static str,
+    label: &'static str,
+    example: &'static str,
+    /// "amount", "quantity", "price": what hints and messages call it.
+    what: &'static str,
+    cents: bool,
+}
+
+/// A correction of one user or item by a whole number: withdraw, write off, set a price.
 #[component]
-fn WithdrawForm() -> impl IntoView {
+fn CorrectionForm(
+    /// The form's `data-testid` (CONTRACT §6).
+    test_id: &'static str,
+    title: &'static str,
+    /// `user` or `item`: the id field's name, and what it names.
+    entity: &'static str,
+    number: NumberField,
+    button: &'static str,
+    /// The command the two fields make.
+    command: fn(String, u64) -> Command,
+) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let (user, amount) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let (id_text, amount) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let example = if number.cents { format!("{} (cents)", number.example) } else { number.example.to_owned() };
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let command = (|| {
-            Ok(Command::Withdraw {
-                user: id("user", &user.get_untracked())?,
-                amount: whole("amount", &amount.get_untracked(), "100 (cents)")?,
-            })
+        let made = (|| {
+            Ok(command(id(entity, &id_text.get_untracked())?, whole(number.what, &amount.get_untracked(), &example)?))
         })();
-        send(ctx, command);
+        send(ctx, made);
     };
+    let (title_id, labelled_by, list) = (format!("{test_id}-title"), format!("{test_id}-title"), format!("{entity}-ids"));
+    let id_label = if entity == "user" { "User" } else { "Item" };
+    let id_example = if entity == "user" { "alice" } else { "apple" };
     view! {
-        <form data-testid="withdraw-form" on:submit=on_submit aria-labelledby="withdraw-title">
-            <h3 id="withdraw-title">"Withdraw money"</h3>
+        <form data-testid=test_id on:submit=on_submit aria-labelledby=labelled_by>
+            <h3 id=title_id>{title}</h3>
             <div class="row">
-                <label>"User"
-                    <input name="user" list="user-ids" autocomplete="off" placeholder="alice" aria-required="true" bind:value=user/>
-                    <Hint text=Signal::derive(id_hint("user", user))/>
+                <label>{id_label}
+                    <input name=entity list=list autocomplete="off" placeholder=id_example aria-required="true" bind:value=id_text/>
+                    <Hint text=Signal::derive(id_hint(entity, id_text))/>
                 </label>
-                <label>"Amount (cents)"
-                    <input name="amount" inputmode="numeric" autocomplete="off" placeholder="100" aria-required="true" bind:value=amount/>
-                    <Hint text=Signal::derive(number_hint("amount", amount, true))/>
+                <label>{number.label}
+                    <input name=number.name inputmode="numeric" autocomplete="off" placeholder=number.example aria-required="true" bind:value=amount/>
+                    <Hint text=Signal::derive(number_hint(number.what, amount, number.cents))/>
                 </label>
             </div>
-            <button type="submit" disabled=disabled(ctx)>"Withdraw"</button>
+            <button type="submit" disabled=disabled(ctx)>{button}</button>
         </form>
+    }
+}
+
+#[component]
+fn WithdrawForm() -> impl IntoView {
+    let amount = NumberField { name: "amount", label: "Amount (cents)", example: "100", what: "amount", cents: true };
+    view! {
+        <CorrectionForm test_id="withdraw-form" title="Withdraw money" entity="user" number=amount button="Withdraw"
+            command=|user, amount| Command::Withdraw { user, amount }/>
     }
 }
 
 #[component]
 fn WriteOffForm() -> impl IntoView {
-    let ctx = expect_context::<Ctx>();
-    let (item, qty) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
-    let on_submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        let command = (|| {
-            Ok(Command::WriteOff {
-                item: id("item", &item.get_untracked())?,
-                qty: whole("quantity", &qty.get_untracked(), "2")?,
-            })
-        })();
-        send(ctx, command);
-    };
+    let qty = NumberField { name: "qty", label: "Quantity", example: "2", what: "quantity", cents: false };
     view! {
-        <form data-testid="writeoff-form" on:submit=on_submit aria-labelledby="writeoff-title">
-            <h3 id="writeoff-title">"Write stock off"</h3>
-            <div class="row">
-                <label>"Item"
-                    <input name="item" list="item-ids" autocomplete="off" placeholder="apple" aria-required="true" bind:value=item/>
-                    <Hint text=Signal::derive(id_hint("item", item))/>
-                </label>
-                <label>"Quantity"
-                    <input name="qty" inputmode="numeric" autocomplete="off" placeholder="2" aria-required="true" bind:value=qty/>
-                    <Hint text=Signal::derive(number_hint("quantity", qty, false))/>
-                </label>
-            </div>
-            <button type="submit" disabled=disabled(ctx)>"Write off"</button>
-        </form>
+        <CorrectionForm test_id="writeoff-form" title="Write stock off" entity="item" number=qty button="Write off"
+            command=|item, qty| Command::WriteOff { item, qty }/>
     }
 }
 
 #[component]
 fn SetPriceForm() -> impl IntoView {
-    let ctx = expect_context::<Ctx>();
-    let (item, price) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
-    let on_submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        let command = (|| {
-            Ok(Command::SetPrice {
-                item: id("item", &item.get_untracked())?,
-                price: whole("price", &price.get_untracked(), "35 (cents)")?,
-            })
-        })();
-        send(ctx, command);
-    };
+    let price = NumberField { name: "price", label: "Unit price (cents)", example: "35", what: "price", cents: true };
     view! {
-        <form data-testid="setprice-form" on:submit=on_submit aria-labelledby="setprice-title">
-            <h3 id="setprice-title">"Set a new price"</h3>
-            <div class="row">
-                <label>"Item"
-                    <input name="item" list="item-ids" autocomplete="off" placeholder="apple" aria-required="true" bind:value=item/>
-                    <Hint text=Signal::derive(id_hint("item", item))/>
-                </label>
-                <label>"Unit price (cents)"
-                    <input name="price" inputmode="numeric" autocomplete="off" placeholder="35" aria-required="true" bind:value=price/>
-                    <Hint text=Signal::derive(number_hint("price", price, true))/>
-                </label>
-            </div>
-            <button type="submit" disabled=disabled(ctx)>"Set price"</button>
-        </form>
+        <CorrectionForm test_id="setprice-form" title="Set a new price" entity="item" number=price button="Set price"
+            command=|item, price| Command::SetPrice { item, price }/>
     }
 }
