@@ -153,28 +153,26 @@ impl IdbRecords {
         let Admitted::Store(version) = admit(&stored, write)? else { return Ok(None) };
         let sent = async {
             match write {
-                Write::Append { chunks, expected } => {
-                    // Records or snapshots past the head were never acknowledged (a damaged head, an
-                    // interrupted write): they must not stand in for the events stored now.
-                    let past_head = KeyRange::LowerBound(key(expected.head + 1), false);
+                Write::Append { chunks, .. } | Write::Replace { chunks, .. } => {
+                    // A write stands on the records up to the head it names (an append) or on nothing (a
+                    // replace). Records or snapshots past that were never acknowledged (a damaged head, an
+                    // interrupted write, the old log): they must not stand in for the events stored now.
+                    let drop_from = match write {
+                        Write::Append { expected, .. } => expected.head + 1,
+                        _ => 0,
+                    };
+                    let dropped = KeyRange::LowerBound(key(drop_from), false);
                     let store = tx.object_store(CHUNKS)?;
-                    store.delete::<f64, _>(past_head.clone()).build()?;
-                    tx.object_store(SNAPSHOTS)?.delete::<f64, _>(past_head).build()?;
-                    for c in *chunks {
-                        store.put(Uint8ArraySlice::new(&c.bytes)).with_key(key(c.first_seq)).build()?;
-                    }
-                    tx.object_store(META)?.put(key(version.head)).with_key(HEAD).build()?;
-                }
-                Write::Replace { chunks, .. } => {
-                    let store = tx.object_store(CHUNKS)?;
-                    store.clear()?;
-                    tx.object_store(SNAPSHOTS)?.clear()?;
+                    store.delete::<f64, _>(dropped.clone()).build()?;
+                    tx.object_store(SNAPSHOTS)?.delete::<f64, _>(dropped).build()?;
                     for c in *chunks {
                         store.put(Uint8ArraySlice::new(&c.bytes)).with_key(key(c.first_seq)).build()?;
                     }
                     let meta = tx.object_store(META)?;
                     meta.put(key(version.head)).with_key(HEAD).build()?;
-                    meta.put(key(version.epoch)).with_key(EPOCH).build()?;
+                    if matches!(write, Write::Replace { .. }) {
+                        meta.put(key(version.epoch)).with_key(EPOCH).build()?;
+                    }
                 }
                 Write::Snapshot { seq, bytes, .. } => {
                     let store = tx.object_store(SNAPSHOTS)?;
