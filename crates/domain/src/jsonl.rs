@@ -185,12 +185,7 @@ impl ImportCheck {
             if raw.is_empty() {
                 return Err(at("blank line; every line must hold one event".into()));
             }
-            let parsed: Line<'_> = serde_json::from_slice(raw).map_err(|e| at(syntax_message(&e)))?;
-            let event = to_event(&parsed, self.log.len() + 1, self.log.names_mut()).map_err(at)?;
-            let kind = event.type_name();
-            self.log
-                .push(&mut self.state, parsed.ts, event)
-                .map_err(|rejection| at(format!("{kind}: {rejection}")))?;
+            push_jsonl_line(&mut self.log, &mut self.state, raw).map_err(at)?;
             self.pos = next;
         }
         Ok(self.progress())
@@ -206,6 +201,16 @@ impl ImportCheck {
         }
         Ok((self.log, self.state))
     }
+}
+
+/// Checks one JSON Lines line (without its newline) as the next event of `log` and appends it, applying it
+/// to `live` (the state after `log`). On error, with the reason in words, nothing changes but the names
+/// table (which no state can see). The sync server reads its stream this way.
+pub fn push_jsonl_line(log: &mut Log, live: &mut State, raw: &[u8]) -> Result<(), String> {
+    let parsed: Line<'_> = serde_json::from_slice(raw).map_err(|e| syntax_message(&e))?;
+    let event = to_event(&parsed, log.len() + 1, log.names_mut())?;
+    let kind = event.type_name();
+    log.push(live, parsed.ts, event).map_err(|rejection| format!("{kind}: {rejection}"))
 }
 
 /// The fields each type holds, beside `v`, `seq`, `ts` and `type`: exactly these, no more, no fewer.

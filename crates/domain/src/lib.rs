@@ -7,6 +7,7 @@
 mod chunk;
 mod command;
 mod event;
+mod frames;
 mod generate;
 mod jsonl;
 mod log;
@@ -23,8 +24,9 @@ mod wire;
 pub use chunk::{decode_chunk, encode_chunk, ChunkError, ChunkInfo, MAX_CHUNK_EVENTS};
 pub use command::{decide, Command};
 pub use event::{Envelope, Event, EVENT_TYPES};
+pub use frames::{decode_frames, encode_frames, push_frame, FrameError};
 pub use generate::{generate_log, Producer};
-pub use jsonl::{encode_jsonl, encode_jsonl_line, encode_jsonl_pieces, ImportCheck, ImportError, ImportProgress};
+pub use jsonl::{encode_jsonl, encode_jsonl_line, encode_jsonl_pieces, push_jsonl_line, ImportCheck, ImportError, ImportProgress};
 pub use log::{apply_chunk_tail, apply_chunk_tail_until, Log, LogError, Orders};
 pub use money::{Money, Qty, MAX};
 pub use names::{validate_id, IdError, ItemId, Names, UserId};

@@ -150,6 +150,27 @@ impl Log {
         }
     }
 
+    /// Checks that `events` would continue this log (whose state after it is `live`) without changing
+    /// either: each keeps the rules after the ones before it, and a refund names an order of the log or of
+    /// `events` that was not refunded yet. The sync server checks a page's append this way before it
+    /// stores anything.
+    pub fn check_continuation(&self, live: &State, events: &[Event]) -> Result<(), LogError> {
+        let broken = |ix: usize, rejection| LogError::Broken { seq: self.len() + ix as u64 + 1, rejection };
+        if let [event] = events {
+            // One event (a click): no copy of the state needed.
+            return check_refund(self, event).and_then(|()| live.check(&self.names, event)).map_err(|r| broken(0, r));
+        }
+        let mut scratch = live.clone();
+        let mut batch = BatchOrders { log: self, batch: events, refunds: FxHashMap::default() };
+        for (ix, event) in events.iter().enumerate() {
+            check_refund(&batch, event).and_then(|()| scratch.apply(&self.names, event)).map_err(|r| broken(ix, r))?;
+            if let Event::Refunded { order, .. } = *event {
+                batch.refunds.insert(order, self.len() + ix as u64 + 1);
+            }
+        }
+        Ok(())
+    }
+
     /// Decodes a stored chunk that continues this log and applies its events to `live`. On error, the log and
     /// `live` keep every event before the first bad one.
     pub fn extend_from_chunk(&mut self, live: &mut State, bytes: &[u8]) -> Result<u64, LogError> {
@@ -261,5 +282,27 @@ impl Orders for OrderView<'_> {
 
     fn refund_of(&self, seq: u64) -> Option<u64> {
         self.refunds.get(&seq).copied()
+    }
+}
+
+/// The orders of a log followed by a batch of events not yet in it.
+struct BatchOrders<'a> {
+    log: &'a Log,
+    batch: &'a [Event],
+    /// Refunds within the batch.
+    refunds: FxHashMap<u64, u64>,
+}
+
+impl Orders for BatchOrders<'_> {
+    fn order(&self, seq: u64) -> Option<Event> {
+        let in_batch = seq.checked_sub(self.log.len() + 1).and_then(|ix| usize::try_from(ix).ok());
+        match in_batch {
+            Some(ix) => self.batch.get(ix).copied().filter(|e| matches!(e, Event::OrderPlaced { .. })),
+            None => self.log.order(seq),
+        }
+    }
+
+    fn refund_of(&self, seq: u64) -> Option<u64> {
+        self.log.refund_of(seq).or_else(|| self.refunds.get(&seq).copied())
     }
 }

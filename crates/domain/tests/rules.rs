@@ -354,3 +354,33 @@ rule!(restoring_to_a_point_compensates_every_value_and_zeroes_what_came_later {
     assert_eq!(events.len(), 4, "withdraw from alice and bob, restock apple at its old price, write pears off: {events:?}");
     assert!(compensate(&live, &target).is_empty(), "already there: nothing to do");
 });
+
+/// Events decided by one writer, checked as a continuation by another (the sync server) without applying them.
+fn decided_elsewhere(shop: &Shop, commands: &[Command]) -> Vec<Event> {
+    let (mut log, mut live) = (shop.log.clone(), shop.state.clone());
+    commands.iter().map(|c| {
+        let event = log.decide(&live, c).unwrap();
+        log.push(&mut live, 0, event).unwrap();
+        event
+    }).collect()
+}
+
+rule!(a_continuation_is_checked_without_changing_the_log {
+    let shop = given(&a_sale());
+    let batch = decided_elsewhere(&shop, &[refund(3), top_up("bob", 5), order("alice", "apple", 1)]);
+    let before = (shop.log.len(), shop.state.listing(shop.log.names()));
+    assert_eq!(shop.log.check_continuation(&shop.state, &batch), Ok(()));
+    assert_eq!((shop.log.len(), shop.state.listing(shop.log.names())), before);
+});
+
+rule!(a_continuation_that_breaks_a_rule_is_refused_with_the_rule_s_words {
+    let shop = given(&a_sale());
+    let twice = decided_elsewhere(&shop, &[refund(3)]);
+    let batch = [twice.clone(), twice].concat();
+    let refused = shop.log.check_continuation(&shop.state, &batch).map_err(|e| e.to_string());
+    assert_eq!(refused, Err("event 5 breaks a rule: order #3 was already refunded (#4)".into()));
+    let poorer = given(&[add_item("apple", 30, 10), top_up("alice", 10)]);
+    let order = decided_elsewhere(&given(&[add_item("apple", 30, 10), top_up("alice", 500)]), &[order("alice", "apple", 1)]);
+    let page_says = poorer.log.clone().decide(&poorer.state, &Command::Order { user: "alice".into(), item: "apple".into(), qty: 1 }).unwrap_err();
+    assert_eq!(poorer.log.check_continuation(&poorer.state, &order), Err(rewind_domain::LogError::Broken { seq: 3, rejection: page_says }));
+});
