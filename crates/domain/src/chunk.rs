@@ -218,6 +218,19 @@ pub(crate) fn upcast_price(total: u64, qty: u64) -> Result<u64, ChunkError> {
     }
 }
 
+/// Where a chunk sits in the log, read from its header (after its checksum is checked), without decoding
+/// its events: enough to file it as a record.
+pub fn chunk_info(bytes: &[u8]) -> Result<ChunkInfo, ChunkError> {
+    let mut r = Reader::with_crc(bytes)?;
+    let version = r.u8()?;
+    if version != VERSION && version != VERSION_1 {
+        return Err(ChunkError::UnknownVersion(version));
+    }
+    let first_seq = r.varint()?;
+    let count = r.count_of(MIN_EVENT_BYTES, MAX_CHUNK_EVENTS)?;
+    Ok(ChunkInfo { first_seq, count: count as u64 })
+}
+
 /// Decodes a chunk, appending its events and timestamps to `events` and `timestamps` and interning its names.
 /// On error neither vector changes (the names table may have grown, which no state can see).
 pub fn decode_chunk(

@@ -88,6 +88,8 @@ mod tests {
             crate::chunk::decode_chunk(chunk, &mut names, &mut events, &mut ts)?;
         }
         assert_eq!(events.len(), 4_500);
+        let infos: Result<Vec<_>, _> = chunks.iter().map(|c| crate::chunk::chunk_info(c).map(|i| (i.first_seq, i.count))).collect();
+        assert_eq!(infos?, vec![(1, 2_000), (2_001, 2_000), (4_001, 500)]);
         assert_eq!(ts, log.timestamps());
         assert_eq!(
             decode_frames(&body[..body.len() - 1]).map(|c| c.len()),

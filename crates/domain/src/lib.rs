@@ -21,7 +21,7 @@ mod state;
 mod timeline;
 mod wire;
 
-pub use chunk::{decode_chunk, encode_chunk, ChunkError, ChunkInfo, MAX_CHUNK_EVENTS};
+pub use chunk::{chunk_info, decode_chunk, encode_chunk, ChunkError, ChunkInfo, MAX_CHUNK_EVENTS};
 pub use command::{decide, Command};
 pub use event::{Envelope, Event, EVENT_TYPES};
 pub use frames::{decode_frames, encode_frames, push_frame, FrameError};
