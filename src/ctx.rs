@@ -6,7 +6,7 @@ use crate::session::{Progress, Replacement, RestoreInfo, Session, SessionError, 
 use crate::shop::{Page, Shop};
 use leptos::prelude::*;
 use rewind_domain::{Command, Entity, ImportCheck, LogFilter};
-use rewind_store::{Backend, Store};
+use rewind_store::{Backend, Store, SyncStatus};
 use std::rc::Rc;
 
 pub const STORE_NAME: &str = "rewind";
@@ -25,6 +25,8 @@ pub struct Ctx {
     pub notice: RwSignal<Option<String>>,
     pub progress: RwSignal<Option<Progress>>,
     pub backend: RwSignal<Option<Backend>>,
+    /// Whether the log is this browser's or a sync server's, and whether that server answers.
+    pub sync: RwSignal<SyncStatus>,
     pub restore: RwSignal<Option<RestoreInfo>>,
     pub history_ready: RwSignal<bool>,
     /// Work running or waiting in the session's queue ("Saving…").
@@ -57,6 +59,7 @@ impl Ctx {
             notice: RwSignal::new(None),
             progress: RwSignal::new(None),
             backend: RwSignal::new(None),
+            sync: RwSignal::new(SyncStatus::Local),
             restore: RwSignal::new(None),
             history_ready: RwSignal::new(false),
             queued: RwSignal::new(0),
@@ -183,13 +186,15 @@ impl Ctx {
             SessionUpdate::Progress(p) => self.progress.set(p),
             SessionUpdate::Queue(n) => self.queued.set(n),
             SessionUpdate::Failed(e) => self.fail(e.to_string()),
+            SessionUpdate::Sync(status) => self.sync.set(status),
         }
     }
 
     /// Opens the store and loads the log through the session.
     pub async fn load(self) {
-        let store = Store::open(STORE_NAME).await;
+        let store = Store::open_for_page(STORE_NAME).await;
         self.backend.set(Some(store.backend()));
+        self.sync.set(store.sync_status());
         for reason in store.fallback_reasons() {
             web_sys::console::warn_1(&reason.into());
         }

@@ -10,7 +10,8 @@
 use crate::queue::Queue;
 use rewind_domain::{compensate, Command, Event, Log, Producer, Rejection, State};
 use rewind_store::{
-    encode_chunks, should_snapshot, Expected, LogChange, LogVersion, Store, StoreError, TabSync, MAX_CHUNK_EVENTS,
+    encode_chunks, should_snapshot, Expected, Feed, FeedNews, LogChange, LogVersion, Store, StoreError, SyncStatus, TabSync,
+    MAX_CHUNK_EVENTS,
 };
 use std::cell::{Cell, Ref, RefCell};
 use std::fmt;
@@ -73,6 +74,8 @@ pub enum Update {
     Queue(u64),
     /// Background work (catching up with another tab) failed.
     Failed(SessionError),
+    /// The sync server of a shared log answers, or cannot be reached.
+    Sync(SyncStatus),
 }
 
 /// Why a piece of work did not do what was asked.
@@ -163,6 +166,8 @@ pub struct Session {
     /// A tab-sync request not yet served: a replace outweighs any append.
     sync_wanted: Cell<Option<LogChange>>,
     tab_sync: RefCell<Option<TabSync>>,
+    /// On a shared log, the server's feed of new events.
+    feed: RefCell<Option<Feed>>,
     notify: Box<dyn Fn(Update)>,
     confirm: Confirm,
     /// The name other tabs of this store listen on, if the session joins them.
@@ -210,6 +215,7 @@ impl Session {
             queue: Queue::default(),
             sync_wanted: Cell::new(None),
             tab_sync: RefCell::new(None),
+            feed: RefCell::new(None),
             notify: Box::new(notify),
             confirm,
             channel: channel.map(str::to_owned),
@@ -310,6 +316,32 @@ impl Session {
             }
         });
         *self.tab_sync.borrow_mut() = joined;
+        self.listen_to_server();
+    }
+
+    /// On a shared log: hears the server's feed, catching up whenever the log grew elsewhere and whenever the
+    /// server is back after being out of reach.
+    fn listen_to_server(self: &Rc<Self>) {
+        let weak = Rc::downgrade(self);
+        let was = Cell::new(SyncStatus::Connected);
+        let feed = self.store.listen(move |news| {
+            let Some(session) = weak.upgrade() else { return };
+            let catch_up = match news {
+                FeedNews::Status(status) => {
+                    session.tell(Update::Sync(status));
+                    was.replace(status) != status && status == SyncStatus::Connected
+                }
+                FeedNews::Grew(version) => session.book().is_none_or(|b| b.version != Expected::Version(version)),
+            };
+            if catch_up {
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Err(e) = session.sync(LogChange::Appended).await {
+                        session.tell(Update::Failed(e));
+                    }
+                });
+            }
+        });
+        *self.feed.borrow_mut() = feed;
     }
 
     fn announce(&self, change: LogChange) {
@@ -579,6 +611,10 @@ impl Session {
     }
 
     async fn replace_in_turn(&self, mut new: NewLog, question: impl Fn(u64) -> String) -> Result<Replacement, SessionError> {
+        if self.store.sync_status() != SyncStatus::Local {
+            // Said before asking: the answer could not change anything.
+            return Err(SessionError::Store(StoreError::SharedLogKept));
+        }
         let mut asked_at = None;
         for _ in 0..MAX_ATTEMPTS {
             let (current, expected, damaged) = {

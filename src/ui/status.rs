@@ -1,7 +1,7 @@
 use super::count;
 use crate::ctx::Ctx;
 use leptos::prelude::*;
-use rewind_store::Backend;
+use rewind_store::{Backend, SyncStatus};
 
 /// The log's size, where it is kept, and how it was restored (CONTRACT §3).
 #[component]
@@ -18,6 +18,14 @@ pub fn StatusBar() -> impl IntoView {
             <span class="pill" class:warn=move || ctx.backend.get().is_some_and(|b| b != Backend::IndexedDb)
                 title=move || ctx.backend.get().map_or("Where the log is kept", Backend::durability)>
                 "Storage: " <span data-testid="storage-backend">{backend}</span>
+            </span>
+            <span class="pill" class:warn=move || ctx.sync.get() == SyncStatus::Offline
+                title=move || match ctx.sync.get() {
+                    SyncStatus::Local => "The log lives in this browser only",
+                    SyncStatus::Connected => "The log is the sync server's shared log; this browser keeps a copy",
+                    SyncStatus::Offline => "The sync server cannot be reached: nothing can be added until it is back",
+                }>
+                "Sync: " <span data-testid="sync-status">{move || ctx.sync.get().as_str()}</span>
             </span>
             <span class="pill" data-testid="restore-info"
                 data-snapshot-seq=move || restore().map(|r| r.snapshot_seq)
@@ -55,6 +63,12 @@ pub fn Messages() -> impl IntoView {
                     {b.durability()} " Export to keep a copy of your events."
                 </p>
             })}
+            <Show when=move || ctx.sync.get() == SyncStatus::Offline>
+                <p class="banner warn" role="status" data-testid="offline">
+                    "The sync server cannot be reached. Commands are refused, and nothing is counted, until it is \
+                     back; this page catches up by itself then."
+                </p>
+            </Show>
             <DamagedLog/>
             {move || ctx.error.get().map(|message| view! {
                 <div class="banner error" data-testid="error" role="alert">

@@ -24,6 +24,12 @@ pub enum StoreError {
     DamagedIndex(IndexDamage),
     /// localStorage only: this tab's copy of the storage did not catch up with another tab's write in time.
     NotCaughtUp { waited_ms: u64 },
+    /// The sync server (or its Redis) cannot be reached; nothing was stored.
+    Offline { detail: String },
+    /// The sync server refused the write, in its words (the shop's rules, or a request it cannot read).
+    Refused { message: String },
+    /// A write that replaces the whole log (import, clear) on a shared log, which other pages write to.
+    SharedLogKept,
 }
 
 /// Why one stored record (a chunk or a snapshot) cannot be used.
@@ -111,6 +117,17 @@ impl fmt::Display for StoreError {
                 f,
                 "another tab's latest change has not reached this tab after {waited_ms} ms, so nothing was done; \
                  please try again"
+            ),
+            StoreError::Offline { detail } => write!(
+                f,
+                "the sync server cannot be reached ({detail}), so nothing was stored; \
+                 this page catches up by itself when it is back"
+            ),
+            StoreError::Refused { message } => write!(f, "the sync server refused it, nothing was stored: {message}"),
+            StoreError::SharedLogKept => write!(
+                f,
+                "this page shows the sync server's shared log, which other pages write to: it cannot be replaced \
+                 or cleared from one page (export works; import into a page served by `cargo xtask serve`)"
             ),
         }
     }

@@ -19,6 +19,7 @@ mod memory;
 mod policy;
 mod records;
 mod rule;
+mod shared;
 mod sync;
 
 pub use error::{IndexDamage, RecordDamage, StoreError};
@@ -26,11 +27,13 @@ pub use policy::{should_snapshot, SNAPSHOT_EVERY, SNAPSHOTS_KEPT};
 pub use records::{encode_chunks, EncodedChunk, MAX_CHUNK_BYTES};
 pub use rewind_domain::MAX_CHUNK_EVENTS;
 pub use rule::{Expected, LogVersion};
+pub use shared::{Feed, FeedNews, SyncStatus};
 pub use sync::{LogChange, TabSync};
 
 use records::{RawRecord, Records};
-use rewind_domain::{apply_chunk_tail_until, decode_snapshot, encode_snapshot, Log, Names, State, MAX};
-use rule::Write;
+use rewind_domain::{apply_chunk_tail_until, chunk_info, decode_frames, decode_snapshot, encode_snapshot, Log, Names, State, MAX};
+use rule::{NewEpoch, Write};
+use shared::SharedLog;
 use std::fmt;
 
 /// Which storage holds the log.
@@ -82,9 +85,12 @@ impl fmt::Display for Backend {
 /// The event store of one page. Two pages (tabs) open two stores over the same records. Every write names
 /// the version of the log it was decided on ([`LogVersion`]) and is refused if the store moved since.
 pub struct Store {
+    /// The log itself; on a shared log, this page's cache of it.
     records: Records,
     /// Why a preferred backend could not be used, for the page to explain.
     fallback_reasons: Vec<String>,
+    /// The sync server whose log this is, if the page was served by one.
+    shared: Option<SharedLog>,
 }
 
 /// What a load did: the live state, and how it was rebuilt.
@@ -123,24 +129,59 @@ impl Store {
     pub async fn open(name: &str) -> Store {
         let mut fallback_reasons = Vec::new();
         match idb::IdbRecords::open(name).await {
-            Ok(r) => return Store { records: Records::Idb(r), fallback_reasons },
+            Ok(r) => return Store { records: Records::Idb(r), fallback_reasons, shared: None },
             Err(e) => fallback_reasons.push(format!("IndexedDB could not be opened: {e}")),
         }
         match local::LocalRecords::open(name) {
-            Ok(r) => return Store { records: Records::Local(r), fallback_reasons },
+            Ok(r) => return Store { records: Records::Local(r), fallback_reasons, shared: None },
             Err(e) => fallback_reasons.push(format!("localStorage could not be used: {e}")),
         }
-        Store { records: Records::Memory(memory::MemoryRecords::default()), fallback_reasons }
+        Store { records: Records::Memory(memory::MemoryRecords::default()), fallback_reasons, shared: None }
     }
 
     /// A store in localStorage only (for tests and diagnostics; [`Store::open`] chooses by itself).
     pub fn open_local(name: &str) -> Result<Store, String> {
-        local::LocalRecords::open(name).map(|r| Store { records: Records::Local(r), fallback_reasons: Vec::new() })
+        local::LocalRecords::open(name).map(|r| Store { records: Records::Local(r), fallback_reasons: Vec::new(), shared: None })
     }
 
     /// A store that keeps everything in this page only.
     pub fn in_memory() -> Store {
-        Store { records: Records::Memory(memory::MemoryRecords::default()), fallback_reasons: Vec::new() }
+        Store { records: Records::Memory(memory::MemoryRecords::default()), fallback_reasons: Vec::new(), shared: None }
+    }
+
+    /// Opens this page's log: the shared log of the sync server that served the page, if one did (with the
+    /// store `name-shared` as its cache), else the store `name` in this browser.
+    pub async fn open_for_page(name: &str) -> Store {
+        match SharedLog::find().await {
+            Some((shared, _)) => Store { shared: Some(shared), ..Store::open(&format!("{name}-shared")).await },
+            None => Store::open(name).await,
+        }
+    }
+
+    /// Whether the log is shared (and, as far as is known at opening, reachable).
+    pub fn sync_status(&self) -> SyncStatus {
+        if self.shared.is_some() {
+            SyncStatus::Connected
+        } else {
+            SyncStatus::Local
+        }
+    }
+
+    /// On a shared log, listens to the server's feed (see [`SharedLog::listen`]); `None` on a local log.
+    pub fn listen(&self, on_news: impl Fn(FeedNews) + 'static) -> Option<Feed> {
+        self.shared.as_ref().map(|s| s.listen(on_news))
+    }
+
+    /// Writes events the shared log stored into this page's cache. Best effort: the server has them, and a
+    /// cache that lags (or that another tab filled first) is caught up on the next load.
+    async fn cache(&self, expected: LogVersion, chunks: &[EncodedChunk]) {
+        if chunks.is_empty() {
+            return;
+        }
+        match self.records.write(&Write::Append { expected, chunks }).await {
+            Ok(_) | Err(StoreError::Conflict { .. } | StoreError::Replaced) => {}
+            Err(e) => web_sys::console::warn_1(&format!("Rewind could not cache the shared log: {e}").into()),
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -165,6 +206,11 @@ impl Store {
     /// If another writer moved the head first, nothing is written and the answer is
     /// [`StoreError::Conflict`]; if the whole log was replaced since, [`StoreError::Replaced`].
     pub async fn append(&self, expected: LogVersion, chunks: &[EncodedChunk]) -> Result<LogVersion, StoreError> {
+        if let Some(shared) = &self.shared {
+            let stored = shared.append(expected, chunks).await?;
+            self.cache(expected, chunks).await;
+            return Ok(stored);
+        }
         let written = self.records.write(&Write::Append { expected, chunks }).await?;
         written.ok_or_else(|| StoreError::Write("the append was dropped".into()))
     }
@@ -173,8 +219,12 @@ impl Store {
     /// is stored, never a mix. Snapshots of the old log go with it. If the log moved since it was read
     /// (another tab appended or replaced), nothing is written: [`StoreError::Conflict`] or
     /// [`StoreError::Replaced`], so that the user can be asked again.
+    /// On a shared log this is refused ([`StoreError::SharedLogKept`]).
     pub async fn replace(&self, expected: Expected, chunks: &[EncodedChunk]) -> Result<LogVersion, StoreError> {
-        let written = self.records.write(&Write::Replace { expected, chunks, now_ms: now_ms() }).await?;
+        if self.shared.is_some() {
+            return Err(StoreError::SharedLogKept);
+        }
+        let written = self.records.write(&Write::Replace { expected, chunks, epoch: NewEpoch::Fresh { now_ms: now_ms() } }).await?;
         written.ok_or_else(|| StoreError::Write("the replace was dropped".into()))
     }
 
@@ -217,9 +267,14 @@ impl Store {
     }
 
     /// The live state from the newest valid snapshot plus the events after it, up to the stored head.
+    /// On a shared log, from this page's cache when it holds anything (the log is caught up afterwards by
+    /// [`Store::read_log`]), else from the server's snapshot and the tail after it.
     pub async fn restore(&self) -> Result<Restored, StoreError> {
         let (_, restored) = self.consistent_read(async |index| self.restore_at(index).await).await?;
-        Ok(restored)
+        match &self.shared {
+            Some(shared) if restored.live.seq() == 0 => restore_shared(shared).await,
+            _ => Ok(restored),
+        }
     }
 
     async fn restore_at(&self, index: &rule::StoredIndex) -> Result<Restored, StoreError> {
@@ -268,7 +323,47 @@ impl Store {
 
     /// The whole log, decoded and checked against the rules: the longest true prefix that can be read, up to
     /// the stored head, and what kept the rest from being read.
+    /// On a shared log: this page's cache, caught up with the server (or replaced by the server's log when
+    /// it is another log); the cache alone when the server cannot be reached.
     pub async fn read_log(&self) -> Result<LoadedLog, StoreError> {
+        match &self.shared {
+            Some(shared) => self.read_shared_log(shared).await,
+            None => self.read_cached_log().await,
+        }
+    }
+
+    async fn read_shared_log(&self, shared: &SharedLog) -> Result<LoadedLog, StoreError> {
+        let server = match shared.version().await {
+            Ok(v) => v,
+            Err(StoreError::Offline { .. }) => return self.read_cached_log().await,
+            Err(e) => return Err(e),
+        };
+        let mut cached = self.read_cached_log().await?;
+        if let (None, Expected::Version(have)) = (&cached.problem, cached.version) {
+            if have.epoch == server.epoch && have.head <= server.head {
+                let (version, body) = shared.events_after(have.head).await?;
+                let (records, chunks) = from_frames(&body)?;
+                self.cache(have, &chunks).await;
+                cached.problem = extend(&mut cached.log, &mut cached.live, &records, version.head).err();
+                cached.version = Expected::Version(version);
+                return Ok(cached);
+            }
+        }
+        let (version, body) = shared.events_after(0).await?;
+        let (records, chunks) = from_frames(&body)?;
+        let (mut log, mut live) = (Log::new(), State::new());
+        let problem = extend(&mut log, &mut live, &records, version.head).err();
+        if problem.is_none() {
+            let expected = self.records.index().await?.map_or(Expected::DamagedIndex, Expected::Version);
+            let epoch = NewEpoch::Shared(version.epoch);
+            if let Err(e) = self.records.write(&Write::Replace { expected, chunks: &chunks, epoch }).await {
+                web_sys::console::warn_1(&format!("Rewind could not cache the shared log: {e}").into());
+            }
+        }
+        Ok(LoadedLog { log, live, version: Expected::Version(version), problem })
+    }
+
+    async fn read_cached_log(&self) -> Result<LoadedLog, StoreError> {
         let (index, records) = self.consistent_read(async |_| self.records.chunks_from(1).await).await?;
         let limit = index.as_ref().map_or(MAX, |v| v.head);
         let (mut log, mut live) = (Log::new(), State::new());
@@ -281,6 +376,15 @@ impl Store {
     /// await, so a page can apply them without lending its log across a suspension point.
     /// [`StoreError::Replaced`] if the stored log is no longer a continuation of `have`.
     pub async fn tail_after(&self, have: LogVersion) -> Result<Tail, StoreError> {
+        if let Some(shared) = &self.shared {
+            let (version, body) = shared.events_after(have.head).await?;
+            if version.epoch != have.epoch {
+                return Err(StoreError::Replaced);
+            }
+            let (records, chunks) = from_frames(&body)?;
+            self.cache(have, &chunks).await;
+            return Ok(Tail { version, records });
+        }
         let (index, records) = self
             .consistent_read(async |index| match index {
                 Ok(v) if v.epoch != have.epoch || v.head < have.head => Err(StoreError::Replaced),
@@ -292,6 +396,52 @@ impl Store {
         let version = index.map_err(StoreError::DamagedIndex)?;
         Ok(Tail { version, records })
     }
+}
+
+/// The live state of a shared log from the server's snapshot and the tail after it.
+async fn restore_shared(shared: &SharedLog) -> Result<Restored, StoreError> {
+    let mut skipped = Vec::new();
+    let (mut names, mut live) = match shared.snapshot().await? {
+        Some((at, bytes)) => match decode_snapshot(&bytes) {
+            Ok((names, state)) if state.seq() == at.head => (names, state),
+            Ok(_) => {
+                skipped.push(format!("the server's snapshot at {} holds another sequence number", at.head));
+                Default::default()
+            }
+            Err(e) => {
+                skipped.push(format!("the server's snapshot at {}: {e}", at.head));
+                Default::default()
+            }
+        },
+        None => Default::default(),
+    };
+    let snapshot_seq = live.seq();
+    let (version, body) = shared.events_after(snapshot_seq).await?;
+    let (records, _) = from_frames(&body)?;
+    let mut problem = None;
+    for (record, last) in spans(&records, version.head) {
+        let Ok(bytes) = &record.bytes else { continue };
+        if let Err(e) = apply_chunk_tail_until(&mut live, &mut names, bytes, last) {
+            problem = Some(damaged(live.seq(), last, e.into()));
+            break;
+        }
+    }
+    let tail = live.seq() - snapshot_seq;
+    Ok(Restored { names, live, snapshot_seq, tail, skipped_snapshots: skipped, problem })
+}
+
+/// The chunks of a body of frames from the sync server: as records to read, and as records to cache.
+fn from_frames(body: &[u8]) -> Result<(Vec<RawRecord>, Vec<EncodedChunk>), StoreError> {
+    let unreadable = |e: String| StoreError::Read(format!("the sync server sent events that cannot be read: {e}"));
+    let frames = decode_frames(body).map_err(|e| unreadable(e.to_string()))?;
+    let mut records = Vec::with_capacity(frames.len());
+    let mut chunks = Vec::with_capacity(frames.len());
+    for bytes in frames {
+        let info = chunk_info(bytes).map_err(|e| unreadable(e.to_string()))?;
+        records.push(RawRecord { key: info.first_seq, bytes: Ok(bytes.to_vec()) });
+        chunks.push(EncodedChunk { first_seq: info.first_seq, count: info.count, bytes: bytes.to_vec() });
+    }
+    Ok((records, chunks))
 }
 
 /// Records stored after some point, read but not yet applied.

@@ -26,10 +26,19 @@ pub(crate) type StoredIndex = Result<LogVersion, IndexDamage>;
 pub(crate) enum Write<'a> {
     /// Chunks that continue the log of `expected`.
     Append { expected: LogVersion, chunks: &'a [EncodedChunk] },
-    /// A whole new log in place of the one expected; `now_ms` seeds the new epoch.
-    Replace { expected: Expected, chunks: &'a [EncodedChunk], now_ms: u64 },
+    /// A whole new log in place of the one expected, with a new epoch.
+    Replace { expected: Expected, chunks: &'a [EncodedChunk], epoch: NewEpoch },
     /// A snapshot of the state after event `seq` of the log of `epoch`.
     Snapshot { epoch: u64, seq: u64, bytes: &'a [u8] },
+}
+
+/// The epoch a replace gives the new log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NewEpoch {
+    /// One no tab can have read yet, seeded by the clock.
+    Fresh { now_ms: u64 },
+    /// The shared log's own (a cache of it takes the server's epoch, so versions compare directly).
+    Shared(u64),
 }
 
 /// What a backend does with a write the rule looked at.
@@ -54,18 +63,18 @@ pub(crate) fn admit(stored: &StoredIndex, write: &Write<'_>) -> Result<Admitted,
             }
             Ok(Admitted::Store(LogVersion { epoch: stored.epoch, head: new_head(stored.head, chunks)? }))
         }
-        Write::Replace { expected, chunks, now_ms } => {
+        Write::Replace { expected, chunks, epoch } => {
             let head = new_head(0, chunks)?;
             match (stored, expected) {
                 (Ok(stored), Expected::Version(e)) if stored == e => {
-                    Ok(Admitted::Store(LogVersion { epoch: next_epoch(Some(stored.epoch), *now_ms), head }))
+                    Ok(Admitted::Store(LogVersion { epoch: next_epoch(Some(stored.epoch), *epoch), head }))
                 }
                 (Ok(stored), Expected::Version(e)) if stored.epoch == e.epoch => {
                     Err(StoreError::Conflict { expected: e.head, found: stored.head })
                 }
                 (Ok(_), _) => Err(StoreError::Replaced),
                 (Err(_), Expected::DamagedIndex) => {
-                    Ok(Admitted::Store(LogVersion { epoch: next_epoch(None, *now_ms), head }))
+                    Ok(Admitted::Store(LogVersion { epoch: next_epoch(None, *epoch), head }))
                 }
                 (Err(d), Expected::Version(_)) => Err(StoreError::DamagedIndex(d.clone())),
             }
@@ -79,7 +88,11 @@ pub(crate) fn admit(stored: &StoredIndex, write: &Write<'_>) -> Result<Admitted,
 
 /// A new epoch differs from every epoch any tab may have read: larger than the last one, and, when the last
 /// one is unreadable, the clock (epochs are small counters or earlier clock readings).
-fn next_epoch(previous: Option<u64>, now_ms: u64) -> u64 {
+fn next_epoch(previous: Option<u64>, epoch: NewEpoch) -> u64 {
+    let now_ms = match epoch {
+        NewEpoch::Shared(epoch) => return epoch,
+        NewEpoch::Fresh { now_ms } => now_ms,
+    };
     let after = previous.map_or(0, |e| e.saturating_add(1));
     after.max(now_ms).min(rewind_domain::MAX)
 }
@@ -140,7 +153,7 @@ mod tests {
     #[test]
     fn a_replace_names_the_log_it_replaces_and_gets_a_new_epoch() {
         let c = [chunk(1, 5)];
-        let replace = |expected| Write::Replace { expected, chunks: &c, now_ms: 0 };
+        let replace = |expected| Write::Replace { expected, chunks: &c, epoch: NewEpoch::Fresh { now_ms: 0 } };
         assert_eq!(
             admit(&Ok(V), &replace(Expected::Version(V))),
             Ok(Admitted::Store(LogVersion { epoch: 4, head: 5 }))
@@ -153,13 +166,16 @@ mod tests {
         assert_eq!(admit(&Ok(LogVersion { epoch: 9, ..V }), &replace(Expected::Version(V))), Err(StoreError::Replaced));
         // A damaged index can be replaced by a page that saw it damaged, never by one that did not.
         let damage = IndexDamage { field: "epoch", found: "\"x\"".into() };
-        let fresh = Write::Replace { expected: Expected::DamagedIndex, chunks: &c, now_ms: 1_700_000_000_000 };
+        let fresh = Write::Replace { expected: Expected::DamagedIndex, chunks: &c, epoch: NewEpoch::Fresh { now_ms: 1_700_000_000_000 } };
         assert_eq!(
             admit(&Err(damage.clone()), &fresh),
             Ok(Admitted::Store(LogVersion { epoch: 1_700_000_000_000, head: 5 }))
         );
         assert_eq!(admit(&Err(damage.clone()), &replace(Expected::Version(V))), Err(StoreError::DamagedIndex(damage)));
         assert_eq!(admit(&Ok(V), &replace(Expected::DamagedIndex)), Err(StoreError::Replaced));
+        // A cache of a shared log takes the server's epoch, even one below its own.
+        let cache = Write::Replace { expected: Expected::Version(V), chunks: &c, epoch: NewEpoch::Shared(2) };
+        assert_eq!(admit(&Ok(V), &cache), Ok(Admitted::Store(LogVersion { epoch: 2, head: 5 })));
     }
 
     #[test]
