@@ -1,0 +1,223 @@
+//! Figures of the shared log, printed, never asserted: appends through one server copy and through two,
+//! raw `XADD` from redis-benchmark against the same Redis for comparison, and what a copy costs to start on a
+//! million events. Run with `cargo run --release -p rewind-server --example bench`.
+
+// The tests' own Redis process and page-like client; the tests use the rest of them.
+#[allow(dead_code)]
+#[path = "../tests/common/client.rs"]
+mod client;
+#[allow(dead_code)]
+#[path = "../tests/common/redis.rs"]
+mod redis_process;
+
+use client::{top_up, Api, Attempt, Mirror};
+use redis_process::RedisProcess;
+use rewind_server::{produce, ProduceOptions, RedisLog, ServeOptions, Server, SnapshotPolicy};
+use std::error::Error;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
+
+const CLIENTS: usize = 8;
+const APPENDS: u64 = 4_000;
+const BIG_LOG: u64 = 1_000_000;
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let redis = RedisProcess::start();
+    let dist = tempfile::tempdir()?;
+    std::fs::write(dist.path().join("index.html"), "<!doctype html><title>Rewind</title>")?;
+    println!(
+        "redis-server on port {} (appendonly yes, appendfsync always); {CLIENTS} clients, single-event appends",
+        redis.port()
+    );
+
+    let one = Copy::start(&redis, dist.path()).await?;
+    let figures = append_run(&[one.api()]).await?;
+    figures.print("one server");
+    let two = Copy::start(&redis, dist.path()).await?;
+    let figures = append_run(&[one.api(), two.api()]).await?;
+    figures.print("two copies");
+    one.stop().await;
+    two.stop().await;
+
+    redis_benchmark(redis.port())?;
+
+    let redis_log = RedisLog::connect(&redis.url()).await?;
+    let head = redis_log.version().await?.head;
+    let started = Instant::now();
+    let options = ProduceOptions { count: BIG_LOG.saturating_sub(head), batch: 20_000, ..ProduceOptions::default() };
+    let produced = produce(&redis_log, options).await?;
+    let took = started.elapsed();
+    println!(
+        "fill: {} events through the checked append in batches of 20,000: {:.1} s ({:.0} events/s); head {}",
+        produced.appended,
+        took.as_secs_f64(),
+        produced.appended as f64 / took.as_secs_f64(),
+        produced.version.head
+    );
+
+    let started = Instant::now();
+    let big = Copy::start(&redis, dist.path()).await?;
+    println!(
+        "server start (cache built) at {} events: {:.2} s",
+        produced.version.head,
+        started.elapsed().as_secs_f64()
+    );
+    let api = big.api();
+    let started = Instant::now();
+    let (version, bytes) = api.events(0).await?;
+    println!(
+        "GET /api/events?after=0 at {} events: {:.0} ms, {} bytes ({:.1} bytes/event)",
+        version.head,
+        started.elapsed().as_secs_f64() * 1e3,
+        bytes.len(),
+        bytes.len() as f64 / version.head.max(1) as f64
+    );
+    big.stop().await;
+    Ok(())
+}
+
+/// A server copy running in this process.
+struct Copy {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl Copy {
+    async fn start(redis: &RedisProcess, dist: &Path) -> Result<Self> {
+        let options = ServeOptions {
+            redis_url: redis.url(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            dist: dist.to_owned(),
+            snapshots: SnapshotPolicy::default(),
+        };
+        let server = Server::start(&options).await?;
+        let addr = server.local_addr();
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(async move {
+            if let Err(error) = server.run_until(async { stopped.await.unwrap_or(()) }).await {
+                eprintln!("bench: a server copy stopped: {error}");
+            }
+        });
+        Ok(Self { addr, stop, task })
+    }
+
+    fn api(&self) -> Api {
+        Api::new(format!("http://{}", self.addr))
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+struct Figures {
+    appended: u64,
+    elapsed: Duration,
+    /// Milliseconds from the first try of an append to its acknowledgement, retries included.
+    latencies: Vec<f64>,
+    stale: u64,
+}
+
+impl Figures {
+    fn print(&self, through: &str) {
+        let pct = |p: f64| {
+            let at = ((self.latencies.len().saturating_sub(1)) as f64 * p).round() as usize;
+            self.latencies.get(at).copied().unwrap_or(f64::NAN)
+        };
+        println!(
+            "appends through {through}: {:.0} appends/s ({} in {:.2} s; {} answered 409 and were decided again)",
+            self.appended as f64 / self.elapsed.as_secs_f64(),
+            self.appended,
+            self.elapsed.as_secs_f64(),
+            self.stale
+        );
+        let mean = self.latencies.iter().sum::<f64>() / self.latencies.len().max(1) as f64;
+        println!("acknowledged append latency through {through}: p50 {:.2} ms, p95 {:.2} ms", pct(0.50), pct(0.95));
+        println!(
+            "  (same run: mean {mean:.2} ms, p99 {:.2} ms, max {:.2} ms: a client that just won decides on the newest log and tends to win again)",
+            pct(0.99),
+            pct(1.0)
+        );
+    }
+}
+
+/// `APPENDS` top-ups by `CLIENTS` concurrent page-like clients, spread over `copies`.
+async fn append_run(copies: &[Api]) -> Result<Figures> {
+    let tickets = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut clients = Vec::new();
+    for c in 0..CLIENTS {
+        let api = copies[c % copies.len()].clone();
+        let tickets = Arc::clone(&tickets);
+        clients.push(tokio::spawn(async move {
+            let mut page = Mirror::default();
+            page.sync(&api).await.map_err(|e| e.to_string())?;
+            let (mut latencies, mut stale) = (Vec::new(), 0);
+            let user = format!("b{c}");
+            while tickets.fetch_add(1, Ordering::Relaxed) < APPENDS {
+                let first_try = Instant::now();
+                loop {
+                    match page.try_append(&api, &top_up(&user, 1)).await {
+                        Attempt::Stored(_) => break,
+                        Attempt::Stale => stale += 1,
+                        Attempt::Failed(why) => return Err(why),
+                    }
+                }
+                latencies.push(first_try.elapsed().as_secs_f64() * 1e3);
+            }
+            Ok::<_, String>((latencies, stale))
+        }));
+    }
+    let mut figures = Figures { appended: 0, elapsed: Duration::ZERO, latencies: Vec::new(), stale: 0 };
+    for client in clients {
+        let (latencies, stale) = client.await??;
+        figures.appended += latencies.len() as u64;
+        figures.latencies.extend(latencies);
+        figures.stale += stale;
+    }
+    figures.elapsed = started.elapsed();
+    figures.latencies.sort_by(f64::total_cmp);
+    Ok(figures)
+}
+
+/// Raw `XADD`s against the same Redis, for scale: what Redis does without the checks and the script.
+fn redis_benchmark(port: u16) -> Result<()> {
+    let output = std::process::Command::new("redis-benchmark")
+        .args(["-p", &port.to_string(), "-n", "20000", "-c", "8", "-q", "XADD", "bench", "*", "f", "v"])
+        .output()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    // -q rewrites its progress line with carriage returns; the last piece of each line is the result.
+    let said: Vec<&str> =
+        text.lines().filter_map(|line| line.rsplit('\r').map(str::trim).find(|piece| !piece.is_empty())).collect();
+    for line in &said {
+        println!("redis-benchmark said: {line}");
+    }
+    let number_after = |marker: &str| {
+        said.iter().find_map(|line| {
+            let (_, after) = line.split_once(marker)?;
+            after.split(|c: char| !(c.is_ascii_digit() || c == '.')).next()?.parse::<f64>().ok()
+        })
+    };
+    let rps = said.iter().find_map(|line| {
+        let (before, _) = line.split_once(" requests per second")?;
+        before.rsplit(' ').next()?.parse::<f64>().ok()
+    });
+    match (rps, number_after("p50=")) {
+        (Some(rps), Some(p50)) => {
+            println!("raw XADD (redis-benchmark, 8 clients): {rps:.0} requests/s, p50 {p50:.3} ms")
+        }
+        (Some(rps), None) => println!("raw XADD (redis-benchmark, 8 clients): {rps:.0} requests/s"),
+        _ => println!("raw XADD: could not read redis-benchmark's figures (status {})", output.status),
+    }
+    Ok(())
+}

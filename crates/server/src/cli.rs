@@ -1,0 +1,91 @@
+//! The command line: `rewind-server` serves, `rewind-server produce` fills the log.
+
+use crate::produce::ProduceOptions;
+use crate::snapshot::SnapshotPolicy;
+use crate::ServeOptions;
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Rewind's shared log: serves the app and the sync endpoints in front of a Redis Stream.
+#[derive(Debug, Parser)]
+#[command(name = "rewind-server", version, args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Appends valid events to the shared log through the checked append, as a load.
+    Produce(ProduceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The Redis that holds the log, e.g. redis://127.0.0.1:6379.
+    #[arg(long, required = true)]
+    pub redis: Option<String>,
+    /// Where to listen, e.g. 127.0.0.1:8080.
+    #[arg(long, required = true)]
+    pub listen: Option<SocketAddr>,
+    /// The built app (trunk's output) to serve.
+    #[arg(long, required = true)]
+    pub dist: Option<PathBuf>,
+    /// Take a snapshot as soon as the head is this many events past the last one.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub snapshot_every: u64,
+    /// Take a snapshot this often (seconds) if the head moved.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub snapshot_secs: u64,
+}
+
+impl ServeArgs {
+    /// The options, once clap has made sure the required ones are there (they are only optional so that
+    /// `produce` can go without them).
+    pub fn options(&self) -> Option<ServeOptions> {
+        Some(ServeOptions {
+            redis_url: self.redis.clone()?,
+            listen: self.listen?,
+            dist: self.dist.clone()?,
+            snapshots: SnapshotPolicy { every: self.snapshot_every, period: Duration::from_secs(self.snapshot_secs) },
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ProduceArgs {
+    /// The Redis that holds the log, e.g. redis://127.0.0.1:6379.
+    #[arg(long)]
+    pub redis: String,
+    /// How many events to append.
+    #[arg(long)]
+    pub count: u64,
+    /// The producer's seed: the same seed on the same log gives the same events.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// How many users the events are about.
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub users: u32,
+    /// How many items the events are about.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..))]
+    pub items: u32,
+    /// Events per checked append.
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=40_000))]
+    pub batch: u64,
+}
+
+impl ProduceArgs {
+    pub fn options(&self) -> ProduceOptions {
+        ProduceOptions {
+            count: self.count,
+            seed: self.seed,
+            users: self.users,
+            items: self.items,
+            batch: usize::try_from(self.batch).unwrap_or(2_000),
+        }
+    }
+}

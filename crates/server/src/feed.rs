@@ -1,0 +1,65 @@
+//! The feed: one task per server copy watches the stream with `XREAD BLOCK` on a connection of its own and
+//! publishes the log's version; every WebSocket of the copy listens to that one task, so a thousand pages
+//! cost Redis one blocked read, not a thousand.
+
+use crate::redis_log::{version_on, RedisLog, StoreError, Version, STREAM_KEY};
+use redis::aio::MultiplexedConnection;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How long one `XREAD` waits for a new entry. Between two waits the version is read again, so a log that
+/// was replaced (which `XREAD` does not report) is noticed within this time.
+const BLOCK: Duration = Duration::from_secs(5);
+/// Pause before connecting again after Redis went away.
+const RETRY: Duration = Duration::from_millis(500);
+
+/// Starts the feed at `initial` (the version the cache was built at). The receiver sees every change.
+pub fn spawn(redis: RedisLog, initial: Version) -> (watch::Receiver<Version>, JoinHandle<()>) {
+    let (tx, rx) = watch::channel(initial);
+    let task = tokio::spawn(async move {
+        // Said once per outage, not once per attempt.
+        let mut outage = false;
+        while let Err(error) = follow(&redis, &tx, &mut outage).await {
+            if !outage {
+                eprintln!("rewind-server: the feed lost Redis ({error}); trying again every {RETRY:?}");
+                outage = true;
+            }
+            tokio::time::sleep(RETRY).await;
+        }
+    });
+    (rx, task)
+}
+
+/// Publishes the version until Redis fails or every receiver is gone.
+async fn follow(redis: &RedisLog, tx: &watch::Sender<Version>, outage: &mut bool) -> Result<(), StoreError> {
+    // The response timeout must outlast the blocking read.
+    let mut conn = redis.dedicated_connection(BLOCK * 2).await?;
+    loop {
+        let version = version_on(&mut conn).await?;
+        if std::mem::take(outage) {
+            eprintln!("rewind-server: the feed reaches Redis again");
+        }
+        tx.send_if_modified(|current| std::mem::replace(current, version) != version);
+        if tx.is_closed() {
+            return Ok(());
+        }
+        wait_past(&mut conn, version.head).await?;
+    }
+}
+
+/// Returns once the stream holds an entry past `head`, or after [`BLOCK`].
+async fn wait_past(conn: &mut MultiplexedConnection, head: u64) -> Result<(), StoreError> {
+    // COUNT 1: the entry is only a wake-up call; the version is read afterwards, however many came.
+    let _: redis::Value = redis::cmd("XREAD")
+        .arg("COUNT")
+        .arg(1)
+        .arg("BLOCK")
+        .arg(u64::try_from(BLOCK.as_millis()).unwrap_or(5_000))
+        .arg("STREAMS")
+        .arg(STREAM_KEY)
+        .arg(format!("{head}-0"))
+        .query_async(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! A real `redis-server` for one test (or the benchmark), on a free loopback port with its data in a
+//! temporary folder, configured as the project runs it: every write on disk before Redis answers.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // helpers of tests stop at the first surprise
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const STREAM_KEY: &str = "rewind:{main}:events";
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("no free loopback port");
+    listener.local_addr().expect("a bound socket has an address").port()
+}
+
+pub struct RedisProcess {
+    child: Option<Child>,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl RedisProcess {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("cannot make a folder for Redis's data");
+        let port = free_port();
+        let child = spawn(port, dir.path());
+        let mut redis = Self { port, child: Some(child), dir };
+        redis.wait_until_ready();
+        redis
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops Redis at once, as a crash would: whatever it had not written to disk is lost.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts Redis again on the same port with the same data folder.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = Some(spawn(self.port, self.dir.path()));
+        self.wait_until_ready();
+    }
+
+    pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
+        let client = redis::Client::open(self.url()).expect("a valid Redis URL");
+        client.get_multiplexed_async_connection().await.expect("Redis answers")
+    }
+
+    /// Every `event` line of the stream, in order, with its entry id.
+    pub async fn stream(&self) -> Vec<(String, String)> {
+        let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+            .arg(STREAM_KEY)
+            .arg("-")
+            .arg("+")
+            .query_async(&mut self.connection().await)
+            .await
+            .expect("XRANGE answers");
+        reply
+            .ids
+            .into_iter()
+            .map(|entry| {
+                let line = entry.get::<String>("event").expect("every entry has an event field");
+                (entry.id, line)
+            })
+            .collect()
+    }
+
+    pub async fn stream_len(&self) -> u64 {
+        redis::cmd("XLEN").arg(STREAM_KEY).query_async(&mut self.connection().await).await.expect("XLEN answers")
+    }
+
+    fn wait_until_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if ping(self.port) {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("redis-server stopped at once ({status}); is port {} taken?", self.port);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("redis-server on port {} did not answer PING within 10 s", self.port);
+    }
+}
+
+impl Drop for RedisProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn spawn(port: u16, dir: &Path) -> Child {
+    Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--dir"])
+        .arg(dir)
+        .args(["--appendonly", "yes", "--appendfsync", "always", "--save", ""])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot start redis-server ({e}): install it with `cargo xtask setup` (or apt-get install redis-server)")
+        })
+}
+
+fn ping(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut answer = [0u8; 64];
+    stream.write_all(b"PING\r\n").is_ok()
+        && stream.read(&mut answer).is_ok_and(|n| answer.get(..n).is_some_and(|a| a.starts_with(b"+PONG")))
+}
