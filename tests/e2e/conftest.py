@@ -62,3 +62,113 @@ def shop(context, base_url):
     s.open()
     yield s
     assert not errors, f"the page threw: {errors}"
+
+
+SERVER_BIN = ROOT / "target" / "release" / "rewind-server"
+REDIS_SERVER = os.environ.get("REDIS_SERVER", "/usr/bin/redis-server")
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(ready, what, timeout=20.0):
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"{what} did not come up in {timeout} s")
+
+
+class SharedLog:
+    """A real Redis (appendonly, fsync always) on a free loopback port and rewind-server in front of it,
+    serving dist/. Either can be stopped and started again on the same port."""
+
+    def __init__(self, tmp: pathlib.Path, snapshot_every: int = 10_000):
+        self.tmp = tmp
+        self.redis_port = free_port()
+        self.port = free_port()
+        self.snapshot_every = snapshot_every
+        self.redis = None
+        self.server = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def redis_url(self):
+        return f"redis://127.0.0.1:{self.redis_port}"
+
+    def start_redis(self):
+        import socket
+        import subprocess
+        self.redis = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--dir", str(self.tmp),
+             "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def answers():
+            try:
+                with socket.create_connection(("127.0.0.1", self.redis_port), timeout=0.5) as s:
+                    s.sendall(b"PING\r\n")
+                    return s.recv(16).startswith(b"+PONG")
+            except OSError:
+                return False
+        wait_until(answers, "redis-server")
+
+    def start_server(self):
+        import subprocess
+        import urllib.request
+        self.server = subprocess.Popen(
+            [str(SERVER_BIN), "--redis", self.redis_url, "--listen", f"127.0.0.1:{self.port}", "--dist", str(DIST),
+             "--snapshot-every", str(self.snapshot_every)],
+            stdout=subprocess.DEVNULL)
+
+        def answers():
+            try:
+                with urllib.request.urlopen(f"{self.url}api/version", timeout=0.5) as r:
+                    return r.status == 200
+            except OSError:
+                return False
+        wait_until(answers, "rewind-server")
+
+    def stop_server(self):
+        if self.server:
+            self.server.kill()
+            self.server.wait()
+            self.server = None
+
+    def produce(self, count):
+        import subprocess
+        subprocess.run([str(SERVER_BIN), "produce", "--redis", self.redis_url, "--count", str(count)],
+                       check=True, stdout=subprocess.DEVNULL)
+
+    def get(self, path):
+        import urllib.request
+        with urllib.request.urlopen(f"{self.url}{path}", timeout=5) as r:
+            return r.status, r.headers, r.read()
+
+    def stop(self):
+        self.stop_server()
+        if self.redis:
+            self.redis.kill()
+            self.redis.wait()
+
+
+@pytest.fixture()
+def shared_log(tmp_path):
+    if not (DIST / "index.html").exists() or not SERVER_BIN.exists():
+        pytest.exit("dist/ or the server binary is missing: cargo xtask test builds both", 2)
+    if not pathlib.Path(REDIS_SERVER).exists():
+        pytest.exit("redis-server is missing: cargo xtask setup installs it", 2)
+    log = SharedLog(tmp_path)
+    log.start_redis()
+    log.start_server()
+    yield log
+    log.stop()

@@ -12,6 +12,9 @@ use std::time::Instant;
 const TRUNK_VERSION: &str = "^0.21";
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Debian's Redis (7.0): the shared log's engine, for `serve --shared` and the sync server's tests.
+const REDIS_SERVER: &str = "/usr/bin/redis-server";
+const REDIS_BENCHMARK: &str = "/usr/bin/redis-benchmark";
 const PY_PACKAGES: [&str; 2] = ["playwright>=1.50,<2", "pytest>=8,<10"];
 /// wasm-opt comes from the npm registry's binaryen build: Debian's version 108 breaks the externref table
 /// that wasm-bindgen 0.2.130 emits (the optimised page fails at start). Installed under `.tools/`.
@@ -29,13 +32,15 @@ fn main() -> ExitCode {
     let rest = args.get(1..).unwrap_or_default();
     let outcome = match task {
         "setup" => setup(),
-        "serve" => setup().and_then(|()| serve()),
+        "serve" => setup().and_then(|()| serve(rest)),
         "test" => setup().and_then(|()| test(rest)),
         "bench" => setup().and_then(|()| bench(rest)),
         "fuzz" => fuzz(rest),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\n  serve   install what is missing, then serve the app at http://127.0.0.1:8080\n  \
+                 serve --shared\n          \
+                 the same, with the log shared through Redis and rewind-server (data under target/redis)\n  \
                  test    install what is missing, then run every test (native, browser, end-to-end)\n  \
                  bench   install what is missing, then run the benchmarks (native and in Chromium)\n  \
                  fuzz [SECONDS]\n          \
@@ -90,7 +95,13 @@ fn setup() -> Result {
         run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
     }
 
-    let missing_debs: Vec<&str> = [("chromium", CHROMIUM), ("chromium-driver", CHROMEDRIVER)]
+    let debs = [
+        ("chromium", CHROMIUM),
+        ("chromium-driver", CHROMEDRIVER),
+        ("redis-server", REDIS_SERVER),
+        ("redis-tools", REDIS_BENCHMARK),
+    ];
+    let missing_debs: Vec<&str> = debs
         .into_iter()
         .filter(|(_, bin)| version_of(bin, "--version").is_none())
         .map(|(deb, _)| deb)
@@ -184,20 +195,49 @@ fn trunk() -> Command {
     cmd
 }
 
-fn serve() -> Result {
+fn serve(args: &[String]) -> Result {
+    if args.iter().any(|a| a == "--shared") {
+        return serve_shared();
+    }
     eprintln!("Rewind: open http://127.0.0.1:8080 once trunk says it is serving.");
     run(trunk().args(["serve", "--offline"]))
+}
+
+/// The shared log: Redis on 127.0.0.1 (appendonly, fsync on every write, data under target/redis), the app
+/// built, and rewind-server in front of both on 127.0.0.1:8080.
+fn serve_shared() -> Result {
+    const REDIS_PORT: &str = "6390";
+    let data = root().join("target/redis");
+    std::fs::create_dir_all(&data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
+    run(trunk().args(["build", "--release", "--offline"]))?;
+    run(cargo().args(["build", "--release", "-p", "rewind-server"]))?;
+    let already = Command::new("redis-cli").args(["-p", REDIS_PORT, "ping"]).output().is_ok_and(|o| o.stdout.starts_with(b"PONG"));
+    if !already {
+        run(Command::new(REDIS_SERVER)
+            .args(["--port", REDIS_PORT, "--bind", "127.0.0.1", "--daemonize", "yes", "--appendonly", "yes"])
+            .args(["--appendfsync", "always", "--save", "", "--dir"])
+            .arg(&data)
+            .arg("--logfile")
+            .arg(data.join("redis.log")))?;
+    }
+    eprintln!("Rewind: Redis on 127.0.0.1:{REDIS_PORT} (stop it with `redis-cli -p {REDIS_PORT} shutdown`).");
+    eprintln!("Rewind: open http://127.0.0.1:8080 in as many browsers as you like: they share one log.");
+    run(Command::new(root().join("target/release/rewind-server"))
+        .args(["--redis", &format!("redis://127.0.0.1:{REDIS_PORT}"), "--listen", "127.0.0.1:8080", "--dist"])
+        .arg(root().join("dist")))
 }
 
 fn test(args: &[String]) -> Result {
     let only = |part: &str| args.is_empty() || args.iter().any(|a| a == part);
     if only("lint") {
         // Tidy checks: no unwrap/expect/panic outside tests, and clippy clean, natively and for the browser.
-        run(cargo().args(["clippy", "-p", "rewind-domain", "-p", "xtask", "--all-targets", "--", "-D", "warnings"]))?;
+        run(cargo().args(["clippy", "-p", "rewind-domain", "-p", "rewind-server", "-p", "xtask", "--all-targets", "--", "-D", "warnings"]))?;
         run(cargo().args(["clippy", "--target", "wasm32-unknown-unknown", "-p", "rewind-store", "-p", "rewind", "--all-targets", "--", "-D", "warnings"]))?;
     }
     if only("native") {
         run(cargo().args(["test", "-p", "rewind-domain", "-p", "xtask", "--release"]))?;
+        // The sync server against real Redis servers that its tests start on free loopback ports.
+        run(cargo().args(["test", "-p", "rewind-server", "--release"]))?;
         // The store's pure parts (the snapshot policy) run natively too.
         run(cargo().args(["test", "-p", "rewind-store", "--lib"]))?;
     }
@@ -209,6 +249,8 @@ fn test(args: &[String]) -> Result {
     }
     if only("e2e") {
         run(trunk().args(["build", "--release", "--offline"]))?;
+        // The shared-log pages run against the real server binary.
+        run(cargo().args(["build", "--release", "-p", "rewind-server"]))?;
         run(Command::new("python3").current_dir(root()).args(["-m", "pytest", "-q", "tests/e2e"]))?;
     }
     Ok(())
@@ -228,6 +270,13 @@ fn bench(args: &[String]) -> Result {
     if only("app") {
         run(trunk().args(["build", "--release", "--offline"]))?;
         run(Command::new("python3").current_dir(root()).args(["tests/e2e/bench_app.py"]))?;
+    }
+    if only("shared") {
+        // The sync server beside raw XADD (redis-benchmark) in the same run.
+        run(cargo().args(["run", "--release", "-p", "rewind-server", "--example", "bench"]))?;
+        run(cargo().args(["build", "--release", "-p", "rewind-server"]))?;
+        run(trunk().args(["build", "--release", "--offline"]))?;
+        run(Command::new("python3").current_dir(root()).args(["tests/e2e/bench_shared.py"]))?;
     }
     if only("baseline") {
         // The yardstick: plain JavaScript and raw IndexedDB in the same browser.
