@@ -1,9 +1,13 @@
 //! `cargo bench -p rewind-domain`: the domain's figures on a 1,000,000-event log from the producer.
 //! Targets (natively): apply ≥ 100 M events/s; JSON Lines decode ≥ 150 MB/s; binary chunk decode ≥ 50 M
-//! events/s; prefix state p99 < 20 µs.
+//! events/s; prefix state p99 < 20 µs. History tools at 1,000,000 events and 100,000 users: starting a branch at
+//! the middle well under 30 ms.
 
 use criterion::{black_box, criterion_group, Criterion, Throughput};
-use rewind_domain::{decode_chunk, encode_chunk, encode_jsonl, generate_log, ImportCheck, Log, Names, State, Timeline};
+use rewind_domain::{
+    decode_chunk, diff, diff_across, diff_count, Command, encode_chunk, encode_jsonl, generate_log, BlameIndex, Branch, Entity, EntitySeries, ImportCheck, ItemId,
+    Log, Names, Producer, State, Timeline, UserId,
+};
 use std::time::{Duration, Instant};
 
 const N: u64 = 1_000_000;
@@ -17,6 +21,16 @@ fn fixture() -> (Log, State) {
             std::process::exit(1)
         }
     }
+}
+
+/// The scale of CONTRACT §8: a million events over 100,000 users (and 300 items).
+fn crowd() -> (Log, State) {
+    let (mut log, mut live) = (Log::new(), State::new());
+    if let Err(e) = Producer::with_population(1, 100_000, 300).produce(&mut log, &mut live, N, 1_763_800_000_000) {
+        eprintln!("the producer failed: {e}");
+        std::process::exit(1)
+    }
+    (log, live)
 }
 
 fn chunks(log: &Log) -> Vec<Vec<u8>> {
@@ -120,6 +134,79 @@ fn prefix_state_latency() {
     );
 }
 
+fn history(c: &mut Criterion) {
+    let (log, live) = crowd();
+    // Sparse checkpoints: at 100,000 users each one is 0.8 MB, and the benchmark needs only three states.
+    let mut timeline = Timeline::new(16_384);
+    let state_at = |timeline: &mut Timeline, k: u64| {
+        let mut out = State::new();
+        match timeline.catch_up(&log).and_then(|()| timeline.state_at(&log, k, &mut out)) {
+            Ok(()) => out,
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(1)
+            }
+        }
+    };
+    let (then, now, middle) = (state_at(&mut timeline, 100_000), state_at(&mut timeline, 900_000), state_at(&mut timeline, N / 2));
+    let (users, items) = (log.names().users_in_id_order(), log.names().items_in_id_order());
+    let index = BlameIndex::build(&log);
+    let busiest = |entities: Vec<Entity>| entities.into_iter().max_by_key(|e| index.events_of(*e).len());
+    let (Some(busy_user), Some(busy_item)) = (
+        busiest((0..log.names().user_count() as u32).map(|u| Entity::User(UserId(u))).collect()),
+        busiest((0..log.names().item_count() as u32).map(|i| Entity::Item(ItemId(i))).collect()),
+    ) else {
+        return;
+    };
+    eprintln!(
+        "history fixture: {} users, {} items; {} values differ between k = 100,000 and 900,000; blame index {:.1} MB; \
+         busiest user {} events, busiest item {} events",
+        now.users().count(),
+        now.items().count(),
+        diff_count(&then, &now),
+        index.memory_bytes() as f64 / 1e6,
+        index.events_of(busy_user).len(),
+        index.events_of(busy_item).len(),
+    );
+
+    let mut group = c.benchmark_group("history, 1M events, 100k users");
+    group.sample_size(10).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    group.bench_function("diff k=100,000 vs 900,000 (every value, in id order)", |b| {
+        b.iter(|| black_box(diff(&then, &now, &users, &items).len()))
+    });
+    group.bench_function("diff count k=100,000 vs 900,000", |b| b.iter(|| black_box(diff_count(&then, &now))));
+    group.bench_function("blame index build (whole log)", |b| b.iter(|| black_box(BlameIndex::build(&log).indexed())));
+    group.bench_function("blame (busiest user, whole log)", |b| b.iter(|| black_box(index.blame(&log, busy_user, N).len())));
+    group.bench_function("blame (busiest item, whole log)", |b| b.iter(|| black_box(index.blame(&log, busy_item, N).len())));
+    group.bench_function("entity series from the index (busiest item)", |b| {
+        b.iter(|| black_box(EntitySeries::from_index(&log, &index, busy_item).points.len()))
+    });
+    // Branches are dropped outside the timing: freeing one is paid when it is deleted, not when it starts.
+    group.bench_function("branch start at 500,000 (state given)", |b| {
+        b.iter_with_large_drop(|| Branch::start("what-if".into(), &log, N / 2, middle.clone()))
+    });
+    // The name tables stay shared until one side learns a name: a branch's first command copies them.
+    let first = Command::TopUp { user: "alice".into(), amount: 1 };
+    group.bench_function("branch start at 500,000 + its first command", |b| {
+        b.iter_with_large_drop(|| {
+            let mut branch = Branch::start("what-if".into(), &log, N / 2, middle.clone());
+            if let Ok(branch) = &mut branch {
+                black_box(branch.submit(&first, 0).is_ok());
+            }
+            branch
+        })
+    });
+    if let Ok(branch) = Branch::start("what-if".into(), &log, N / 2, middle.clone()) {
+        group.bench_function("diff across: real log's latest vs a branch at 500,000 (by name)", |b| {
+            b.iter(|| black_box(diff_across((log.names(), &live), (branch.log().names(), branch.live())).len()))
+        });
+    }
+    group.bench_function("branch restore at 500,000 (replays the base)", |b| {
+        b.iter_with_large_drop(|| Branch::restore("what-if".into(), &log, N / 2, log.names(), &[], &[]))
+    });
+    group.finish();
+}
+
 /// A tiny xorshift so the bench needs no extra dependency.
 fn fastrand_like(mut seed: u64) -> impl FnMut() -> u64 {
     move || {
@@ -130,7 +217,7 @@ fn fastrand_like(mut seed: u64) -> impl FnMut() -> u64 {
     }
 }
 
-criterion_group!(benches, domain);
+criterion_group!(benches, domain, history);
 
 fn main() {
     prefix_state_latency();

@@ -5,12 +5,15 @@ use crate::rejection::Rejection;
 use crate::state::State;
 use rustc_hash::FxHashMap;
 use std::fmt;
+use std::sync::Arc;
 
 /// The event log in memory: events and timestamps in columns (seq = index + 1), beside the name tables they
 /// refer to. Only events that were applied to a state in order get in, so the log is always a valid history.
 #[derive(Clone, Debug, Default)]
 pub struct Log {
-    names: Names,
+    /// Shared by a log and its copies (a branch's prefix) until one of them learns a name: with 100,000 users
+    /// a copy of the tables costs more than a copy of half a million events.
+    names: Arc<Names>,
     events: Vec<Event>,
     timestamps: Vec<u64>,
     /// Refunded orders: order seq → the refund's seq. Kept here, not in the state, so that time travel's
@@ -95,7 +98,7 @@ impl Log {
 
     /// A log around existing name tables (for example those restored from a snapshot).
     pub fn with_names(names: Names) -> Self {
-        Self { names, ..Self::default() }
+        Self { names: Arc::new(names), ..Self::default() }
     }
 
     pub fn names(&self) -> &Names {
@@ -103,7 +106,7 @@ impl Log {
     }
 
     pub fn names_mut(&mut self) -> &mut Names {
-        &mut self.names
+        Arc::make_mut(&mut self.names)
     }
 
     pub fn len(&self) -> u64 {
@@ -141,7 +144,7 @@ impl Log {
     /// Decides `command` against `live` (the state after this whole log), with this log's orders at hand.
     pub fn decide(&mut self, live: &State, command: &crate::command::Command) -> Result<Event, Rejection> {
         let orders = OrderView { events: &self.events, refunds: &self.refunds };
-        crate::command::decide(live, &mut self.names, &orders, command)
+        crate::command::decide(live, Arc::make_mut(&mut self.names), &orders, command)
     }
 
     fn note_refund(&mut self, event: &Event) {
@@ -182,7 +185,7 @@ impl Log {
     pub fn extend_from_chunk_until(&mut self, live: &mut State, bytes: &[u8], last_seq: u64) -> Result<u64, LogError> {
         let start = self.events.len();
         let expected = self.len() + 1;
-        let info = decode_chunk(bytes, &mut self.names, &mut self.events, &mut self.timestamps)
+        let info = decode_chunk(bytes, Arc::make_mut(&mut self.names), &mut self.events, &mut self.timestamps)
             .map_err(|error| LogError::Damaged { first_seq: expected, error })?;
         if info.first_seq != expected {
             self.events.truncate(start);
@@ -230,6 +233,20 @@ impl Log {
                 .map_err(|rejection| LogError::Broken { seq: ix as u64 + 1, rejection })?;
         }
         Ok(state)
+    }
+
+    /// A copy of the first `k` events (all of them if `k` is past the end), as the log was then: the same name
+    /// tables (a name without an entity is absent from every state), and only the refunds among those events,
+    /// so an order refunded later can be refunded again on the copy.
+    pub fn prefix(&self, k: u64) -> Log {
+        let k = usize::try_from(k).unwrap_or(usize::MAX).min(self.events.len());
+        let seq_k = k as u64;
+        Log {
+            names: self.names.clone(),
+            events: self.events.get(..k).unwrap_or_default().to_vec(),
+            timestamps: self.timestamps.get(..k).unwrap_or_default().to_vec(),
+            refunds: self.refunds.iter().filter(|(_, refund)| **refund <= seq_k).map(|(o, r)| (*o, *r)).collect(),
+        }
     }
 
     /// Events `from..=to` (1-based) with their timestamps, for encoding into a chunk.

@@ -1,6 +1,7 @@
 //! Read models (CQRS projections): folds over the log kept beside the state, and what one event changed.
 
 use crate::event::Event;
+use crate::history::BlameIndex;
 use crate::rejection::Rejection;
 use crate::log::Log;
 use crate::names::Names;
@@ -232,6 +233,37 @@ pub enum Entity {
     Item(crate::names::ItemId),
 }
 
+/// One entity's values, followed through its own events alone: a user's balance in `value`; an item's stock
+/// in `value` and its unit price in `price`. The entity series and blame both fold with it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct EntityValues {
+    pub(crate) value: u64,
+    pub(crate) price: u64,
+}
+
+impl EntityValues {
+    /// Folds `event` in if it concerns `entity`, and says whether it did. The events of a log are valid, so
+    /// nothing here can go past MAX or below zero; saturating keeps an invalid sequence from panicking.
+    pub(crate) fn follow(&mut self, entity: Entity, event: &Event) -> bool {
+        match (*event, entity) {
+            (Event::ToppedUp { user, amount }, Entity::User(u)) if user == u => self.value = self.value.saturating_add(amount.0),
+            (Event::OrderPlaced { user, total, .. }, Entity::User(u)) if user == u => self.value = self.value.saturating_sub(total.0),
+            (Event::Withdrawn { user, amount }, Entity::User(u)) if user == u => self.value = self.value.saturating_sub(amount.0),
+            (Event::Refunded { user, total, .. }, Entity::User(u)) if user == u => self.value = self.value.saturating_add(total.0),
+            (Event::Refunded { item, qty, .. }, Entity::Item(i)) if item == i => self.value = self.value.saturating_add(qty.0),
+            (Event::WrittenOff { item, qty }, Entity::Item(i)) if item == i => self.value = self.value.saturating_sub(qty.0),
+            (Event::PriceSet { item, price }, Entity::Item(i)) if item == i => self.price = price.0,
+            (Event::ItemAdded { item, price, qty }, Entity::Item(i)) if item == i => {
+                self.value = self.value.saturating_add(qty.0);
+                self.price = price.0;
+            }
+            (Event::OrderPlaced { item, qty, .. }, Entity::Item(i)) if item == i => self.value = self.value.saturating_sub(qty.0),
+            _ => return false,
+        }
+        true
+    }
+}
+
 /// One entity's values over the whole log, as a step function: a point at every event that changed it.
 /// For a user `value` is the balance (`extra` unused); for an item `value` is the stock and `extra` the price.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -251,59 +283,30 @@ pub struct Bucket {
     pub max: u64,
 }
 
+/// The series' points over `events` (seq, event), which hold at least all of the entity's own events in order.
+fn points_of(entity: Entity, events: impl Iterator<Item = (u64, Event)>) -> Vec<(u64, u64, u64)> {
+    let mut values = EntityValues::default();
+    let mut points = Vec::new();
+    for (seq, event) in events {
+        if values.follow(entity, &event) {
+            points.push((seq, values.value, values.price));
+        }
+    }
+    points
+}
+
 impl EntitySeries {
     /// Builds the series in one pass over the log. Events are valid (they are in a `Log`), so following the
     /// entity's own events is enough: no full state is needed.
     pub fn build(log: &Log, entity: Entity) -> Self {
-        let mut points = Vec::new();
-        let (mut value, mut extra) = (0u64, 0u64);
-        for (ix, event) in log.events().iter().enumerate() {
-            let seq = ix as u64 + 1;
-            let changed = match (*event, entity) {
-                (Event::ToppedUp { user, amount }, Entity::User(u)) if user == u => {
-                    value = value.saturating_add(amount.0);
-                    true
-                }
-                (Event::OrderPlaced { user, total, .. }, Entity::User(u)) if user == u => {
-                    value = value.saturating_sub(total.0);
-                    true
-                }
-                (Event::Withdrawn { user, amount }, Entity::User(u)) if user == u => {
-                    value = value.saturating_sub(amount.0);
-                    true
-                }
-                (Event::Refunded { user, total, .. }, Entity::User(u)) if user == u => {
-                    value = value.saturating_add(total.0);
-                    true
-                }
-                (Event::Refunded { item, qty, .. }, Entity::Item(i)) if item == i => {
-                    value = value.saturating_add(qty.0);
-                    true
-                }
-                (Event::WrittenOff { item, qty }, Entity::Item(i)) if item == i => {
-                    value = value.saturating_sub(qty.0);
-                    true
-                }
-                (Event::PriceSet { item, price }, Entity::Item(i)) if item == i => {
-                    extra = price.0;
-                    true
-                }
-                (Event::ItemAdded { item, price, qty }, Entity::Item(i)) if item == i => {
-                    value = value.saturating_add(qty.0);
-                    extra = price.0;
-                    true
-                }
-                (Event::OrderPlaced { item, qty, .. }, Entity::Item(i)) if item == i => {
-                    value = value.saturating_sub(qty.0);
-                    true
-                }
-                _ => false,
-            };
-            if changed {
-                points.push((seq, value, extra));
-            }
-        }
-        Self { points, len: log.len() }
+        Self { points: points_of(entity, (1..).zip(log.events().iter().copied())), len: log.len() }
+    }
+
+    /// The same series from a [`BlameIndex`] caught up with `log`: only the entity's own events are read, so
+    /// a chart of one user costs its few events, not a pass over a million.
+    pub fn from_index(log: &Log, index: &BlameIndex, entity: Entity) -> Self {
+        let own = index.events_of(entity).iter().filter_map(|seq| log.get(u64::from(*seq))).map(|at| (at.seq, at.event));
+        Self { points: points_of(entity, own), len: log.len() }
     }
 
     /// The (value, extra) after the first `k` events; `None` before the entity existed.
