@@ -11,6 +11,7 @@
 //! Architecture Invariant: one rule ([`rule`]) decides every write, whatever the backend: a write names the
 //! version of the log it was decided on and goes in only if that is still the stored version.
 
+mod branches;
 mod error;
 mod idb;
 mod local;
@@ -22,6 +23,7 @@ mod rule;
 mod shared;
 mod sync;
 
+pub use branches::{BranchShelf, SavedBranch};
 pub use error::{IndexDamage, RecordDamage, StoreError};
 pub use policy::{should_snapshot, SNAPSHOT_EVERY, SNAPSHOTS_KEPT};
 pub use records::{encode_chunks, EncodedChunk, MAX_CHUNK_BYTES};

@@ -45,7 +45,7 @@ pub(crate) fn describe_js(e: &JsValue) -> (String, String) {
     ("Error".into(), e.as_string().unwrap_or_else(|| format!("{e:?}")))
 }
 
-fn write_error(e: &JsValue) -> StoreError {
+pub(crate) fn write_error(e: &JsValue) -> StoreError {
     let (name, message) = describe_js(e);
     if name == "QuotaExceededError" || name == "NS_ERROR_DOM_QUOTA_REACHED" {
         StoreError::QuotaExceeded { backend: Backend::LocalStorage }

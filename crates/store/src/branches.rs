@@ -1,0 +1,70 @@
+//! What-if branches kept in this browser: each one's base (how many events of the real log it starts from),
+//! the epoch of the real log it was made on, and its own events as frames of chunks. In localStorage, under
+//! `<store name>/branch/<branch name>`, as "`<base> <epoch> <base64 frames>`": a branch is small (its own
+//! events only), and the real log's storage never sees it.
+
+use crate::error::StoreError;
+use crate::local::write_error;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+
+/// One saved branch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedBranch {
+    pub name: String,
+    /// Events of the real log the branch starts from.
+    pub base: u64,
+    /// The epoch of the real log it was made on: after an import or a clear, its base is another log.
+    pub epoch: u64,
+    /// Its own events (after `base`), as frames of chunks.
+    pub frames: Vec<u8>,
+}
+
+/// The branches of one store, in this browser.
+pub struct BranchShelf {
+    storage: web_sys::Storage,
+    prefix: String,
+}
+
+impl BranchShelf {
+    /// The shelf of the store `store_name`; `None` where localStorage is refused (branches then live in the
+    /// page only).
+    pub fn open(store_name: &str) -> Option<BranchShelf> {
+        let storage = web_sys::window()?.local_storage().ok()??;
+        Some(BranchShelf { storage, prefix: format!("{store_name}/branch/") })
+    }
+
+    /// Every saved branch, by name; a damaged entry as the reason it cannot be read.
+    pub fn list(&self) -> Vec<(String, Result<SavedBranch, String>)> {
+        let len = self.storage.length().unwrap_or(0);
+        let mut out: Vec<_> = (0..len)
+            .filter_map(|i| self.storage.key(i).ok().flatten())
+            .filter_map(|key| key.strip_prefix(&self.prefix).map(str::to_owned))
+            .map(|name| {
+                let value = self.storage.get_item(&format!("{}{name}", self.prefix)).ok().flatten().unwrap_or_default();
+                let saved = parse(&name, &value);
+                (name, saved)
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    pub fn save(&self, branch: &SavedBranch) -> Result<(), StoreError> {
+        let value = format!("{} {} {}", branch.base, branch.epoch, STANDARD.encode(&branch.frames));
+        self.storage.set_item(&format!("{}{}", self.prefix, branch.name), &value).map_err(|e| write_error(&e))
+    }
+
+    pub fn delete(&self, name: &str) -> Result<(), StoreError> {
+        self.storage.remove_item(&format!("{}{name}", self.prefix)).map_err(|e| write_error(&e))
+    }
+}
+
+fn parse(name: &str, value: &str) -> Result<SavedBranch, String> {
+    let damaged = || format!("the saved branch {name} is damaged");
+    let mut parts = value.splitn(3, ' ');
+    let base = parts.next().and_then(|p| p.parse().ok()).ok_or_else(damaged)?;
+    let epoch = parts.next().and_then(|p| p.parse().ok()).ok_or_else(damaged)?;
+    let frames = STANDARD.decode(parts.next().unwrap_or_default()).map_err(|_| damaged())?;
+    Ok(SavedBranch { name: name.to_owned(), base, epoch, frames })
+}
