@@ -3,18 +3,54 @@
 //! decides, retries or locks.
 
 use crate::session::{Progress, Replacement, RestoreInfo, Session, SessionError, Update as SessionUpdate};
-use crate::shop::{Page, Shop};
+use crate::session::Book;
+use crate::shop::{DiffLine, Page, Shop, Source};
 use leptos::prelude::*;
-use rewind_domain::{Command, Entity, ImportCheck, LogFilter};
-use rewind_store::{Backend, Store, SyncStatus};
+use rewind_domain::{
+    decode_frames, diff, diff_across, encode_frames, BlameLine, Branch, Command, Entity, EntityKind, ImportCheck, LogFilter, State,
+};
+use rewind_store::{Backend, BranchShelf, Expected, SavedBranch, Store, SyncStatus};
 use std::rc::Rc;
 
 pub const STORE_NAME: &str = "rewind";
+
+/// A what-if branch on screen: its log (the real log's first events, then its own) and the view of it.
+struct BranchView {
+    branch: Branch,
+    shop: Shop,
+    /// The epoch of the real log it was made on.
+    epoch: u64,
+}
+
+impl BranchView {
+    fn saved(&self) -> SavedBranch {
+        let (events, timestamps) = self.branch.own();
+        SavedBranch {
+            name: self.branch.name.clone(),
+            base: self.branch.base,
+            epoch: self.epoch,
+            frames: encode_frames(self.branch.log().names(), self.branch.base + 1, events, timestamps),
+        }
+    }
+}
+
+fn source(book: &Book) -> Source<'_> {
+    Source { log: &book.log, live: &book.live, history_ready: book.history_ready }
+}
 
 #[derive(Clone, Copy)]
 pub struct Ctx {
     session: StoredValue<Option<Rc<Session>>, LocalStorage>,
     shop: StoredValue<Shop, LocalStorage>,
+    branch: StoredValue<Option<BranchView>, LocalStorage>,
+    /// The name of the what-if branch shown; `None` on the real log.
+    pub branch_name: RwSignal<Option<String>>,
+    /// The names of the branches saved in this browser.
+    pub branches: RwSignal<Vec<String>>,
+    /// Bumped whenever the real log changed (a branch compares itself with its latest state).
+    pub main_version: RwSignal<u64>,
+    /// The two points of history compared (CONTRACT §6 `diff-from`, `diff-to`).
+    pub diff_points: RwSignal<Option<(u64, u64)>>,
     /// Bumped whenever the view changed (log, live state or cursor).
     pub version: RwSignal<u64>,
     /// Events applied in the state shown.
@@ -37,7 +73,7 @@ pub struct Ctx {
     pub selected: RwSignal<Option<Entity>>,
     /// Bumped when the event log's filter changed.
     pub filter_version: RwSignal<u64>,
-    /// The loaded log's generation (see `Shop::generation`).
+    /// Bumped whenever another log is on screen (a load, an import, a branch shown or left).
     pub generation: RwSignal<u64>,
 }
 
@@ -52,6 +88,11 @@ impl Ctx {
         Self {
             session: StoredValue::new_local(None),
             shop: StoredValue::new_local(Shop::default()),
+            branch: StoredValue::new_local(None),
+            branch_name: RwSignal::new(None),
+            branches: RwSignal::new(Vec::new()),
+            main_version: RwSignal::new(0),
+            diff_points: RwSignal::new(None),
             version: RwSignal::new(0),
             cursor: RwSignal::new(0),
             head: RwSignal::new(0),
@@ -74,8 +115,23 @@ impl Ctx {
         self.session.try_with_value(Clone::clone).flatten()
     }
 
-    /// Reads the log and its view together. `None` while the session is busy changing them.
+    fn on_branch(&self) -> bool {
+        self.branch.try_with_value(Option::is_some).unwrap_or(false)
+    }
+
+    /// Reads the log shown (the real log, or the branch shown) and its view together. `None` while the
+    /// session is busy changing them.
     pub fn read<U>(&self, f: impl FnOnce(&Page) -> U) -> Option<U> {
+        if self.on_branch() {
+            return self.branch.try_with_value(|b| {
+                b.as_ref().map(|b| f(&Page { log: b.branch.log(), live: b.branch.live(), history_ready: true, shop: &b.shop }))
+            })?;
+        }
+        self.read_main(f)
+    }
+
+    /// Reads the real log and its view, whatever is shown.
+    pub fn read_main<U>(&self, f: impl FnOnce(&Page) -> U) -> Option<U> {
         let session = self.session()?;
         let book = session.book()?;
         self.shop.try_with_value(|shop| {
@@ -83,8 +139,21 @@ impl Ctx {
         })
     }
 
-    /// Changes the view (never the log), with the log at hand.
-    fn update_view<U>(&self, f: impl FnOnce(&mut Shop, &crate::session::Book) -> U) -> Option<U> {
+    /// Changes the view shown (never the log), with its log at hand.
+    fn update_view<U>(&self, f: impl FnOnce(&mut Shop, &Source) -> U) -> Option<U> {
+        if self.on_branch() {
+            return self.branch.try_update_value(|b| {
+                b.as_mut().map(|b| {
+                    let source = Source { log: b.branch.log(), live: b.branch.live(), history_ready: true };
+                    f(&mut b.shop, &source)
+                })
+            })?;
+        }
+        self.update_main(|shop, book| f(shop, &source(book)))
+    }
+
+    /// Changes the real log's view, whatever is shown.
+    fn update_main<U>(&self, f: impl FnOnce(&mut Shop, &Book) -> U) -> Option<U> {
         let session = self.session()?;
         let book = session.book()?;
         self.shop.try_update_value(|shop| f(shop, &book))
@@ -92,11 +161,11 @@ impl Ctx {
 
     /// The users (or items) in the state shown, in id order.
     pub fn users_shown(&self) -> Vec<rewind_domain::UserId> {
-        self.update_view(|shop, book| shop.users_shown(book.log.names())).unwrap_or_default()
+        self.update_view(|shop, source| shop.users_shown(source.log.names())).unwrap_or_default()
     }
 
     pub fn items_shown(&self) -> Vec<rewind_domain::ItemId> {
-        self.update_view(|shop, book| shop.items_shown(book.log.names())).unwrap_or_default()
+        self.update_view(|shop, source| shop.items_shown(source.log.names())).unwrap_or_default()
     }
 
     /// Publishes the view after it changed.
@@ -116,8 +185,14 @@ impl Ctx {
 
     /// Shows the state after the first `k` events.
     pub fn show_at(&self, k: u64) {
-        self.update_view(|shop, book| shop.move_view(book, k));
+        self.update_view(|shop, source| shop.move_view(source, k));
         self.refresh();
+    }
+
+    /// Compares the timeline's value with event `seq` (a shift-click on a second row of the event log).
+    pub fn compare_with_cursor(&self, seq: u64) {
+        let at = self.cursor.get_untracked();
+        self.diff_points.set(Some((at.min(seq), at.max(seq))));
     }
 
     /// One step forward or back: to the next matching event when the log is filtered.
@@ -129,7 +204,7 @@ impl Ctx {
     }
 
     pub fn set_filter(&self, filter: LogFilter) {
-        self.update_view(|shop, book| shop.set_filter(filter, &book.log));
+        self.update_view(|shop, source| shop.set_filter(filter, source.log));
         self.filter_version.update(|v| *v += 1);
         self.version.update(|v| *v += 1);
     }
@@ -155,29 +230,35 @@ impl Ctx {
 
     /// Reflects what the session reports.
     fn on_update(&self, update: SessionUpdate) {
+        // On a branch, the real log still changes underneath: its view follows, the branch stays on screen.
+        let shown = !self.on_branch();
         match update {
             SessionUpdate::Restored(info) => {
                 self.restore.set(Some(info));
-                self.go_live();
+                if shown {
+                    self.go_live();
+                }
             }
             SessionUpdate::Replaced => {
-                let state = self.update_view(|shop, book| {
-                    shop.reset(book);
-                    (shop.generation, book.history_ready, book.problem.is_some().then(|| book.log.len()))
+                let state = self.update_main(|shop, book| {
+                    shop.reset(&source(book));
+                    (book.history_ready, book.problem.is_some().then(|| book.log.len()))
                 });
-                if let Some((generation, ready, damaged)) = state {
-                    self.generation.set(generation);
+                if let Some((ready, damaged)) = state {
                     self.history_ready.set(ready);
                     self.damaged.set(damaged);
                 }
-                self.selected.set(None);
-                self.filter_version.update(|v| *v += 1);
-                self.go_live();
+                self.main_version.update(|v| *v += 1);
+                if shown {
+                    self.new_log_shown();
+                }
             }
             SessionUpdate::Grew => {
                 let follow = self.is_live_untracked();
-                self.update_view(|shop, book| shop.log_grew(&book.log));
-                if follow {
+                self.update_main(|shop, book| shop.log_grew(&book.log));
+                self.main_version.update(|v| *v += 1);
+                if !shown {
+                } else if follow {
                     self.go_live();
                 } else {
                     self.refresh();
@@ -188,6 +269,16 @@ impl Ctx {
             SessionUpdate::Failed(e) => self.fail(e.to_string()),
             SessionUpdate::Sync(status) => self.sync.set(status),
         }
+    }
+
+    /// Another log is on screen (a load, an import, a branch shown or left): views keyed by interned ids or
+    /// sequence numbers are rebuilt, and the view goes live.
+    fn new_log_shown(&self) {
+        self.generation.update(|g| *g += 1);
+        self.selected.set(None);
+        self.diff_points.set(None);
+        self.filter_version.update(|v| *v += 1);
+        self.go_live();
     }
 
     /// Opens the store and loads the log through the session.
@@ -221,6 +312,9 @@ impl Ctx {
 
     /// Decides `command` against the live state, stores the event durably, and only then shows it.
     pub async fn submit(self, command: Command) {
+        if self.on_branch() {
+            return self.submit_to_branch(command);
+        }
         let Some(session) = self.session() else { return };
         if self.show(session.submit(command).await).is_some() {
             self.error.set(None);
@@ -230,6 +324,9 @@ impl Ctx {
 
     /// Appends `count` events from the load producer.
     pub async fn generate(self, count: u64, people: crate::session::Population) {
+        if self.refused_on_branch("Generating") {
+            return;
+        }
         if count == 0 {
             return self.fail("enter how many events to generate (at least 1)");
         }
@@ -243,6 +340,9 @@ impl Ctx {
     /// Checks a JSON Lines file completely (outside the queue: it does not touch the log), then hands it to
     /// the session, which asks before replacing a non-empty log. Any error leaves the log as it was.
     pub async fn import(self, bytes: Vec<u8>, file_name: String) {
+        if self.refused_on_branch("Importing") {
+            return;
+        }
         let Some(session) = self.session() else { return };
         self.error.set(None);
         self.notice.set(None);
@@ -277,6 +377,9 @@ impl Ctx {
 
     /// Removes every event, after confirmation.
     pub async fn clear(self) {
+        if self.refused_on_branch("Clearing") {
+            return;
+        }
         let Some(session) = self.session() else { return };
         match self.show(session.clear().await) {
             Some(Replacement::Done(_)) => self.tell("The log is empty."),
@@ -287,6 +390,9 @@ impl Ctx {
 
     /// Restores the shop as it was at the timeline's value, by compensating events, after confirmation.
     pub async fn restore_here(self) {
+        if self.refused_on_branch("Restoring to a point") {
+            return;
+        }
         let Some(session) = self.session() else { return };
         let k = self.cursor.get_untracked();
         match self.show(session.restore_to(k).await) {
@@ -302,6 +408,9 @@ impl Ctx {
 
     /// Replaces a damaged log by its intact events, after confirmation.
     pub async fn keep_intact(self) {
+        if self.refused_on_branch("Keeping the intact events") {
+            return;
+        }
         let Some(session) = self.session() else { return };
         match self.show(session.keep_intact().await) {
             Some(Replacement::Done(n)) => self.tell(format!("The log now holds its {n} intact events.")),
@@ -315,5 +424,223 @@ impl Ctx {
         if let Some(session) = self.session() {
             session.snapshot_if_due(page_hidden);
         }
+    }
+
+    /// Work that only makes sense on the real log is refused on a branch, with a way back.
+    fn refused_on_branch(&self, what: &str) -> bool {
+        let on_branch = self.on_branch();
+        if on_branch {
+            self.fail(format!("{what} is for the real log: go back to main first (a branch only takes commands)"));
+        }
+        on_branch
+    }
+
+    fn shelf() -> Option<BranchShelf> {
+        BranchShelf::open(STORE_NAME)
+    }
+
+    /// Lists the branches saved in this browser.
+    pub fn load_branches(&self) {
+        let names = Self::shelf().map(|s| s.list().into_iter().map(|(name, _)| name).collect()).unwrap_or_default();
+        self.branches.set(names);
+    }
+
+    fn main_epoch(&self) -> Option<u64> {
+        let session = self.session()?;
+        let book = session.book()?;
+        match book.version {
+            Expected::Version(v) => Some(v.epoch),
+            Expected::DamagedIndex => None,
+        }
+    }
+
+    /// Starts a what-if branch from the timeline's value and shows it.
+    pub fn start_branch(&self) {
+        if !self.history_ready.get_untracked() {
+            return self.fail("the history is still loading: start a branch once the timeline is ready");
+        }
+        let Some(epoch) = self.main_epoch() else {
+            return self.fail("the stored log's index is damaged: repair the log before branching from it");
+        };
+        let base = if self.on_branch() { None } else { Some(self.cursor.get_untracked()) };
+        let Some(base) = base else {
+            return self.fail("go back to main first: a branch starts from a point of the real log");
+        };
+        let taken = self.branches.get_untracked();
+        let name = (1..).map(|n| format!("what-if-{n}")).find(|n| !taken.contains(n)).unwrap_or_default();
+        let started = self.update_main(|shop, book| {
+            let mut at_base = State::new();
+            shop.timeline.state_at(&book.log, base, &mut at_base).map_err(|e| e.to_string())?;
+            let branch = Branch::start(name.clone(), &book.log, base, at_base).map_err(|e| e.to_string())?;
+            let shop = Shop::for_branch(shop, base, &Source { log: branch.log(), live: branch.live(), history_ready: true });
+            Ok::<_, String>(BranchView { branch, shop, epoch })
+        });
+        match started {
+            Some(Ok(view)) => {
+                if let Err(e) = self.save_branch(&view) {
+                    return self.fail(format!("the branch was not started: {e}"));
+                }
+                self.branches.update(|b| {
+                    b.push(name.clone());
+                    b.sort();
+                });
+                self.show_branch_view(view);
+                self.tell(format!("Branch {name} starts after event {base}. Commands now apply to it only; the real log is untouched."));
+            }
+            Some(Err(e)) => self.fail(format!("the branch was not started: {e}")),
+            None => self.fail("the log is busy: try again in a moment"),
+        }
+    }
+
+    fn save_branch(&self, view: &BranchView) -> Result<(), String> {
+        let shelf = Self::shelf().ok_or("this browser refuses localStorage, where branches are kept")?;
+        shelf.save(&view.saved()).map_err(|e| e.to_string())
+    }
+
+    fn show_branch_view(&self, view: BranchView) {
+        let name = view.branch.name.clone();
+        self.branch.set_value(Some(view));
+        self.branch_name.set(Some(name));
+        self.new_log_shown();
+    }
+
+    /// Shows the saved branch `name`.
+    pub fn open_branch(&self, name: &str) {
+        if self.branch_name.get_untracked().as_deref() == Some(name) {
+            return;
+        }
+        let saved = Self::shelf().and_then(|s| s.list().into_iter().find(|(n, _)| n == name).map(|(_, b)| b));
+        let saved = match saved {
+            Some(Ok(saved)) => saved,
+            Some(Err(e)) => return self.fail(e),
+            None => return self.fail(format!("there is no branch {name} any more (another tab may have deleted it)")),
+        };
+        if self.main_epoch() != Some(saved.epoch) {
+            return self.fail(format!(
+                "branch {name} was made on a log that has since been replaced or cleared: it can only be deleted"
+            ));
+        }
+        let opened = self.update_main(|shop, book| {
+            let chunks = decode_frames(&saved.frames).map_err(|e| e.to_string())?;
+            let branch = Branch::restore_from_chunks(saved.name.clone(), &book.log, saved.base, &chunks).map_err(|e| e.to_string())?;
+            let shop = Shop::for_branch(shop, saved.base, &Source { log: branch.log(), live: branch.live(), history_ready: true });
+            Ok::<_, String>(BranchView { branch, shop, epoch: saved.epoch })
+        });
+        match opened {
+            Some(Ok(view)) => self.show_branch_view(view),
+            Some(Err(e)) => self.fail(format!("branch {name} cannot be opened: {e}")),
+            None => self.fail("the log is busy: try again in a moment"),
+        }
+    }
+
+    /// Back to the real log.
+    pub fn to_main(&self) {
+        if self.on_branch() {
+            self.branch.set_value(None);
+            self.branch_name.set(None);
+            self.new_log_shown();
+        }
+    }
+
+    /// Deletes the branch shown, after confirmation, and goes back to the real log.
+    pub fn delete_branch(&self) {
+        let Some(name) = self.branch_name.get_untracked() else { return };
+        let question = format!("Delete branch {name} and its own events? The real log is not touched.");
+        if !window().confirm_with_message(&question).unwrap_or(false) {
+            return self.tell(format!("Branch {name} was kept."));
+        }
+        if let Some(Err(e)) = Self::shelf().map(|s| s.delete(&name)) {
+            return self.fail(format!("branch {name} was not deleted: {e}"));
+        }
+        self.branches.update(|b| b.retain(|n| *n != name));
+        self.to_main();
+        self.tell(format!("Branch {name} was deleted."));
+    }
+
+    /// A command on the branch shown: decided on its live state, kept with the branch, never in the real log.
+    fn submit_to_branch(&self, command: Command) {
+        let ts = js_sys::Date::now().max(0.0) as u64;
+        let outcome = self.branch.try_update_value(|b| {
+            let view = b.as_mut()?;
+            let before = view.saved();
+            let decided = view.branch.submit(&command, ts).map(|_| view.saved());
+            Some((decided, before))
+        });
+        let Some(Some((decided, before))) = outcome else { return };
+        let saved = match decided {
+            Ok(saved) => saved,
+            Err(rejection) => return self.fail(rejection.to_string()),
+        };
+        let stored = Self::shelf().ok_or_else(|| "this browser refuses localStorage".to_owned()).and_then(|s| s.save(&saved).map_err(|e| e.to_string()));
+        if let Err(e) = stored {
+            // Not kept, so not shown: the branch goes back to what is saved.
+            self.rebuild_branch(&before);
+            return self.fail(format!("the branch could not be saved, so the command was not applied: {e}"));
+        }
+        self.update_view(|shop, source| shop.log_grew(source.log));
+        self.error.set(None);
+        self.go_live();
+    }
+
+    fn rebuild_branch(&self, saved: &SavedBranch) {
+        let rebuilt = self.update_main(|shop, book| {
+            let chunks = decode_frames(&saved.frames).ok()?;
+            let branch = Branch::restore_from_chunks(saved.name.clone(), &book.log, saved.base, &chunks).ok()?;
+            let shop = Shop::for_branch(shop, saved.base, &Source { log: branch.log(), live: branch.live(), history_ready: true });
+            Some(BranchView { branch, shop, epoch: saved.epoch })
+        });
+        match rebuilt.flatten() {
+            Some(view) => self.branch.set_value(Some(view)),
+            None => self.to_main(),
+        }
+    }
+
+    /// Every value that differs between the state after `from` events and after `to` events of the log shown.
+    pub fn diff_between(&self, from: u64, to: u64) -> Option<Vec<DiffLine>> {
+        self.update_view(|shop, source| {
+            let (from, to) = (from.min(source.head()), to.min(source.head()));
+            let (mut before, mut after) = (State::new(), State::new());
+            shop.timeline.state_at(source.log, from, &mut before).ok()?;
+            shop.timeline.state_at(source.log, to, &mut after).ok()?;
+            let (users, items) = shop.id_order(source.log.names());
+            Some(diff(&before, &after, users, items).iter().map(DiffLine::from_difference).collect())
+        })
+        .flatten()
+    }
+
+    /// The events up to `upto` that changed `entity`, newest first, with the entity's id.
+    pub fn blame(&self, entity: Entity, upto: u64) -> Option<(String, Vec<BlameLine>)> {
+        self.read(|p| {
+            let name = match entity {
+                Entity::User(u) => p.names().user_name(u).to_owned(),
+                Entity::Item(i) => p.names().item_name(i).to_owned(),
+            };
+            (name, p.blame.blame(p.log, entity, upto))
+        })
+    }
+
+    /// On a branch: every value of the branch's latest state that differs from the real log's latest state.
+    pub fn branch_compare(&self) -> Vec<DiffLine> {
+        let Some(main) = self.read_main(|p| (p.log.names().clone(), p.live.clone())) else { return Vec::new() };
+        self.branch
+            .try_with_value(|b| {
+                let b = b.as_ref()?;
+                let (names, live) = (b.branch.log().names(), b.branch.live());
+                let changes = diff_across((&main.0, &main.1), (names, live));
+                Some(
+                    changes
+                        .into_iter()
+                        .map(|c| {
+                            let entity = match c.kind {
+                                EntityKind::User => names.user(&c.id).map(Entity::User),
+                                EntityKind::Item => names.item(&c.id).map(Entity::Item),
+                            };
+                            DiffLine::from_change(c, entity)
+                        })
+                        .collect(),
+                )
+            })
+            .flatten()
+            .unwrap_or_default()
     }
 }

@@ -2,9 +2,8 @@
 //! at the cursor. It reads the session's log and never changes it. No business rules here: every decision
 //! and fold is the domain's.
 
-use crate::session::Book;
 use rewind_domain::{
-    apply_with_changes, Change, ItemId, Log, LogFilter, Names, ReadModels, Series, State, Timeline, UserId,
+    apply_with_changes, BlameIndex, Change, ChangeField, Difference, Entity, EntityKind, ItemId, Log, LogFilter, Names, ReadModels, Series, State, Timeline, UserId,
 };
 use std::ops::Deref;
 
@@ -16,6 +15,8 @@ pub struct Shop {
     /// What the event at the cursor changed.
     pub changes: Vec<Change>,
     pub view_models: ReadModels,
+    /// Which events touched each user and item: blame and entity charts read it instead of the whole log.
+    pub blame: BlameIndex,
     /// Which log is loaded: a new log (load, import, another tab's replace) gets a new generation, so that
     /// views keyed by interned ids or sequence numbers are rebuilt rather than reused.
     pub generation: u64,
@@ -34,6 +35,7 @@ impl Default for Shop {
             view: State::new(),
             changes: Vec::new(),
             view_models: ReadModels::default(),
+            blame: BlameIndex::default(),
             generation: 0,
             filter: LogFilter::default(),
             matches: None,
@@ -43,7 +45,21 @@ impl Default for Shop {
     }
 }
 
-/// The session's log and the view of it, read together: what the components see.
+/// A log and its live state, as the view reads them: the session's (the real log) or a what-if branch's.
+pub struct Source<'a> {
+    pub log: &'a Log,
+    pub live: &'a State,
+    /// Whether the whole history is at hand (the real log's loads after its live state).
+    pub history_ready: bool,
+}
+
+impl Source<'_> {
+    pub fn head(&self) -> u64 {
+        self.live.seq()
+    }
+}
+
+/// The log shown and the view of it, read together: what the components see.
 pub struct Page<'a> {
     pub log: &'a Log,
     pub live: &'a State,
@@ -111,13 +127,15 @@ impl Page<'_> {
 impl Shop {
     /// A whole new log is in place (load, import, clear, another tab's replace): the timeline is rebuilt,
     /// and filters and orders that refer to the old log are reset.
-    pub fn reset(&mut self, book: &Book) {
+    pub fn reset(&mut self, source: &Source) {
         self.timeline = Timeline::default();
         self.series = Series::default();
+        self.blame = BlameIndex::default();
         // Built from a log whose every event was checked on the way in, so these cannot fail; if they did,
         // the timeline would only be shorter.
-        let _ = self.timeline.catch_up(&book.log);
-        self.series.catch_up(&book.log);
+        let _ = self.timeline.catch_up(source.log);
+        self.series.catch_up(source.log);
+        self.blame.catch_up(source.log);
         self.generation += 1;
         // Interned indices may name other entities in the new log.
         self.user_order = (usize::MAX, Vec::new());
@@ -125,13 +143,27 @@ impl Shop {
         self.filter = LogFilter::default();
         self.matches = None;
         self.view = State::new();
-        self.move_view(book, book.head());
+        self.move_view(source, source.head());
+    }
+
+    /// The view of a what-if branch that starts after event `base` of the real log viewed by `main`: the real
+    /// log's checkpoints up to `base` are shared out, the rest is built from the branch's log.
+    pub fn for_branch(main: &Shop, base: u64, source: &Source) -> Shop {
+        let mut timeline = main.timeline.clone();
+        timeline.truncate(base);
+        let mut shop = Shop { timeline, generation: main.generation, ..Shop::default() };
+        let _ = shop.timeline.catch_up(source.log);
+        shop.series.catch_up(source.log);
+        shop.blame.catch_up(source.log);
+        shop.move_view(source, source.head());
+        shop
     }
 
     /// After events were appended to the log.
     pub fn log_grew(&mut self, log: &Log) {
         let _ = self.timeline.catch_up(log);
         self.series.catch_up(log);
+        self.blame.catch_up(log);
         self.refilter(log);
     }
 
@@ -153,11 +185,11 @@ impl Shop {
     }
 
     /// Shows the state after the first `k` events, and what event `k` changed.
-    pub fn move_view(&mut self, book: &Book, k: u64) {
-        let k = k.min(book.head());
+    pub fn move_view(&mut self, source: &Source, k: u64) {
+        let k = k.min(source.head());
         self.changes.clear();
-        if !book.history_ready {
-            self.view.clone_from_state(&book.live);
+        if !source.history_ready {
+            self.view.clone_from_state(source.live);
             self.view_models = ReadModels::default();
             return;
         }
@@ -165,12 +197,23 @@ impl Shop {
             self.view = State::new();
         } else {
             // The state before event k, then event k itself: its changes come from the domain.
-            let _ = self.timeline.state_at(&book.log, k - 1, &mut self.view);
-            if let Some(envelope) = book.log.get(k) {
-                self.changes = apply_with_changes(&mut self.view, book.log.names(), &envelope.event).unwrap_or_default();
+            let _ = self.timeline.state_at(source.log, k - 1, &mut self.view);
+            if let Some(envelope) = source.log.get(k) {
+                self.changes = apply_with_changes(&mut self.view, source.log.names(), &envelope.event).unwrap_or_default();
             }
         }
-        self.view_models = self.series.at(&book.log, k);
+        self.view_models = self.series.at(source.log, k);
+    }
+
+    /// Every user and item of the log, in id order (cached until new ids are interned).
+    pub fn id_order(&mut self, names: &Names) -> (&[UserId], &[ItemId]) {
+        if self.user_order.0 != names.user_count() {
+            self.user_order = (names.user_count(), names.users_in_id_order());
+        }
+        if self.item_order.0 != names.item_count() {
+            self.item_order = (names.item_count(), names.items_in_id_order());
+        }
+        (&self.user_order.1, &self.item_order.1)
     }
 
     /// Users that exist in the state shown, in id order.
@@ -194,5 +237,36 @@ impl Shop {
 
     pub fn changed_item(&self, name: &str) -> bool {
         self.changes.iter().any(|c| c.kind == rewind_domain::EntityKind::Item && c.id == name)
+    }
+}
+
+/// One value that differs, as the page shows and tests read it (CONTRACT §6 `diff-row`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DiffLine {
+    pub kind: EntityKind,
+    /// The entity in the log shown, to open its history (None when it is not in that log).
+    pub entity: Option<Entity>,
+    /// The entity's id, when it is not looked up from `entity` in the log shown.
+    pub id: Option<String>,
+    pub field: ChangeField,
+    pub before: Option<u64>,
+    pub after: u64,
+}
+
+impl DiffLine {
+    pub fn from_difference(d: &Difference) -> DiffLine {
+        DiffLine { kind: kind_of(d.entity), entity: Some(d.entity), id: None, field: d.field, before: d.before, after: d.after }
+    }
+
+    pub fn from_change(c: Change, entity: Option<Entity>) -> DiffLine {
+        DiffLine { kind: c.kind, entity, id: Some(c.id), field: c.field, before: c.before, after: c.after }
+    }
+}
+
+/// The kind of an entity, as the contract writes it.
+pub fn kind_of(entity: Entity) -> EntityKind {
+    match entity {
+        Entity::User(_) => EntityKind::User,
+        Entity::Item(_) => EntityKind::Item,
     }
 }

@@ -170,7 +170,8 @@ fn LogRow(seq: u64) -> impl IntoView {
     view! {
         <div class="log-row" role="listitem" data-testid="log-row" data-seq=seq tabindex="-1"
             class:at-cursor=move || ctx.cursor.get() == seq
-            on:click=move |_| ctx.show_at(seq)
+            title="Click to move the timeline here; shift-click to compare this point with the timeline's"
+            on:click=move |ev| if ev.shift_key() { ctx.compare_with_cursor(seq) } else { ctx.show_at(seq) }
             on:keydown=move |ev| if ev.key() == "Enter" { ctx.show_at(seq) }>
             <span class="seq">{seq}</span>
             <span class="time">{time_of(ts)}</span>
@@ -240,7 +241,7 @@ pub fn EntityChart() -> impl IntoView {
         ctx.generation.track();
         let entity = ctx.selected.get()?;
         ctx.read(|s| {
-            let series = EntitySeries::build(s.log, entity);
+            let series = EntitySeries::from_index(s.log, &s.blame, entity);
             let name = match entity {
                 Entity::User(u) => format!("{}'s balance", s.log.names().user_name(u)),
                 Entity::Item(i) => format!("{} in stock", s.log.names().item_name(i)),

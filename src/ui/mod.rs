@@ -1,4 +1,6 @@
+mod branches;
 mod commands;
+pub(crate) mod compare;
 mod history;
 mod io;
 mod paint;
@@ -41,6 +43,7 @@ pub fn App() -> impl IntoView {
             </aside>
             <section class="main">
                 <timeline::Timeline/>
+                <branches::BranchPanel/>
                 <status::EmptyState/>
                 <div class="pair">
                     <tables::Changes/>
@@ -50,6 +53,10 @@ pub fn App() -> impl IntoView {
                 <div class="tables">
                     <tables::UsersTable/>
                     <tables::ItemsTable/>
+                </div>
+                <div class="pair">
+                    <compare::DiffPanel/>
+                    <compare::BlamePanel/>
                 </div>
                 <history::ReadModelsPanel/>
                 <history::EventLog/>
@@ -97,18 +104,29 @@ pub fn event_in_words(names: &rewind_domain::Names, event: &rewind_domain::Event
     }
 }
 
-/// The page's offset from UTC in minutes (as `Date.getTimezoneOffset`, so UTC − local), read once: times in
-/// lists are formatted in Rust, since creating Intl formatters per row costs milliseconds.
-fn utc_offset_minutes() -> i64 {
+/// The offset from UTC in minutes at `ts` (as `Date.getTimezoneOffset`, so UTC − local), which changes with
+/// daylight-saving time. Offsets change only at whole quarter hours, so one reading per quarter hour is
+/// cached: times in lists are formatted in Rust, since creating a `Date` per row costs more than the row.
+fn utc_offset_minutes(ts: u64) -> i64 {
+    const QUARTER_HOUR_MS: u64 = 15 * 60 * 1000;
     thread_local! {
-        static OFFSET: i64 = js_sys::Date::new_0().get_timezone_offset() as i64;
+        static OFFSETS: std::cell::RefCell<std::collections::HashMap<u64, i64>> = Default::default();
     }
-    OFFSET.with(|o| *o)
+    let quarter = ts / QUARTER_HOUR_MS;
+    OFFSETS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.len() > 4_096 {
+            cache.clear();
+        }
+        *cache.entry(quarter).or_insert_with(|| {
+            js_sys::Date::new(&wasm_bindgen::JsValue::from_f64((quarter * QUARTER_HOUR_MS) as f64)).get_timezone_offset() as i64
+        })
+    })
 }
 
 /// A timestamp (ms since the epoch) as local "YYYY-MM-DD HH:MM:SS".
 pub fn local_time(ts: u64) -> (String, String) {
-    let secs = (ts / 1000) as i64 - utc_offset_minutes() * 60;
+    let secs = (ts / 1000) as i64 - utc_offset_minutes(ts) * 60;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days + 719_468;

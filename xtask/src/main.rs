@@ -42,7 +42,7 @@ fn main() -> ExitCode {
                  serve --shared\n          \
                  the same, with the log shared through Redis and rewind-server (data under target/redis)\n  \
                  test    install what is missing, then run every test (native, browser, end-to-end)\n  \
-                 bench   install what is missing, then run the benchmarks (native and in Chromium)\n  \
+                 bench   install what is missing, then run the benchmarks (native, in Chromium, the sync server)\n  \
                  fuzz [SECONDS]\n          \
                  run each fuzz target of fuzz/ for SECONDS (default 60), installing nightly and cargo-fuzz if missing\n  \
                  setup   only install what is missing"

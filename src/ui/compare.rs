@@ -1,0 +1,204 @@
+//! History you can question: what changed between two points (diff), which events made a value what it is
+//! (blame). The domain computes both; these panels only show them, a window of rows at a time when long.
+
+use super::{count, money};
+use crate::ctx::Ctx;
+use leptos::prelude::*;
+use crate::shop::DiffLine;
+use rewind_domain::{BlameLine, ChangeField, Entity};
+
+/// Row height of the lists, in px (CSS keeps rows at exactly this).
+const ROW_H: f64 = 28.0;
+/// Rows in view.
+const VIEW_ROWS: usize = 12;
+/// Up to this many rows, every row exists (CONTRACT §6); past it, only the rows in view and a few around.
+pub const ALL_ROWS_UP_TO: usize = 500;
+const OVERSCAN: usize = 6;
+
+/// A value as people read it: money with two decimals, stock as a count.
+pub fn value_in_words(field: ChangeField, v: u64) -> String {
+    match field {
+        ChangeField::Balance | ChangeField::Price => money(v),
+        ChangeField::Stock => count(v),
+    }
+}
+
+/// Which rows exist for a list of `len` scrolled to `scroll_top`.
+fn window(len: usize, scroll_top: f64) -> std::ops::Range<usize> {
+    if len <= ALL_ROWS_UP_TO {
+        return 0..len;
+    }
+    let first = ((scroll_top / ROW_H).max(0.0) as usize).saturating_sub(OVERSCAN).min(len);
+    first..(first + VIEW_ROWS + 2 * OVERSCAN).min(len)
+}
+
+/// A list of `len` rows over a spacer of their full height: all of them up to [`ALL_ROWS_UP_TO`], else the
+/// ones in view. `stamp` changes whenever the rows' content does, so rows are rebuilt rather than reused.
+fn row_list<V: IntoView + 'static>(
+    label: &'static str,
+    len: Signal<usize>,
+    stamp: Signal<u64>,
+    row: impl Fn(usize) -> V + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let scroll_top = RwSignal::new(0.0_f64);
+    let viewport: NodeRef<leptos::html::Div> = NodeRef::new();
+    let rows = move || {
+        let stamp = stamp.get();
+        window(len.get(), scroll_top.get()).map(|i| (stamp, i)).collect::<Vec<_>>()
+    };
+    view! {
+        <div class="rows-viewport" node_ref=viewport tabindex="0" aria-label=label
+            style:max-height=format!("{}px", VIEW_ROWS as f64 * ROW_H)
+            on:scroll=move |_| if let Some(el) = viewport.get_untracked() { scroll_top.set(el.scroll_top() as f64) }>
+            <div class="rows-spacer" role="list" style:height=move || format!("{}px", len.get() as f64 * ROW_H)>
+                <For each=rows key=|k| *k let:((_, i))>
+                    <div class="row-slot" role="listitem" style:top=format!("{}px", i as f64 * ROW_H)>{row(i)}</div>
+                </For>
+            </div>
+        </div>
+    }
+}
+
+fn diff_row(line: &DiffLine) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let (kind, field) = (line.kind.as_str(), line.field.as_str());
+    let id = line.id.clone().or_else(|| {
+        let entity = line.entity?;
+        ctx.read(|p| match entity {
+            Entity::User(u) => p.names().user_name(u).to_owned(),
+            Entity::Item(i) => p.names().item_name(i).to_owned(),
+        })
+    });
+    let id = id.unwrap_or_default();
+    let id_attr = id.clone();
+    let before = line.before.map(|b| value_in_words(line.field, b)).unwrap_or_else(|| "new".into());
+    let entity = line.entity;
+    view! {
+        <button type="button" class="diff-row" data-testid="diff-row" data-kind=kind data-id=id_attr
+            data-field=field data-before=line.before data-after=line.after
+            title="Show this one's history: its chart and every event that changed it"
+            on:click=move |_| if let Some(e) = entity { ctx.selected.set(Some(e)) }>
+            <span class=format!("tag {kind}")>{kind}</span>
+            <span class="id">{id}</span>
+            <span class="field">{field}</span>
+            <span class="before">{before}</span>
+            " → "
+            <span class="after">{value_in_words(line.field, line.after)}</span>
+        </button>
+    }
+}
+
+/// A list of differences with its count.
+pub fn diff_list(label: &'static str, lines: Memo<(u64, Vec<DiffLine>)>) -> impl IntoView {
+    let len = Signal::derive(move || lines.with(|(_, l)| l.len()));
+    let stamp = Signal::derive(move || lines.with(|(s, _)| *s));
+    let row = move |i: usize| lines.with_untracked(|(_, l)| l.get(i).map(diff_row));
+    row_list(label, len, stamp, row)
+}
+
+/// Compare two points of history: every value that differs, before and after.
+#[component]
+pub fn DiffPanel() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let stamp = StoredValue::new(0u64);
+    let lines = Memo::new(move |_| {
+        ctx.generation.track();
+        let Some((from, to)) = ctx.diff_points.get() else { return (0, Vec::new()) };
+        stamp.update_value(|s| *s += 1);
+        (stamp.get_value(), ctx.diff_between(from, to).unwrap_or_default())
+    });
+    let point = move |pick: fn((u64, u64)) -> u64| move || ctx.diff_points.get().map(pick);
+    let set = move |from_side: bool, text: String| {
+        let head = ctx.head.get_untracked();
+        let Ok(v) = text.trim().parse::<u64>() else {
+            return ctx.fail(format!("a point of history is a number of events from 0 to {head}"));
+        };
+        let v = v.min(head);
+        let (from, to) = ctx.diff_points.get_untracked().unwrap_or((0, head));
+        let (from, to) = if from_side { (v, to) } else { (from, v) };
+        // The earlier point is always "before".
+        ctx.diff_points.set(Some((from.min(to), from.max(to))));
+    };
+    view! {
+        <section class="card diff" aria-labelledby="diff-title">
+            <h2 id="diff-title">"Compare two points"</h2>
+            <div class="diff-points">
+                <label class="inline">"After event"
+                    <input type="number" min="0" max=move || ctx.head.get() data-testid="diff-from" name="diff-from"
+                        prop:value=move || point(|p| p.0)().map(|v| v.to_string()).unwrap_or_default()
+                        placeholder="0"
+                        on:change=move |ev| set(true, event_target_value(&ev))/>
+                </label>
+                <label class="inline">"and after event"
+                    <input type="number" min="0" max=move || ctx.head.get() data-testid="diff-to" name="diff-to"
+                        prop:value=move || point(|p| p.1)().map(|v| v.to_string()).unwrap_or_default()
+                        placeholder=move || ctx.head.get().to_string()
+                        on:change=move |ev| set(false, event_target_value(&ev))/>
+                </label>
+                <span class="pill" aria-live="polite">
+                    <span data-testid="diff-count">{move || lines.with(|(_, l)| l.len())}</span>
+                    {move || if lines.with(|(_, l)| l.len()) == 1 { " value differs" } else { " values differ" }}
+                </span>
+            </div>
+            <Show when=move || ctx.diff_points.get().is_none()>
+                <p class="muted">"Type two points, or click a row in the event log and shift-click another: every balance, price and stock that differs between them is listed here."</p>
+            </Show>
+            {diff_list("Values that differ", lines)}
+        </section>
+    }
+}
+
+/// Every event that changed the selected user's or item's values, up to the timeline's value, newest first.
+#[component]
+pub fn BlamePanel() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let stamp = StoredValue::new(0u64);
+    let lines = Memo::new(move |_| {
+        ctx.generation.track();
+        ctx.head.track();
+        let upto = ctx.cursor.get();
+        let Some(entity) = ctx.selected.get() else { return (0, None, Vec::new()) };
+        stamp.update_value(|s| *s += 1);
+        let (name, lines) = ctx.blame(entity, upto).unwrap_or_default();
+        (stamp.get_value(), Some(name), lines)
+    });
+    let len = Signal::derive(move || lines.with(|(_, _, l)| l.len()));
+    let stamp_signal = Signal::derive(move || lines.with(|(s, _, _)| *s));
+    let row = move |i: usize| lines.with_untracked(|(_, _, l)| l.get(i).copied().map(blame_row));
+    view! {
+        <section class="card blame" aria-labelledby="blame-title">
+            <h2 id="blame-title">{move || match lines.with(|(_, n, _)| n.clone()) {
+                Some(name) => format!("What made {name} what it is"),
+                None => "What made it so".to_owned(),
+            }}</h2>
+            <Show when=move || ctx.selected.get().is_none()>
+                <p class="muted">"Click a user or an item in the tables: every event that changed it is listed here, newest first."</p>
+            </Show>
+            <Show when=move || ctx.selected.get().is_some() && len.get() == 0>
+                <p class="muted">"No event up to the timeline's value changed it."</p>
+            </Show>
+            {row_list("Events that changed it, newest first", len, stamp_signal, row)}
+        </section>
+    }
+}
+
+fn blame_row(line: BlameLine) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let field = line.field.as_str();
+    let before = line.before.map(|b| value_in_words(line.field, b)).unwrap_or_else(|| "new".into());
+    let what = ctx.read(|p| p.log.get(line.seq).map(|e| super::event_in_words(p.names(), &e.event))).flatten().unwrap_or_default();
+    let title = what.clone();
+    view! {
+        <button type="button" class="blame-row" data-testid="blame-row" data-seq=line.seq data-field=field
+            data-before=line.before data-after=line.after title=title
+            on:click=move |_| ctx.show_at(line.seq)>
+            <span class="seq">{format!("#{}", line.seq)}</span>
+            <span class="field">{field}</span>
+            <span class="before">{before}</span>
+            " → "
+            <span class="after">{value_in_words(line.field, line.after)}</span>
+            <span class="what muted">{what}</span>
+        </button>
+    }
+}
+
