@@ -4,6 +4,7 @@
 //! Speed is part of the design: user and item ids are interned to dense indices ([`Names`]), so applying an
 //! event is a few array reads and checked additions.
 
+mod checkpoints;
 mod chunk;
 mod command;
 mod event;
@@ -35,11 +36,11 @@ pub use names::{validate_id, IdError, ItemId, Names, UserId};
 pub use projections::{
     apply_with_changes, changes_at, density, revenue_over_time, Bucket, Change, ChangeField, Entity, EntityKind, EntitySeries, LogFilter,
     ReadModels, Series,
-    READ_MODEL_INTERVAL,
+    READ_MODEL_BUDGET, READ_MODEL_INTERVAL,
 };
 pub use rejection::Rejection;
 pub use restore::compensate;
 pub use snapshot::{decode_snapshot, encode_snapshot, SnapshotError};
 pub use state::{Listing, State};
 pub use wire::WireError;
-pub use timeline::{Timeline, DEFAULT_INTERVAL};
+pub use timeline::{Timeline, DEFAULT_INTERVAL, TIMELINE_BUDGET};

@@ -187,39 +187,62 @@ impl ReadModels {
 /// the state's.
 pub const READ_MODEL_INTERVAL: u64 = 4096;
 
-/// The read models at any k, by checkpoints every [`READ_MODEL_INTERVAL`] events plus a short fold.
-#[derive(Clone, Debug, Default)]
+/// Memory for the read models' checkpoints at most: each holds sums per user, 40 bytes a user.
+pub const READ_MODEL_BUDGET: usize = 96 << 20;
+
+impl crate::checkpoints::Weight for ReadModels {
+    fn weight(&self) -> usize {
+        self.per_user.len() * std::mem::size_of::<(u64, u128)>()
+            + self.sold.len() * 16
+            + self.refunds_per_user.len() * 8
+            + std::mem::size_of::<ReadModels>()
+    }
+}
+
+/// The read models at any k, by checkpoints every [`READ_MODEL_INTERVAL`] events (more, once they reach
+/// [`READ_MODEL_BUDGET`]) plus a short fold.
+#[derive(Clone, Debug)]
 pub struct Series {
-    checkpoints: Vec<ReadModels>,
+    checkpoints: crate::checkpoints::Checkpoints<ReadModels>,
+}
+
+impl Default for Series {
+    fn default() -> Self {
+        Self { checkpoints: crate::checkpoints::Checkpoints::new(READ_MODEL_INTERVAL, READ_MODEL_BUDGET, ReadModels::default()) }
+    }
 }
 
 impl Series {
     /// Adds checkpoints for events appended to `log` since the last call.
     pub fn catch_up(&mut self, log: &Log) {
-        if self.checkpoints.is_empty() {
-            self.checkpoints.push(ReadModels::default());
-        }
-        let interval = READ_MODEL_INTERVAL as usize;
-        let done = (self.checkpoints.len() - 1) * interval;
-        if log.events().len() < done + interval {
+        let Some((done, last)) = self.checkpoints.last() else { return };
+        if log.len() < done + self.checkpoints.interval() {
             return;
         }
-        let mut acc = self.checkpoints.last().cloned().unwrap_or_default();
-        for (ix, event) in log.events().iter().enumerate().skip(done) {
+        let mut acc = last.clone();
+        for (ix, event) in log.events().iter().enumerate().skip(done as usize) {
             acc.fold(event);
-            if (ix + 1) % interval == 0 {
+            if self.checkpoints.wants(ix as u64 + 1) {
                 self.checkpoints.push(acc.clone());
             }
         }
     }
 
+    /// The read models of the log's first `len` events (a branch's base), copying only the checkpoints needed.
+    pub fn prefix(&self, len: u64) -> Series {
+        Series { checkpoints: self.checkpoints.prefix(len) }
+    }
+
+    pub fn memory_bytes(&self) -> usize {
+        self.checkpoints.memory_bytes()
+    }
+
     /// The read models after the first `k` events.
     pub fn at(&self, log: &Log, k: u64) -> ReadModels {
-        let interval = READ_MODEL_INTERVAL as usize;
-        let k = (k as usize).min(log.events().len());
-        let cp = (k / interval).min(self.checkpoints.len().saturating_sub(1));
-        let mut acc = self.checkpoints.get(cp).cloned().unwrap_or_default();
-        for event in log.events().iter().take(k).skip(cp * interval) {
+        let k = k.min(log.len());
+        let Some((from, checkpoint)) = self.checkpoints.at_or_before(k) else { return ReadModels::default() };
+        let mut acc = checkpoint.clone();
+        for event in log.events().iter().take(k as usize).skip(from as usize) {
             acc.fold(event);
         }
         acc
