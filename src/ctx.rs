@@ -4,7 +4,7 @@
 
 use crate::session::{Progress, Replacement, RestoreInfo, Session, SessionError, Update as SessionUpdate};
 use crate::session::Book;
-use crate::shop::{DiffLine, Page, Shop, Source};
+use crate::shop::{DiffLine, Page, Shop, Sort, Source};
 use leptos::prelude::*;
 use rewind_domain::{
     decode_frames, diff, diff_across, encode_frames, BlameLine, Branch, Command, Entity, EntityKind, ImportCheck, LogFilter, State,
@@ -49,6 +49,8 @@ pub struct Ctx {
     pub branches: RwSignal<Vec<String>>,
     /// Bumped whenever the real log changed (a branch compares itself with its latest state).
     pub main_version: RwSignal<u64>,
+    /// Narrows both state tables to ids that contain it (CONTRACT §6 `entity-filter`).
+    pub entity_filter: RwSignal<String>,
     /// The two points of history compared (CONTRACT §6 `diff-from`, `diff-to`).
     pub diff_points: RwSignal<Option<(u64, u64)>>,
     /// Bumped whenever the view changed (log, live state or cursor).
@@ -93,6 +95,7 @@ impl Ctx {
             branches: RwSignal::new(Vec::new()),
             main_version: RwSignal::new(0),
             diff_points: RwSignal::new(None),
+            entity_filter: RwSignal::new(String::new()),
             version: RwSignal::new(0),
             cursor: RwSignal::new(0),
             head: RwSignal::new(0),
@@ -159,13 +162,15 @@ impl Ctx {
         self.shop.try_update_value(|shop| f(shop, &book))
     }
 
-    /// The users (or items) in the state shown, in id order.
-    pub fn users_shown(&self) -> Vec<rewind_domain::UserId> {
-        self.update_view(|shop, source| shop.users_shown(source.log.names())).unwrap_or_default()
+    /// The users (or items) in the state shown that the entity filter keeps, in the order asked.
+    pub fn users_listed(&self, sort: Sort) -> Vec<rewind_domain::UserId> {
+        let filter = self.entity_filter.get_untracked();
+        self.update_view(|shop, source| shop.users_listed(source.log.names(), filter.trim(), sort)).unwrap_or_default()
     }
 
-    pub fn items_shown(&self) -> Vec<rewind_domain::ItemId> {
-        self.update_view(|shop, source| shop.items_shown(source.log.names())).unwrap_or_default()
+    pub fn items_listed(&self, sort: Sort) -> Vec<rewind_domain::ItemId> {
+        let filter = self.entity_filter.get_untracked();
+        self.update_view(|shop, source| shop.items_listed(source.log.names(), filter.trim(), sort)).unwrap_or_default()
     }
 
     /// Publishes the view after it changed.

@@ -149,9 +149,9 @@ impl Shop {
     /// The view of a what-if branch that starts after event `base` of the real log viewed by `main`: the real
     /// log's checkpoints up to `base` are shared out, the rest is built from the branch's log.
     pub fn for_branch(main: &Shop, base: u64, source: &Source) -> Shop {
-        let mut timeline = main.timeline.clone();
-        timeline.truncate(base);
-        let mut shop = Shop { timeline, generation: main.generation, ..Shop::default() };
+        let timeline = main.timeline.prefix(base);
+        let series = main.series.prefix(base);
+        let mut shop = Shop { timeline, series, generation: main.generation, ..Shop::default() };
         let _ = shop.timeline.catch_up(source.log);
         shop.series.catch_up(source.log);
         shop.blame.catch_up(source.log);
@@ -216,6 +216,41 @@ impl Shop {
         (&self.user_order.1, &self.item_order.1)
     }
 
+    /// Users that exist in the state shown whose id contains `filter`, in the order asked.
+    pub fn users_listed(&mut self, names: &Names, filter: &str, sort: Sort) -> Vec<UserId> {
+        let mut users: Vec<UserId> = self.users_shown(names);
+        if !filter.is_empty() {
+            users.retain(|u| names.user_name(*u).contains(filter));
+        }
+        if sort.by == SortKey::Balance {
+            users.sort_by_key(|u| self.view.balance(*u).map_or(0, |m| m.0));
+            if sort.descending {
+                users.reverse();
+            }
+        }
+        users
+    }
+
+    /// Items that exist in the state shown whose id contains `filter`, in the order asked.
+    pub fn items_listed(&mut self, names: &Names, filter: &str, sort: Sort) -> Vec<ItemId> {
+        let mut items: Vec<ItemId> = self.items_shown(names);
+        if !filter.is_empty() {
+            items.retain(|i| names.item_name(*i).contains(filter));
+        }
+        let key = |i: &ItemId| match sort.by {
+            SortKey::Price => self.view.price(*i).map_or(0, |m| m.0),
+            _ => self.view.stock(*i).map_or(0, |q| q.0),
+        };
+        if matches!(sort.by, SortKey::Price | SortKey::Stock) {
+            // Stable: equal values keep their id order.
+            items.sort_by_key(key);
+            if sort.descending {
+                items.reverse();
+            }
+        }
+        items
+    }
+
     /// Users that exist in the state shown, in id order.
     pub fn users_shown(&mut self, names: &Names) -> Vec<UserId> {
         if self.user_order.0 != names.user_count() {
@@ -237,6 +272,42 @@ impl Shop {
 
     pub fn changed_item(&self, name: &str) -> bool {
         self.changes.iter().any(|c| c.kind == rewind_domain::EntityKind::Item && c.id == name)
+    }
+}
+
+/// Which column a state table is sorted by (`Id`: id order, the default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SortKey {
+    #[default]
+    Id,
+    Balance,
+    Price,
+    Stock,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sort {
+    pub by: SortKey,
+    pub descending: bool,
+}
+
+impl Sort {
+    /// A click on `column`'s header: largest first, then smallest first, then back to id order.
+    pub fn next(self, column: SortKey) -> Sort {
+        match (self.by == column, self.descending) {
+            (false, _) => Sort { by: column, descending: true },
+            (true, true) => Sort { by: column, descending: false },
+            (true, false) => Sort::default(),
+        }
+    }
+
+    /// `aria-sort` of `column`'s header.
+    pub fn aria(self, column: SortKey) -> &'static str {
+        match (self.by == column, self.descending) {
+            (false, _) => "none",
+            (true, true) => "descending",
+            (true, false) => "ascending",
+        }
     }
 }
 

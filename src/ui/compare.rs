@@ -10,7 +10,7 @@ use rewind_domain::{BlameLine, ChangeField, Entity};
 /// Row height of the lists, in px (CSS keeps rows at exactly this).
 const ROW_H: f64 = 28.0;
 /// Rows in view.
-const VIEW_ROWS: usize = 12;
+const VIEW_ROWS: usize = 16;
 /// Up to this many rows, every row exists (CONTRACT §6); past it, only the rows in view and a few around.
 pub const ALL_ROWS_UP_TO: usize = 500;
 const OVERSCAN: usize = 6;
@@ -24,7 +24,7 @@ pub fn value_in_words(field: ChangeField, v: u64) -> String {
 }
 
 /// Which rows exist for a list of `len` scrolled to `scroll_top`.
-fn window(len: usize, scroll_top: f64) -> std::ops::Range<usize> {
+pub(crate) fn window(len: usize, scroll_top: f64) -> std::ops::Range<usize> {
     if len <= ALL_ROWS_UP_TO {
         return 0..len;
     }

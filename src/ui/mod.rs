@@ -50,6 +50,7 @@ pub fn App() -> impl IntoView {
                     <history::EntityChart/>
                 </div>
                 <tables::Totals/>
+                <tables::EntityFilter/>
                 <div class="tables">
                     <tables::UsersTable/>
                     <tables::ItemsTable/>

@@ -3,7 +3,7 @@
 use super::{count, money, money_total};
 use crate::ctx::Ctx;
 use leptos::prelude::*;
-use crate::shop::Page;
+use crate::shop::{Page, Sort, SortKey};
 use rewind_domain::{ChangeField, Entity, EntityKind, ItemId, UserId};
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -94,29 +94,157 @@ fn paint_item(rows: &[(web_sys::HtmlElement, ItemCell)]) {
     super::paint::paint_items(&rows);
 }
 
+/// Row height of the state tables, in px (CSS keeps rows at exactly this).
+const ROW_H: f64 = 28.0;
+
+/// A table's rows as listed (filtered and sorted), the ones in view, and the spacers around them.
+struct TableWindow<K: Send + Sync + 'static> {
+    listed: Memo<Vec<K>>,
+    range: Memo<std::ops::Range<usize>>,
+    scroll_top: RwSignal<f64>,
+    viewport: NodeRef<leptos::html::Div>,
+}
+
+impl<K: Send + Sync + Clone + PartialEq + 'static> Clone for TableWindow<K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<K: Send + Sync + Clone + PartialEq + 'static> Copy for TableWindow<K> {}
+
+impl<K: Copy + Send + Sync + PartialEq + 'static> TableWindow<K> {
+    fn new(list: impl Fn() -> Vec<K> + Send + Sync + 'static) -> Self {
+        let listed = Memo::new(move |_| list());
+        let scroll_top = RwSignal::new(0.0_f64);
+        let range = Memo::new(move |_| super::compare::window(listed.with(Vec::len), scroll_top.get()));
+        TableWindow { listed, range, scroll_top, viewport: NodeRef::new() }
+    }
+
+    /// The rows in view, keyed by the log's generation too: in another log an index may name another entity.
+    fn rows(self, ctx: Ctx) -> Vec<(u64, K)> {
+        let generation = ctx.generation.get();
+        let range = self.range.get();
+        self.listed.with(|l| l.get(range).unwrap_or_default().iter().map(|k| (generation, *k)).collect())
+    }
+
+    fn pad_top(self) -> String {
+        format!("{}px", self.range.get().start as f64 * ROW_H)
+    }
+
+    fn pad_bottom(self) -> String {
+        let (len, end) = (self.listed.with(Vec::len), self.range.get().end);
+        format!("{}px", len.saturating_sub(end) as f64 * ROW_H)
+    }
+
+    fn on_scroll(self) {
+        if let Some(el) = self.viewport.get_untracked() {
+            self.scroll_top.set(el.scroll_top() as f64);
+        }
+    }
+
+    /// Back to the first row (after the filter or the order changed).
+    fn to_top(self) {
+        self.scroll_top.set(0.0);
+        if let Some(el) = self.viewport.get_untracked() {
+            el.set_scroll_top(0);
+        }
+    }
+
+    /// The row after (or before) `current` in the listed order, scrolled into view.
+    fn step(self, current: Option<K>, forward: bool) -> Option<K> {
+        let (index, next) = self.listed.with_untracked(|l| {
+            let at = current.and_then(|c| l.iter().position(|k| *k == c));
+            let index = match (at, forward) {
+                (None, _) => 0,
+                (Some(i), true) => (i + 1).min(l.len().saturating_sub(1)),
+                (Some(i), false) => i.saturating_sub(1),
+            };
+            (index, l.get(index).copied())
+        });
+        if let Some(el) = self.viewport.get_untracked() {
+            let (top, height) = (el.scroll_top() as f64, el.client_height() as f64 - ROW_H);
+            let row_top = index as f64 * ROW_H;
+            if row_top < top || row_top > top + height - ROW_H {
+                el.set_scroll_top((row_top - height / 2.0).max(0.0) as i32);
+                self.on_scroll();
+            }
+        }
+        next
+    }
+}
+
+/// The header of a sortable column: a button that cycles largest first, smallest first, id order.
+fn sort_header(label: &'static str, column: SortKey, sort: RwSignal<Sort>, on_sort: impl Fn() + Copy + 'static) -> impl IntoView {
+    view! {
+        <th scope="col" class="num" aria-sort=move || sort.get().aria(column)>
+            <button type="button" class="sort" title=format!("Sort by {}: largest first, smallest first, id order", label.to_lowercase())
+                on:click=move |_| { sort.update(|s| *s = s.next(column)); on_sort() }>
+                {label}
+                {move || match sort.get().aria(column) { "descending" => " ↓", "ascending" => " ↑", _ => "" }}
+            </button>
+        </th>
+    }
+}
+
+/// Arrow keys move the selection through a table's rows.
+fn arrow_keys<K: Copy + Send + Sync + PartialEq + 'static>(
+    ev: &leptos::ev::KeyboardEvent,
+    window: TableWindow<K>,
+    current: Option<K>,
+    select: impl Fn(K),
+) {
+    let forward = match ev.key().as_str() {
+        "ArrowDown" => true,
+        "ArrowUp" => false,
+        _ => return,
+    };
+    ev.prevent_default();
+    if let Some(next) = window.step(current, forward) {
+        select(next);
+    }
+}
+
 #[component]
 pub fn UsersTable() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let rows = Rows::<UserId, UserCell>::new();
     rows.follow(ctx, user_cell, paint_user);
-    // Keyed by the log's generation too: in another log an index may name another user.
-    let shown = move || {
+    let sort = RwSignal::new(Sort::default());
+    let window = TableWindow::new(move || {
         ctx.version.track();
-        let generation = ctx.generation.get();
-        ctx.users_shown().into_iter().map(|u| (generation, u)).collect::<Vec<_>>()
+        ctx.generation.track();
+        ctx.entity_filter.track();
+        ctx.users_listed(sort.get())
+    });
+    Effect::new(move |_| {
+        ctx.entity_filter.track();
+        window.to_top();
+    });
+    let selected = move || match ctx.selected.get_untracked() {
+        Some(Entity::User(u)) => Some(u),
+        _ => None,
     };
     view! {
         <section class="card table-card" aria-labelledby="users-title">
-            <h2 id="users-title">"Users " <small>{move || { ctx.version.track(); count(ctx.read(|s| s.view.users().count() as u64).unwrap_or(0)) }}</small></h2>
-            <div class="scroll">
+            <h2 id="users-title">"Users " <small><span data-testid="user-count">{move || { ctx.version.track(); ctx.read(|s| s.view.users().count()).unwrap_or(0) }}</span>
+                {move || { let shown = window.listed.with(Vec::len); let all = ctx.read(|s| s.view.users().count()).unwrap_or(0);
+                    (shown != all).then(|| format!(" · {} match", count(shown as u64))) }}</small></h2>
+            <div class="scroll" node_ref=window.viewport tabindex="0" aria-label="Users: arrow keys move the selection"
+                on:scroll=move |_| window.on_scroll()
+                on:keydown=move |ev| arrow_keys(&ev, window, selected(), |u| ctx.selected.set(Some(Entity::User(u))))>
                 <table>
-                    <thead><tr><th scope="col">"User"</th><th scope="col" class="num">"Balance"</th></tr></thead>
+                    <thead><tr><th scope="col">"User"</th>{sort_header("Balance", SortKey::Balance, sort, move || window.to_top())}</tr></thead>
                     <tbody>
-                        <For each=shown key=|k| *k let:((_, user))>
+                        <tr class="pad" aria-hidden="true" style:height=move || window.pad_top()></tr>
+                        <For each=move || window.rows(ctx) key=|k| *k let:((_, user))>
                             <UserRow user rows/>
                         </For>
+                        <tr class="pad" aria-hidden="true" style:height=move || window.pad_bottom()></tr>
                     </tbody>
                 </table>
+                <Show when=move || window.listed.with(Vec::is_empty)>
+                    <p class="muted">{move || if ctx.entity_filter.with(String::is_empty) { "No users yet: top one up." } else { "No user id contains that." }}</p>
+                </Show>
             </div>
         </section>
     }
@@ -146,25 +274,58 @@ pub fn ItemsTable() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let rows = Rows::<ItemId, ItemCell>::new();
     rows.follow(ctx, item_cell, paint_item);
-    let shown = move || {
+    let sort = RwSignal::new(Sort::default());
+    let window = TableWindow::new(move || {
         ctx.version.track();
-        let generation = ctx.generation.get();
-        ctx.items_shown().into_iter().map(|i| (generation, i)).collect::<Vec<_>>()
+        ctx.generation.track();
+        ctx.entity_filter.track();
+        ctx.items_listed(sort.get())
+    });
+    Effect::new(move |_| {
+        ctx.entity_filter.track();
+        window.to_top();
+    });
+    let selected = move || match ctx.selected.get_untracked() {
+        Some(Entity::Item(i)) => Some(i),
+        _ => None,
     };
     view! {
         <section class="card table-card" aria-labelledby="items-title">
-            <h2 id="items-title">"Items " <small>{move || { ctx.version.track(); count(ctx.read(|s| s.view.items().count() as u64).unwrap_or(0)) }}</small></h2>
-            <div class="scroll">
+            <h2 id="items-title">"Items " <small><span data-testid="item-count">{move || { ctx.version.track(); ctx.read(|s| s.view.items().count()).unwrap_or(0) }}</span>
+                {move || { let shown = window.listed.with(Vec::len); let all = ctx.read(|s| s.view.items().count()).unwrap_or(0);
+                    (shown != all).then(|| format!(" · {} match", count(shown as u64))) }}</small></h2>
+            <div class="scroll" node_ref=window.viewport tabindex="0" aria-label="Items: arrow keys move the selection"
+                on:scroll=move |_| window.on_scroll()
+                on:keydown=move |ev| arrow_keys(&ev, window, selected(), |i| ctx.selected.set(Some(Entity::Item(i))))>
                 <table>
-                    <thead><tr><th scope="col">"Item"</th><th scope="col" class="num">"Unit price"</th><th scope="col" class="num">"Stock"</th></tr></thead>
+                    <thead><tr><th scope="col">"Item"</th>{sort_header("Unit price", SortKey::Price, sort, move || window.to_top())}
+                        {sort_header("Stock", SortKey::Stock, sort, move || window.to_top())}</tr></thead>
                     <tbody>
-                        <For each=shown key=|k| *k let:((_, item))>
+                        <tr class="pad" aria-hidden="true" style:height=move || window.pad_top()></tr>
+                        <For each=move || window.rows(ctx) key=|k| *k let:((_, item))>
                             <ItemRow item rows/>
                         </For>
+                        <tr class="pad" aria-hidden="true" style:height=move || window.pad_bottom()></tr>
                     </tbody>
                 </table>
+                <Show when=move || window.listed.with(Vec::is_empty)>
+                    <p class="muted">{move || if ctx.entity_filter.with(String::is_empty) { "No items yet: add some to the warehouse." } else { "No item id contains that." }}</p>
+                </Show>
             </div>
         </section>
+    }
+}
+
+/// One search field for both tables: ids that contain its text.
+#[component]
+pub fn EntityFilter() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    view! {
+        <label class="inline entity-filter">"Find a user or item"
+            <input type="search" data-testid="entity-filter" name="entity-filter" placeholder="id contains…" autocomplete="off"
+                prop:value=move || ctx.entity_filter.get()
+                on:input=move |ev| ctx.entity_filter.set(event_target_value(&ev))/>
+        </label>
     }
 }
 

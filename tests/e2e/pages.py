@@ -61,17 +61,40 @@ class ShopPage:
     def error(self):
         return self.page.get_by_test_id("error")
 
+    def _all_rows(self, testid, count_id, read):
+        """Every row of a state table: above 500 rows only those in view exist (CONTRACT §6), so the table is
+        scrolled from top to bottom, a screenful at a time, collecting what each screen shows."""
+        return self.page.evaluate(
+            """async ([testid, countId, read]) => {
+              const toRow = new Function('r', 'return ' + read);
+              const rows = () => [...document.querySelectorAll(`[data-testid=${testid}]`)];
+              const frame = () => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
+              const total = Number(document.querySelector(`[data-testid=${countId}]`).textContent);
+              const out = {};
+              const first = rows()[0];
+              const viewport = first ? first.closest('.scroll') : null;
+              if (!viewport) return out;
+              viewport.scrollTop = 0; await frame();
+              for (let guard = 0; guard < 100000; guard++) {
+                for (const r of rows()) { const [k, v] = toRow(r); out[k] = v; }
+                if (Object.keys(out).length >= total) break;
+                const before = viewport.scrollTop;
+                viewport.scrollTop = before + viewport.clientHeight - 40;
+                await frame();
+                if (viewport.scrollTop === before) break;
+              }
+              viewport.scrollTop = 0; await frame();
+              return out;
+            }""", [testid, count_id, read])
+
     def users(self) -> dict:
-        return self.page.eval_on_selector_all(
-            "[data-testid=user-row]", "rows => Object.fromEntries(rows.map(r => [r.dataset.user, Number(r.dataset.balance)]))")
+        return self._all_rows("user-row", "user-count", "[r.dataset.user, Number(r.dataset.balance)]")
 
     def user_order(self) -> list:
         return self.page.eval_on_selector_all("[data-testid=user-row]", "rows => rows.map(r => r.dataset.user)")
 
     def items(self) -> dict:
-        return self.page.eval_on_selector_all(
-            "[data-testid=item-row]",
-            "rows => Object.fromEntries(rows.map(r => [r.dataset.item, [Number(r.dataset.price), Number(r.dataset.stock)]]))")
+        return self._all_rows("item-row", "item-count", "[r.dataset.item, [Number(r.dataset.price), Number(r.dataset.stock)]]")
 
     def timeline(self):
         return self.page.get_by_test_id("timeline")
