@@ -27,8 +27,9 @@ CLICK_JS = """([user, amount]) => {
   return t;
 }"""
 
-# On the reader's page: resolves with the moment the event count reaches `n`.
-SEEN_JS = """(n) => new Promise(resolve => {
+# On the reader's page: keeps a promise (not returned, or evaluating would wait for it) of the moment the
+# event count reaches `n`.
+SEEN_JS = """(n) => { window.__seen = new Promise(resolve => {
   const el = document.querySelector('[data-testid=event-count]');
   const check = () => {
     if (Number(el.textContent) >= n) { observer.disconnect(); resolve(performance.timeOrigin + performance.now()); }
@@ -36,7 +37,7 @@ SEEN_JS = """(n) => new Promise(resolve => {
   const observer = new MutationObserver(check);
   observer.observe(el, { subtree: true, childList: true, characterData: true });
   check();
-})"""
+}); }"""
 
 
 def pct(values, q):
@@ -64,9 +65,9 @@ def main():
             delays = []
             for i in range(rounds):
                 n = writer.event_count() + 1
-                seen = reader.page.evaluate_handle(SEEN_JS, n)
+                reader.page.evaluate(SEEN_JS, n)
                 t0 = writer.page.evaluate(CLICK_JS, [f"u{i % 7}", 1 + i])
-                t1 = seen.evaluate("p => p")
+                t1 = reader.page.evaluate("window.__seen")
                 delays.append(t1 - t0)
                 expect(writer.page.get_by_test_id("event-count")).to_have_text(str(n))
             print(f"append on one page until another page shows it ({rounds} appends): "

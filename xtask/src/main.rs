@@ -271,6 +271,11 @@ fn bench(args: &[String]) -> Result {
         run(trunk().args(["build", "--release", "--offline"]))?;
         run(Command::new("python3").current_dir(root()).args(["tests/e2e/bench_app.py"]))?;
     }
+    if only("history") {
+        // Diff, blame and a branch at 1,000,000 events and 100,000 users, on screen.
+        run(trunk().args(["build", "--release", "--offline"]))?;
+        run(Command::new("python3").current_dir(root()).args(["tests/e2e/bench_history.py"]))?;
+    }
     if only("shared") {
         // The sync server beside raw XADD (redis-benchmark) in the same run.
         run(cargo().args(["run", "--release", "-p", "rewind-server", "--example", "bench"]))?;
