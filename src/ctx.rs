@@ -7,7 +7,7 @@ use crate::session::Book;
 use crate::shop::{DiffLine, Page, Shop, Sort, Source};
 use leptos::prelude::*;
 use rewind_domain::{
-    decode_frames, diff, diff_across, encode_frames, BlameLine, Branch, Command, Entity, EntityKind, ImportCheck, LogFilter, State,
+    decode_frames, diff, diff_across_in_order, encode_frames, BlameLine, Branch, Command, Entity, EntityKind, ImportCheck, LogFilter, State,
 };
 use rewind_store::{Backend, BranchShelf, Expected, SavedBranch, Store, SyncStatus};
 use std::rc::Rc;
@@ -626,26 +626,29 @@ impl Ctx {
 
     /// On a branch: every value of the branch's latest state that differs from the real log's latest state.
     pub fn branch_compare(&self) -> Vec<DiffLine> {
-        let Some(main) = self.read_main(|p| (p.log.names().clone(), p.live.clone())) else { return Vec::new() };
-        self.branch
-            .try_with_value(|b| {
-                let b = b.as_ref()?;
-                let (names, live) = (b.branch.log().names(), b.branch.live());
-                let changes = diff_across((&main.0, &main.1), (names, live));
-                Some(
-                    changes
-                        .into_iter()
-                        .map(|c| {
-                            let entity = match c.kind {
-                                EntityKind::User => names.user(&c.id).map(Entity::User),
-                                EntityKind::Item => names.item(&c.id).map(Entity::Item),
-                            };
-                            DiffLine::from_change(c, entity)
-                        })
-                        .collect(),
-                )
-            })
-            .flatten()
-            .unwrap_or_default()
+        self.read_main(|main| {
+            self.branch
+                .try_update_value(|b| {
+                    let BranchView { branch, shop, .. } = b.as_mut()?;
+                    let (names, live) = (branch.log().names(), branch.live());
+                    let (users, items) = shop.id_order(names);
+                    let changes = diff_across_in_order((main.log.names(), main.live), (names, live), users, items);
+                    Some(
+                        changes
+                            .into_iter()
+                            .map(|c| {
+                                let entity = match c.kind {
+                                    EntityKind::User => names.user(&c.id).map(Entity::User),
+                                    EntityKind::Item => names.item(&c.id).map(Entity::Item),
+                                };
+                                DiffLine::from_change(c, entity)
+                            })
+                            .collect(),
+                    )
+                })
+                .flatten()
+        })
+        .flatten()
+        .unwrap_or_default()
     }
 }

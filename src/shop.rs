@@ -151,7 +151,10 @@ impl Shop {
     pub fn for_branch(main: &Shop, base: u64, source: &Source) -> Shop {
         let timeline = main.timeline.prefix(base);
         let series = main.series.prefix(base);
-        let mut shop = Shop { timeline, series, generation: main.generation, ..Shop::default() };
+        // The branch's first `base` events are the real log's, with the same names: its index carries over.
+        let mut blame = main.blame.clone();
+        blame.truncate(base);
+        let mut shop = Shop { timeline, series, blame, generation: main.generation, ..Shop::default() };
         let _ = shop.timeline.catch_up(source.log);
         shop.series.catch_up(source.log);
         shop.blame.catch_up(source.log);

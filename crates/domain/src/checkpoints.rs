@@ -3,6 +3,8 @@
 //! recomputed. Memory stays bounded whatever the shop's size (a checkpoint of 100,000 users is 0.8 MB), and
 //! a point of history still costs one checkpoint copy plus at most `interval` events folded.
 
+use std::sync::Arc;
+
 /// What a checkpoint costs in memory, roughly.
 pub(crate) trait Weight {
     fn weight(&self) -> usize;
@@ -11,8 +13,8 @@ pub(crate) trait Weight {
 #[derive(Clone, Debug)]
 pub(crate) struct Checkpoints<T> {
     interval: u64,
-    /// `items[i]` is the value after `i × interval` events.
-    items: Vec<T>,
+    /// `items[i]` is the value after `i × interval` events. Shared, so that a branch's copy costs pointers.
+    items: Vec<Arc<T>>,
     bytes: usize,
     budget: usize,
 }
@@ -21,7 +23,7 @@ impl<T: Clone + Weight> Checkpoints<T> {
     /// Checkpoints starting with `first` (the value after no event).
     pub fn new(interval: u64, budget: usize, first: T) -> Self {
         let bytes = first.weight();
-        Self { interval: interval.max(1), items: vec![first], bytes, budget }
+        Self { interval: interval.max(1), items: vec![Arc::new(first)], bytes, budget }
     }
 
     pub fn interval(&self) -> u64 {
@@ -31,13 +33,13 @@ impl<T: Clone + Weight> Checkpoints<T> {
     /// The last checkpoint: its sequence number and value.
     pub fn last(&self) -> Option<(u64, &T)> {
         let i = self.items.len().checked_sub(1)?;
-        Some((i as u64 * self.interval, self.items.get(i)?))
+        Some((i as u64 * self.interval, self.items.get(i)?.as_ref()))
     }
 
     /// The last checkpoint at or before event `k`.
     pub fn at_or_before(&self, k: u64) -> Option<(u64, &T)> {
         let i = usize::try_from(k / self.interval).unwrap_or(usize::MAX).min(self.items.len().checked_sub(1)?);
-        Some((i as u64 * self.interval, self.items.get(i)?))
+        Some((i as u64 * self.interval, self.items.get(i)?.as_ref()))
     }
 
     /// Whether the value after event `seq` is the next checkpoint.
@@ -49,7 +51,7 @@ impl<T: Clone + Weight> Checkpoints<T> {
     /// Keeps `value` (the value after the event [`Checkpoints::wants`] asked for), thinning if over budget.
     pub fn push(&mut self, value: T) {
         self.bytes += value.weight();
-        self.items.push(value);
+        self.items.push(Arc::new(value));
         while self.bytes > self.budget && self.items.len() > 2 {
             let mut i = 0usize;
             self.items.retain(|_| {
@@ -57,7 +59,7 @@ impl<T: Clone + Weight> Checkpoints<T> {
                 i % 2 == 1
             });
             self.interval = self.interval.saturating_mul(2);
-            self.bytes = self.items.iter().map(Weight::weight).sum();
+            self.bytes = self.items.iter().map(|c| c.weight()).sum();
         }
     }
 
@@ -65,14 +67,14 @@ impl<T: Clone + Weight> Checkpoints<T> {
     pub fn truncate(&mut self, len: u64) {
         let keep = usize::try_from(len / self.interval).unwrap_or(usize::MAX).saturating_add(1);
         self.items.truncate(keep.max(1));
-        self.bytes = self.items.iter().map(Weight::weight).sum();
+        self.bytes = self.items.iter().map(|c| c.weight()).sum();
     }
 
-    /// A copy of the checkpoints up to event `len` (for a branch of the log at `len`): only those are copied.
+    /// The checkpoints up to event `len` (for a branch of the log at `len`), shared with these.
     pub fn prefix(&self, len: u64) -> Self {
         let keep = usize::try_from(len / self.interval).unwrap_or(usize::MAX).saturating_add(1).min(self.items.len());
-        let items: Vec<T> = self.items.get(..keep.max(1)).unwrap_or_default().to_vec();
-        let bytes = items.iter().map(Weight::weight).sum();
+        let items: Vec<Arc<T>> = self.items.get(..keep.max(1)).unwrap_or_default().to_vec();
+        let bytes = items.iter().map(|c| c.weight()).sum();
         Self { interval: self.interval, items, bytes, budget: self.budget }
     }
 

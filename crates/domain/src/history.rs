@@ -65,6 +65,14 @@ pub fn diff(before: &State, after: &State, users: &[UserId], items: &[ItemId]) -
 /// log and a branch of it each learn names of their own): matched by name, listed as [`diff`] lists them, in
 /// id order of `after`'s names. `before: None` when `before` has no such entity.
 pub fn diff_across(before: (&Names, &State), after: (&Names, &State)) -> Vec<Change> {
+    let (users, items) = (after.0.users_in_id_order(), after.0.items_in_id_order());
+    diff_across_in_order(before, after, &users, &items)
+}
+
+/// As [`diff_across`], listing `after`'s entities in the order given (the caller's cached id order of
+/// `after`'s names, so that nothing is sorted). An id that names the same entity in both tables (a branch's
+/// tables start as a copy of the real log's) is compared by index; only the others are looked up by name.
+pub fn diff_across_in_order(before: (&Names, &State), after: (&Names, &State), users: &[UserId], items: &[ItemId]) -> Vec<Change> {
     let ((names_then, then), (names_now, now)) = (before, after);
     let mut out = Vec::new();
     let mut push = |kind, id: &str, field, before: Option<u64>, after: Option<u64>| {
@@ -72,14 +80,17 @@ pub fn diff_across(before: (&Names, &State), after: (&Names, &State)) -> Vec<Cha
             out.push(Change { kind, id: id.to_owned(), field, before, after });
         }
     };
-    for user in names_now.users_in_id_order() {
+    for &user in users {
         let name = names_now.user_name(user);
-        let before = names_then.user(name).and_then(|u| then.balance(u)).map(|m| m.0);
+        let same = (user.0 as usize) < names_then.user_count() && names_then.user_name(user) == name;
+        let then_id = if same { Some(user) } else { names_then.user(name) };
+        let before = then_id.and_then(|u| then.balance(u)).map(|m| m.0);
         push(EntityKind::User, name, ChangeField::Balance, before, now.balance(user).map(|m| m.0));
     }
-    for item in names_now.items_in_id_order() {
+    for &item in items {
         let name = names_now.item_name(item);
-        let before = names_then.item(name);
+        let same = (item.0 as usize) < names_then.item_count() && names_then.item_name(item) == name;
+        let before = if same { Some(item) } else { names_then.item(name) };
         push(EntityKind::Item, name, ChangeField::Price, before.and_then(|i| then.price(i)).map(|m| m.0), now.price(item).map(|m| m.0));
         push(EntityKind::Item, name, ChangeField::Stock, before.and_then(|i| then.stock(i)).map(|q| q.0), now.stock(item).map(|q| q.0));
     }

@@ -28,7 +28,7 @@ pub use command::{decide, Command};
 pub use event::{Envelope, Event, EVENT_TYPES};
 pub use frames::{decode_frames, encode_frames, push_frame, FrameError};
 pub use generate::{generate_log, Producer};
-pub use history::{diff, diff_across, diff_count, BlameIndex, BlameLine, Branch, Difference};
+pub use history::{diff, diff_across, diff_across_in_order, diff_count, BlameIndex, BlameLine, Branch, Difference};
 pub use jsonl::{encode_jsonl, encode_jsonl_line, encode_jsonl_pieces, push_jsonl_line, ImportCheck, ImportError, ImportProgress};
 pub use log::{apply_chunk_tail, apply_chunk_tail_until, Log, LogError, Orders};
 pub use money::{Money, Qty, MAX};
