@@ -162,6 +162,11 @@ impl Ctx {
         self.shop.try_update_value(|shop| f(shop, &book))
     }
 
+    /// Ids for the forms' suggestions.
+    pub fn known_ids(&self) -> (Vec<String>, Vec<String>) {
+        self.update_view(|shop, source| shop.known_ids(source)).unwrap_or_default()
+    }
+
     /// The users (or items) in the state shown that the entity filter keeps, in the order asked.
     pub fn users_listed(&self, sort: Sort) -> Vec<rewind_domain::UserId> {
         let filter = self.entity_filter.get_untracked();

@@ -111,17 +111,6 @@ impl Page<'_> {
         }
     }
 
-    /// Existing ids for the forms' suggestions.
-    pub fn known_ids(&self) -> (Vec<String>, Vec<String>) {
-        let names = self.log.names();
-        let mut users: Vec<String> = self.live.users().map(|(u, _)| names.user_name(u).to_owned()).collect();
-        let mut items: Vec<String> = self.live.items().map(|(i, _, _)| names.item_name(i).to_owned()).collect();
-        users.sort_unstable();
-        items.sort_unstable();
-        users.truncate(500);
-        items.truncate(500);
-        (users, items)
-    }
 }
 
 impl Shop {
@@ -217,6 +206,16 @@ impl Shop {
             self.item_order = (names.item_count(), names.items_in_id_order());
         }
         (&self.user_order.1, &self.item_order.1)
+    }
+
+    /// Existing ids for the forms' suggestions: the first 500 users and items of the live state, in id order
+    /// (from the cached order: sorting 100,000 names on every append would cost more than the append).
+    pub fn known_ids(&mut self, source: &Source) -> (Vec<String>, Vec<String>) {
+        let names = source.log.names();
+        let (users, items) = self.id_order(names);
+        let users = users.iter().filter(|u| source.live.balance(**u).is_some()).take(500).map(|u| names.user_name(*u).to_owned()).collect();
+        let items = items.iter().filter(|i| source.live.price(**i).is_some()).take(500).map(|i| names.item_name(*i).to_owned()).collect();
+        (users, items)
     }
 
     /// Users that exist in the state shown whose id contains `filter`, in the order asked.

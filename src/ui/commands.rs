@@ -63,7 +63,7 @@ pub fn IdSuggestions() -> impl IntoView {
     let ids = Memo::new(move |_| {
         ctx.head.track();
         ctx.generation.track();
-        ctx.read(|s| s.known_ids()).unwrap_or_default()
+        ctx.known_ids()
     });
     view! {
         <datalist id="user-ids">
