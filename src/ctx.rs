@@ -620,13 +620,19 @@ impl Ctx {
 
     /// The events up to `upto` that changed `entity`, newest first, with the entity's id.
     pub fn blame(&self, entity: Entity, upto: u64) -> Option<(String, Vec<BlameLine>)> {
-        self.read(|p| {
+        self.update_view(|shop, source| {
+            let names = source.log.names();
             let name = match entity {
-                Entity::User(u) => p.names().user_name(u).to_owned(),
-                Entity::Item(i) => p.names().item_name(i).to_owned(),
+                Entity::User(u) => names.user_name(u).to_owned(),
+                Entity::Item(i) => names.item_name(i).to_owned(),
             };
-            (name, p.blame.blame(p.log, entity, upto))
+            (name, shop.blame_index(source.log).blame(source.log, entity, upto))
         })
+    }
+
+    /// One entity's values over the log shown, from the blame index.
+    pub fn entity_series(&self, entity: Entity) -> Option<rewind_domain::EntitySeries> {
+        self.update_view(|shop, source| rewind_domain::EntitySeries::from_index(source.log, shop.blame_index(source.log), entity))
     }
 
     /// On a branch: every value of the branch's latest state that differs from the real log's latest state.

@@ -16,7 +16,8 @@ pub struct Shop {
     pub changes: Vec<Change>,
     pub view_models: ReadModels,
     /// Which events touched each user and item: blame and entity charts read it instead of the whole log.
-    pub blame: BlameIndex,
+    /// Kept up to date with the real log; a branch builds its own at first use ([`Shop::blame_index`]).
+    blame: BlameIndex,
     /// Which log is loaded: a new log (load, import, another tab's replace) gets a new generation, so that
     /// views keyed by interned ids or sequence numbers are rebuilt rather than reused.
     pub generation: u64,
@@ -140,13 +141,10 @@ impl Shop {
     pub fn for_branch(main: &Shop, base: u64, source: &Source) -> Shop {
         let timeline = main.timeline.prefix(base);
         let series = main.series.prefix(base);
-        // The branch's first `base` events are the real log's, with the same names: its index carries over.
-        let mut blame = main.blame.clone();
-        blame.truncate(base);
-        let mut shop = Shop { timeline, series, blame, generation: main.generation, ..Shop::default() };
+        // The blame index is built when the branch is first questioned, not when it starts.
+        let mut shop = Shop { timeline, series, generation: main.generation, ..Shop::default() };
         let _ = shop.timeline.catch_up(source.log);
         shop.series.catch_up(source.log);
-        shop.blame.catch_up(source.log);
         shop.move_view(source, source.head());
         shop
     }
@@ -195,6 +193,12 @@ impl Shop {
             }
         }
         self.view_models = self.series.at(source.log, k);
+    }
+
+    /// The blame index of `log` (the log this view shows), caught up first.
+    pub fn blame_index(&mut self, log: &Log) -> &BlameIndex {
+        self.blame.catch_up(log);
+        &self.blame
     }
 
     /// Every user and item of the log, in id order (cached until new ids are interned).

@@ -4,7 +4,7 @@
 use super::{count, money, money_total};
 use crate::ctx::Ctx;
 use leptos::prelude::*;
-use rewind_domain::{density, revenue_over_time, Entity, EntitySeries, LogFilter};
+use rewind_domain::{density, revenue_over_time, Entity, LogFilter};
 
 /// Row height of the event log, in px (CSS keeps rows at exactly this).
 const ROW_H: f64 = 28.0;
@@ -240,8 +240,8 @@ pub fn EntityChart() -> impl IntoView {
         ctx.head.track();
         ctx.generation.track();
         let entity = ctx.selected.get()?;
+        let series = ctx.entity_series(entity)?;
         ctx.read(|s| {
-            let series = EntitySeries::from_index(s.log, &s.blame, entity);
             let name = match entity {
                 Entity::User(u) => format!("{}'s balance", s.log.names().user_name(u)),
                 Entity::Item(i) => format!("{} in stock", s.log.names().item_name(i)),
