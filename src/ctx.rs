@@ -7,7 +7,8 @@ use crate::session::Book;
 use crate::shop::{DiffLine, Page, Shop, Sort, Source};
 use leptos::prelude::*;
 use rewind_domain::{
-    decode_frames, diff, diff_across_in_order, encode_frames, BlameLine, Branch, Command, Entity, EntityKind, ImportCheck, LogFilter, State,
+    decode_frames, diff, diff_across_in_order, encode_frames, BlameLine, Branch, Command, Entity, EntityKind, ImportCheck, Log, LogFilter,
+    State,
 };
 use rewind_store::{Backend, BranchShelf, Expected, SavedBranch, Store, SyncStatus};
 use std::rc::Rc;
@@ -23,6 +24,23 @@ struct BranchView {
 }
 
 impl BranchView {
+    /// The view of `branch`, built on the real log's view `main`.
+    fn new(branch: Branch, main: &Shop, epoch: u64) -> BranchView {
+        let shop = Shop::for_branch(main, branch.base, &branch_source(&branch));
+        BranchView { branch, shop, epoch }
+    }
+
+    /// A saved branch rebuilt on the real log `main_log`, viewed by `main`.
+    fn restore(saved: &SavedBranch, main: &Shop, main_log: &Log) -> Result<BranchView, String> {
+        let chunks = decode_frames(&saved.frames).map_err(|e| e.to_string())?;
+        let branch = Branch::restore_from_chunks(saved.name.clone(), main_log, saved.base, &chunks).map_err(|e| e.to_string())?;
+        Ok(BranchView::new(branch, main, saved.epoch))
+    }
+
+    fn source(&self) -> Source<'_> {
+        branch_source(&self.branch)
+    }
+
     fn saved(&self) -> SavedBranch {
         let (events, timestamps) = self.branch.own();
         SavedBranch {
@@ -36,6 +54,11 @@ impl BranchView {
 
 fn source(book: &Book) -> Source<'_> {
     Source { log: &book.log, live: &book.live, history_ready: book.history_ready }
+}
+
+/// A branch's whole history is at hand from its start.
+fn branch_source(branch: &Branch) -> Source<'_> {
+    Source { log: branch.log(), live: branch.live(), history_ready: true }
 }
 
 #[derive(Clone, Copy)]
@@ -127,7 +150,10 @@ impl Ctx {
     pub fn read<U>(&self, f: impl FnOnce(&Page) -> U) -> Option<U> {
         if self.on_branch() {
             return self.branch.try_with_value(|b| {
-                b.as_ref().map(|b| f(&Page { log: b.branch.log(), live: b.branch.live(), history_ready: true, shop: &b.shop }))
+                b.as_ref().map(|b| {
+                    let source = b.source();
+                    f(&Page { log: source.log, live: source.live, history_ready: source.history_ready, shop: &b.shop })
+                })
             })?;
         }
         self.read_main(f)
@@ -147,8 +173,8 @@ impl Ctx {
         if self.on_branch() {
             return self.branch.try_update_value(|b| {
                 b.as_mut().map(|b| {
-                    let source = Source { log: b.branch.log(), live: b.branch.live(), history_ready: true };
-                    f(&mut b.shop, &source)
+                    let BranchView { branch, shop, .. } = b;
+                    f(shop, &branch_source(branch))
                 })
             })?;
         }
@@ -482,8 +508,7 @@ impl Ctx {
             let mut at_base = State::new();
             shop.timeline.state_at(&book.log, base, &mut at_base).map_err(|e| e.to_string())?;
             let branch = Branch::start(name.clone(), &book.log, base, at_base).map_err(|e| e.to_string())?;
-            let shop = Shop::for_branch(shop, base, &Source { log: branch.log(), live: branch.live(), history_ready: true });
-            Ok::<_, String>(BranchView { branch, shop, epoch })
+            Ok::<_, String>(BranchView::new(branch, shop, epoch))
         });
         match started {
             Some(Ok(view)) => {
@@ -530,12 +555,7 @@ impl Ctx {
                 "branch {name} was made on a log that has since been replaced or cleared: it can only be deleted"
             ));
         }
-        let opened = self.update_main(|shop, book| {
-            let chunks = decode_frames(&saved.frames).map_err(|e| e.to_string())?;
-            let branch = Branch::restore_from_chunks(saved.name.clone(), &book.log, saved.base, &chunks).map_err(|e| e.to_string())?;
-            let shop = Shop::for_branch(shop, saved.base, &Source { log: branch.log(), live: branch.live(), history_ready: true });
-            Ok::<_, String>(BranchView { branch, shop, epoch: saved.epoch })
-        });
+        let opened = self.update_main(|shop, book| BranchView::restore(&saved, shop, &book.log));
         match opened {
             Some(Ok(view)) => self.show_branch_view(view),
             Some(Err(e)) => self.fail(format!("branch {name} cannot be opened: {e}")),
@@ -593,12 +613,7 @@ impl Ctx {
     }
 
     fn rebuild_branch(&self, saved: &SavedBranch) {
-        let rebuilt = self.update_main(|shop, book| {
-            let chunks = decode_frames(&saved.frames).ok()?;
-            let branch = Branch::restore_from_chunks(saved.name.clone(), &book.log, saved.base, &chunks).ok()?;
-            let shop = Shop::for_branch(shop, saved.base, &Source { log: branch.log(), live: branch.live(), history_ready: true });
-            Some(BranchView { branch, shop, epoch: saved.epoch })
-        });
+        let rebuilt = self.update_main(|shop, book| BranchView::restore(saved, shop, &book.log).ok());
         match rebuilt.flatten() {
             Some(view) => self.branch.set_value(Some(view)),
             None => self.to_main(),

@@ -259,16 +259,12 @@ impl Shop {
 
     /// Users that exist in the state shown, in id order.
     pub fn users_shown(&mut self, names: &Names) -> Vec<UserId> {
-        if self.user_order.0 != names.user_count() {
-            self.user_order = (names.user_count(), names.users_in_id_order());
-        }
+        self.id_order(names);
         self.user_order.1.iter().copied().filter(|u| self.view.balance(*u).is_some()).collect()
     }
 
     pub fn items_shown(&mut self, names: &Names) -> Vec<ItemId> {
-        if self.item_order.0 != names.item_count() {
-            self.item_order = (names.item_count(), names.items_in_id_order());
-        }
+        self.id_order(names);
         self.item_order.1.iter().copied().filter(|i| self.view.price(*i).is_some()).collect()
     }
 
