@@ -7,7 +7,7 @@ use crate::session::Book;
 use crate::shop::{DiffLine, Page, Shop, Sort, Source};
 use leptos::prelude::*;
 use rewind_domain::{
-    decode_frames, diff, diff_across_in_order, encode_frames, BlameLine, Branch, Command, Entity, EntityKind, ImportCheck, Log, LogFilter,
+    decode_frames, diff, diff_across_in_order, encode_frames, BlameLine, Branch, Command, Entity, ImportCheck, Log, LogFilter,
     State,
 };
 use rewind_store::{Backend, BranchShelf, Expected, SavedBranch, Store, SyncStatus};
@@ -100,6 +100,9 @@ pub struct Ctx {
     pub filter_version: RwSignal<u64>,
     /// Bumped whenever another log is on screen (a load, an import, a branch shown or left).
     pub generation: RwSignal<u64>,
+    /// Bumped when another log is on screen whose interned ids may name other entities than the last one's;
+    /// not between a branch and the real log while their name tables agree, so the table rows stay.
+    pub ids_generation: RwSignal<u64>,
 }
 
 impl Default for Ctx {
@@ -134,6 +137,7 @@ impl Ctx {
             selected: RwSignal::new(None),
             filter_version: RwSignal::new(0),
             generation: RwSignal::new(0),
+            ids_generation: RwSignal::new(0),
         }
     }
 
@@ -286,7 +290,7 @@ impl Ctx {
                 }
                 self.main_version.update(|v| *v += 1);
                 if shown {
-                    self.new_log_shown();
+                    self.new_log_shown(false);
                 }
             }
             SessionUpdate::Grew => {
@@ -307,10 +311,13 @@ impl Ctx {
         }
     }
 
-    /// Another log is on screen (a load, an import, a branch shown or left): views keyed by interned ids or
-    /// sequence numbers are rebuilt, and the view goes live.
-    fn new_log_shown(&self) {
+    /// Another log is on screen (a load, an import, a branch shown or left): views keyed by sequence numbers
+    /// are rebuilt, those keyed by interned ids too unless `ids_agree`, and the view goes live.
+    fn new_log_shown(&self, ids_agree: bool) {
         self.generation.update(|g| *g += 1);
+        if !ids_agree {
+            self.ids_generation.update(|g| *g += 1);
+        }
         self.selected.set(None);
         self.diff_points.set(None);
         self.filter_version.update(|v| *v += 1);
@@ -534,9 +541,10 @@ impl Ctx {
 
     fn show_branch_view(&self, view: BranchView) {
         let name = view.branch.name.clone();
+        let ids_agree = self.read(|p| p.names().agrees_with(view.branch.log().names())).unwrap_or(false);
         self.branch.set_value(Some(view));
         self.branch_name.set(Some(name));
-        self.new_log_shown();
+        self.new_log_shown(ids_agree);
     }
 
     /// Shows the saved branch `name`.
@@ -566,9 +574,10 @@ impl Ctx {
     /// Back to the real log.
     pub fn to_main(&self) {
         if self.on_branch() {
+            let ids_agree = self.read(|branch| self.read_main(|main| main.names().agrees_with(branch.names()))).flatten().unwrap_or(false);
             self.branch.set_value(None);
             self.branch_name.set(None);
-            self.new_log_shown();
+            self.new_log_shown(ids_agree);
         }
     }
 
@@ -659,18 +668,7 @@ impl Ctx {
                     let (names, live) = (branch.log().names(), branch.live());
                     let (users, items) = shop.id_order(names);
                     let changes = diff_across_in_order((main.log.names(), main.live), (names, live), users, items);
-                    Some(
-                        changes
-                            .into_iter()
-                            .map(|c| {
-                                let entity = match c.kind {
-                                    EntityKind::User => names.user(&c.id).map(Entity::User),
-                                    EntityKind::Item => names.item(&c.id).map(Entity::Item),
-                                };
-                                DiffLine::from_change(c, entity)
-                            })
-                            .collect(),
-                    )
+                    Some(changes.iter().map(DiffLine::from_difference).collect())
                 })
                 .flatten()
         })

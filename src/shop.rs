@@ -3,7 +3,7 @@
 //! and fold is the domain's.
 
 use rewind_domain::{
-    apply_with_changes, BlameIndex, Change, ChangeField, Difference, Entity, EntityKind, ItemId, Log, LogFilter, Names, ReadModels, Series, State, Timeline, UserId,
+    apply_with_changes, BlameIndex, Change, ChangeField, Difference, Entity, EntityKind, ItemId, Log, LogFilter, LogOutline, Names, ReadModels, Series, State, Timeline, UserId,
 };
 use std::ops::Deref;
 
@@ -18,14 +18,17 @@ pub struct Shop {
     /// Which events touched each user and item: blame and entity charts read it instead of the whole log.
     /// Kept up to date with the real log; a branch builds its own at first use ([`Shop::blame_index`]).
     blame: BlameIndex,
+    /// Running totals along the log, for the whole-log charts (density, revenue over time).
+    pub outline: LogOutline,
     /// Which log is loaded: a new log (load, import, another tab's replace) gets a new generation, so that
     /// views keyed by interned ids or sequence numbers are rebuilt rather than reused.
     pub generation: u64,
     /// The event log's filter, and the events it keeps (None: no filter, every event).
     pub filter: LogFilter,
     pub matches: Option<Vec<u64>>,
-    user_order: (usize, Vec<UserId>),
-    item_order: (usize, Vec<ItemId>),
+    /// The users and items of the log's name tables in id order, extended as names are learned.
+    user_order: Vec<UserId>,
+    item_order: Vec<ItemId>,
 }
 
 impl Default for Shop {
@@ -37,11 +40,12 @@ impl Default for Shop {
             changes: Vec::new(),
             view_models: ReadModels::default(),
             blame: BlameIndex::default(),
+            outline: LogOutline::default(),
             generation: 0,
             filter: LogFilter::default(),
             matches: None,
-            user_order: (0, Vec::new()),
-            item_order: (0, Vec::new()),
+            user_order: Vec::new(),
+            item_order: Vec::new(),
         }
     }
 }
@@ -121,15 +125,17 @@ impl Shop {
         self.timeline = Timeline::default();
         self.series = Series::default();
         self.blame = BlameIndex::default();
+        self.outline = LogOutline::default();
         // Built from a log whose every event was checked on the way in, so these cannot fail; if they did,
         // the timeline would only be shorter.
         let _ = self.timeline.catch_up(source.log);
         self.series.catch_up(source.log);
         self.blame.catch_up(source.log);
+        self.outline.catch_up(source.log);
         self.generation += 1;
         // Interned indices may name other entities in the new log.
-        self.user_order = (usize::MAX, Vec::new());
-        self.item_order = (usize::MAX, Vec::new());
+        self.user_order.clear();
+        self.item_order.clear();
         self.filter = LogFilter::default();
         self.matches = None;
         self.view = State::new();
@@ -142,9 +148,14 @@ impl Shop {
         let timeline = main.timeline.prefix(base);
         let series = main.series.prefix(base);
         // The blame index is built when the branch is first questioned, not when it starts.
-        let mut shop = Shop { timeline, series, generation: main.generation, ..Shop::default() };
+        // A branch's name tables extend the real log's (it is made from the real log as it is now), so the
+        // real log's id order is the start of the branch's: only the names the branch learned are merged in.
+        let (user_order, item_order) = (main.user_order.clone(), main.item_order.clone());
+        let outline = main.outline.prefix(base);
+        let mut shop = Shop { timeline, series, outline, generation: main.generation, user_order, item_order, ..Shop::default() };
         let _ = shop.timeline.catch_up(source.log);
         shop.series.catch_up(source.log);
+        shop.outline.catch_up(source.log);
         shop.move_view(source, source.head());
         shop
     }
@@ -154,6 +165,7 @@ impl Shop {
         let _ = self.timeline.catch_up(log);
         self.series.catch_up(log);
         self.blame.catch_up(log);
+        self.outline.catch_up(log);
         self.refilter(log);
     }
 
@@ -203,13 +215,13 @@ impl Shop {
 
     /// Every user and item of the log, in id order (cached until new ids are interned).
     pub fn id_order(&mut self, names: &Names) -> (&[UserId], &[ItemId]) {
-        if self.user_order.0 != names.user_count() {
-            self.user_order = (names.user_count(), names.users_in_id_order());
+        if self.user_order.len() != names.user_count() {
+            names.extend_users_in_id_order(&mut self.user_order);
         }
-        if self.item_order.0 != names.item_count() {
-            self.item_order = (names.item_count(), names.items_in_id_order());
+        if self.item_order.len() != names.item_count() {
+            names.extend_items_in_id_order(&mut self.item_order);
         }
-        (&self.user_order.1, &self.item_order.1)
+        (&self.user_order, &self.item_order)
     }
 
     /// Existing ids for the forms' suggestions: the first 500 users and items of the live state, in id order
@@ -260,12 +272,12 @@ impl Shop {
     /// Users that exist in the state shown, in id order.
     pub fn users_shown(&mut self, names: &Names) -> Vec<UserId> {
         self.id_order(names);
-        self.user_order.1.iter().copied().filter(|u| self.view.balance(*u).is_some()).collect()
+        self.user_order.iter().copied().filter(|u| self.view.balance(*u).is_some()).collect()
     }
 
     pub fn items_shown(&mut self, names: &Names) -> Vec<ItemId> {
         self.id_order(names);
-        self.item_order.1.iter().copied().filter(|i| self.view.price(*i).is_some()).collect()
+        self.item_order.iter().copied().filter(|i| self.view.price(*i).is_some()).collect()
     }
 
     pub fn changed_user(&self, name: &str) -> bool {
@@ -317,10 +329,8 @@ impl Sort {
 #[derive(Clone, Debug, PartialEq)]
 pub struct DiffLine {
     pub kind: EntityKind,
-    /// The entity in the log shown, to open its history (None when it is not in that log).
-    pub entity: Option<Entity>,
-    /// The entity's id, when it is not looked up from `entity` in the log shown.
-    pub id: Option<String>,
+    /// The entity in the log shown, whose id is looked up when its row is drawn.
+    pub entity: Entity,
     pub field: ChangeField,
     pub before: Option<u64>,
     pub after: u64,
@@ -328,11 +338,7 @@ pub struct DiffLine {
 
 impl DiffLine {
     pub fn from_difference(d: &Difference) -> DiffLine {
-        DiffLine { kind: kind_of(d.entity), entity: Some(d.entity), id: None, field: d.field, before: d.before, after: d.after }
-    }
-
-    pub fn from_change(c: Change, entity: Option<Entity>) -> DiffLine {
-        DiffLine { kind: c.kind, entity, id: Some(c.id), field: c.field, before: c.before, after: c.after }
+        DiffLine { kind: kind_of(d.entity), entity: d.entity, field: d.field, before: d.before, after: d.after }
     }
 }
 

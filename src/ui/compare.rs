@@ -62,22 +62,20 @@ fn row_list<V: IntoView + 'static>(
 fn diff_row(line: &DiffLine) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let (kind, field) = (line.kind.as_str(), line.field.as_str());
-    let id = line.id.clone().or_else(|| {
-        let entity = line.entity?;
-        ctx.read(|p| match entity {
+    let entity = line.entity;
+    let id = ctx
+        .read(|p| match entity {
             Entity::User(u) => p.names().user_name(u).to_owned(),
             Entity::Item(i) => p.names().item_name(i).to_owned(),
         })
-    });
-    let id = id.unwrap_or_default();
+        .unwrap_or_default();
     let id_attr = id.clone();
     let before = line.before.map(|b| value_in_words(line.field, b)).unwrap_or_else(|| "new".into());
-    let entity = line.entity;
     view! {
         <button type="button" class="diff-row" data-testid="diff-row" data-kind=kind data-id=id_attr
             data-field=field data-before=line.before data-after=line.after
             title="Show this one's history: its chart and every event that changed it"
-            on:click=move |_| if let Some(e) = entity { ctx.selected.set(Some(e)) }>
+            on:click=move |_| ctx.selected.set(Some(entity))>
             <span class=format!("tag {kind}")>{kind}</span>
             <span class="id">{id}</span>
             <span class="field">{field}</span>

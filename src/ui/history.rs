@@ -4,7 +4,8 @@
 use super::{count, money, money_total};
 use crate::ctx::Ctx;
 use leptos::prelude::*;
-use rewind_domain::{density, revenue_over_time, Entity, LogFilter};
+use std::fmt::Write as _;
+use rewind_domain::{Entity, LogFilter};
 
 /// Row height of the event log, in px (CSS keeps rows at exactly this).
 const ROW_H: f64 = 28.0;
@@ -200,30 +201,33 @@ pub fn DensityStrip() -> impl IntoView {
     let buckets = Memo::new(move |_| {
         ctx.head.track();
         ctx.generation.track();
-        ctx.read(|s| density(s.log, 200)).unwrap_or_default()
+        ctx.read(|s| s.outline.density(s.log, 200)).unwrap_or_default()
     });
-    let bars = move || {
+    // One path per kind of event rather than a rect per bucket: a new log redraws three attributes, not six hundred.
+    let paths = Memo::new(move |_| {
         let b = buckets.get();
         let max = b.iter().map(|c| c[0] + c[1] + c[2]).max().unwrap_or(0).max(1) as f64;
         let w = W / b.len().max(1) as f64;
-        b.iter()
-            .enumerate()
-            .flat_map(|(i, c)| {
-                let mut y = 24.0;
-                let mut parts = Vec::new();
-                for (t, class) in ["d-topup", "d-add", "d-order"].iter().enumerate() {
-                    let h = c[t] as f64 / max * 24.0;
-                    y -= h;
-                    parts.push(view! { <rect class=*class x=i as f64 * w y=y width=w + 0.2 height=h></rect> });
+        let mut d = [String::new(), String::new(), String::new()];
+        for (i, c) in b.iter().enumerate() {
+            let mut y = 24.0;
+            for (t, path) in d.iter_mut().enumerate() {
+                let h = c[t] as f64 / max * 24.0;
+                y -= h;
+                if h > 0.0 {
+                    let _ = write!(path, "M{:.2} {:.2}h{:.2}v{:.2}h-{:.2}z", i as f64 * w, y, w + 0.2, h, w + 0.2);
                 }
-                parts
-            })
-            .collect_view()
-    };
+            }
+        }
+        d
+    });
+    let path = move |t: usize| move || paths.with(|d| d.get(t).cloned().unwrap_or_default());
     view! {
         <svg class="density" viewBox=format!("0 0 {W} 24") preserveAspectRatio="none" role="img"
             aria-label="Event density along the log: money in and out, the warehouse, orders and refunds">
-            {bars}
+            <path class="d-topup" d=path(0)></path>
+            <path class="d-add" d=path(1)></path>
+            <path class="d-order" d=path(2)></path>
         </svg>
         <div class="legend" aria-hidden="true">
             <span class="key d-topup"></span>"Money (top-ups, withdrawals)" <span class="key d-add"></span>"Warehouse"
@@ -302,7 +306,7 @@ pub fn ReadModelsPanel() -> impl IntoView {
     let revenue = Memo::new(move |_| {
         ctx.head.track();
         ctx.generation.track();
-        ctx.read(|s| (revenue_over_time(s.log, 150), s.head())).unwrap_or_default()
+        ctx.read(|s| (s.outline.revenue_over_time(s.log, 150), s.head())).unwrap_or_default()
     });
     let tops = Memo::new(move |_| {
         ctx.version.track();

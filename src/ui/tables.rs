@@ -120,9 +120,9 @@ impl<K: Copy + Send + Sync + PartialEq + 'static> TableWindow<K> {
         TableWindow { listed, range, scroll_top, viewport: NodeRef::new() }
     }
 
-    /// The rows in view, keyed by the log's generation too: in another log an index may name another entity.
+    /// The rows in view, keyed by the ids' generation too: in another log an index may name another entity.
     fn rows(self, ctx: Ctx) -> Vec<(u64, K)> {
-        let generation = ctx.generation.get();
+        let generation = ctx.ids_generation.get();
         let range = self.range.get();
         self.listed.with(|l| l.get(range).unwrap_or_default().iter().map(|k| (generation, *k)).collect())
     }

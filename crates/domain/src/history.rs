@@ -66,33 +66,46 @@ pub fn diff(before: &State, after: &State, users: &[UserId], items: &[ItemId]) -
 /// id order of `after`'s names. `before: None` when `before` has no such entity.
 pub fn diff_across(before: (&Names, &State), after: (&Names, &State)) -> Vec<Change> {
     let (users, items) = (after.0.users_in_id_order(), after.0.items_in_id_order());
+    let names = after.0;
     diff_across_in_order(before, after, &users, &items)
+        .into_iter()
+        .map(|d| {
+            let (kind, id) = match d.entity {
+                Entity::User(u) => (EntityKind::User, names.user_name(u)),
+                Entity::Item(i) => (EntityKind::Item, names.item_name(i)),
+            };
+            Change { kind, id: id.to_owned(), field: d.field, before: d.before, after: d.after }
+        })
+        .collect()
 }
 
 /// As [`diff_across`], listing `after`'s entities in the order given (the caller's cached id order of
-/// `after`'s names, so that nothing is sorted). An id that names the same entity in both tables (a branch's
-/// tables start as a copy of the real log's) is compared by index; only the others are looked up by name.
-pub fn diff_across_in_order(before: (&Names, &State), after: (&Names, &State), users: &[UserId], items: &[ItemId]) -> Vec<Change> {
+/// `after`'s names, so that nothing is sorted), each by its index in `after`'s names. An id that names the
+/// same entity in both tables (a branch's tables start as a copy of the real log's) is compared by index;
+/// only the others are looked up by name.
+pub fn diff_across_in_order(before: (&Names, &State), after: (&Names, &State), users: &[UserId], items: &[ItemId]) -> Vec<Difference> {
     let ((names_then, then), (names_now, now)) = (before, after);
+    // One table shared by both logs (a branch that has learned no name of its own): every index agrees.
+    let one_table = std::ptr::eq(names_then, names_now);
     let mut out = Vec::new();
-    let mut push = |kind, id: &str, field, before: Option<u64>, after: Option<u64>| {
+    let mut push = |entity, field, before: Option<u64>, after: Option<u64>| {
         if let Some(after) = after.filter(|a| before != Some(*a)) {
-            out.push(Change { kind, id: id.to_owned(), field, before, after });
+            out.push(Difference { entity, field, before, after });
         }
     };
     for &user in users {
         let name = names_now.user_name(user);
-        let same = (user.0 as usize) < names_then.user_count() && names_then.user_name(user) == name;
+        let same = one_table || ((user.0 as usize) < names_then.user_count() && names_then.user_name(user) == name);
         let then_id = if same { Some(user) } else { names_then.user(name) };
         let before = then_id.and_then(|u| then.balance(u)).map(|m| m.0);
-        push(EntityKind::User, name, ChangeField::Balance, before, now.balance(user).map(|m| m.0));
+        push(Entity::User(user), ChangeField::Balance, before, now.balance(user).map(|m| m.0));
     }
     for &item in items {
         let name = names_now.item_name(item);
-        let same = (item.0 as usize) < names_then.item_count() && names_then.item_name(item) == name;
+        let same = one_table || ((item.0 as usize) < names_then.item_count() && names_then.item_name(item) == name);
         let before = if same { Some(item) } else { names_then.item(name) };
-        push(EntityKind::Item, name, ChangeField::Price, before.and_then(|i| then.price(i)).map(|m| m.0), now.price(item).map(|m| m.0));
-        push(EntityKind::Item, name, ChangeField::Stock, before.and_then(|i| then.stock(i)).map(|q| q.0), now.stock(item).map(|q| q.0));
+        push(Entity::Item(item), ChangeField::Price, before.and_then(|i| then.price(i)).map(|m| m.0), now.price(item).map(|m| m.0));
+        push(Entity::Item(item), ChangeField::Stock, before.and_then(|i| then.stock(i)).map(|q| q.0), now.stock(item).map(|q| q.0));
     }
     out
 }

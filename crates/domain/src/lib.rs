@@ -16,6 +16,7 @@ mod log;
 mod money;
 mod projections;
 mod names;
+mod outline;
 mod rejection;
 mod restore;
 mod snapshot;
@@ -33,6 +34,7 @@ pub use jsonl::{encode_jsonl, encode_jsonl_line, encode_jsonl_pieces, push_jsonl
 pub use log::{apply_chunk_tail, apply_chunk_tail_until, Log, LogError, Orders};
 pub use money::{Money, Qty, MAX};
 pub use names::{validate_id, IdError, ItemId, Names, UserId};
+pub use outline::LogOutline;
 pub use projections::{
     apply_with_changes, changes_at, density, revenue_over_time, Bucket, Change, ChangeField, Entity, EntityKind, EntitySeries, LogFilter,
     ReadModels, Series,

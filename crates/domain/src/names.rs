@@ -81,14 +81,49 @@ impl Interner {
         ix
     }
 
+    /// Whether the indices both tables have name the same thing in each.
+    fn agrees_with(&self, other: &Interner) -> bool {
+        self.names.iter().zip(&other.names).all(|(a, b)| a == b)
+    }
+
     fn name(&self, ix: u32) -> &str {
         self.names.get(ix as usize).map_or("?", |n| n)
     }
 
     fn in_id_order(&self) -> Vec<u32> {
-        let mut order: Vec<u32> = (0..self.names.len() as u32).collect();
-        order.sort_unstable_by(|a, b| self.name(*a).cmp(self.name(*b)));
+        let mut order = Vec::new();
+        self.extend_id_order(&mut order);
         order
+    }
+
+    /// `order` holds this table's first `order.len()` indices sorted by name; the indices interned since are
+    /// sorted alone and merged in, so a table that grew by k names costs n + k log k, not a sort of all n.
+    /// An order longer than the table (of another table) is rebuilt whole.
+    fn extend_id_order(&self, order: &mut Vec<u32>) {
+        let known = order.len();
+        if known > self.names.len() {
+            order.clear();
+            return self.extend_id_order(order);
+        }
+        let mut added: Vec<u32> = (known as u32..self.names.len() as u32).collect();
+        added.sort_unstable_by(|a, b| self.name(*a).cmp(self.name(*b)));
+        if known == 0 {
+            *order = added;
+            return;
+        }
+        // Merge from the back, in place: the larger name of the two tails goes last.
+        order.resize(known + added.len(), 0);
+        let (mut left, mut right, mut out) = (known, added.len(), order.len());
+        while right > 0 {
+            out -= 1;
+            if left > 0 && self.name(order[left - 1]) > self.name(added[right - 1]) {
+                order[out] = order[left - 1];
+                left -= 1;
+            } else {
+                order[out] = added[right - 1];
+                right -= 1;
+            }
+        }
     }
 }
 
@@ -156,6 +191,27 @@ impl Names {
     pub fn items_in_id_order(&self) -> Vec<ItemId> {
         self.items.in_id_order().into_iter().map(ItemId).collect()
     }
+
+    /// Whether every index both tables have names the same user (or item) in each: true when one extends
+    /// the other, as a what-if branch's tables extend the real log's they were made from, until the real log
+    /// learns other names under the indices the branch gave its own.
+    pub fn agrees_with(&self, other: &Names) -> bool {
+        std::ptr::eq(self, other) || (self.users.agrees_with(&other.users) && self.items.agrees_with(&other.items))
+    }
+
+    /// Brings `order`, this table's users in id order as it was some names ago (or empty), up to date by
+    /// merging in the users interned since instead of sorting them all again.
+    pub fn extend_users_in_id_order(&self, order: &mut Vec<UserId>) {
+        let mut raw: Vec<u32> = std::mem::take(order).into_iter().map(|u| u.0).collect();
+        self.users.extend_id_order(&mut raw);
+        *order = raw.into_iter().map(UserId).collect();
+    }
+
+    pub fn extend_items_in_id_order(&self, order: &mut Vec<ItemId>) {
+        let mut raw: Vec<u32> = std::mem::take(order).into_iter().map(|i| i.0).collect();
+        self.items.extend_id_order(&mut raw);
+        *order = raw.into_iter().map(ItemId).collect();
+    }
 }
 
 #[cfg(test)]
@@ -183,5 +239,39 @@ mod tests {
         assert_eq!(names.user_name(alice), "alice");
         assert_eq!(names.users_in_id_order(), vec![alice, bob]);
         assert_eq!(names.item("bob"), None);
+    }
+
+    #[test]
+    fn a_grown_table_merges_its_new_names_into_the_order_it_had() {
+        let mut names = Names::new();
+        for n in ["m", "c", "x", "a"] {
+            names.intern_user(n);
+        }
+        let mut order = names.users_in_id_order();
+        for n in ["b", "z", "d", "aa", "y"] {
+            names.intern_user(n);
+        }
+        names.extend_users_in_id_order(&mut order);
+        let by_name: Vec<&str> = order.iter().map(|u| names.user_name(*u)).collect();
+        assert_eq!(by_name, ["a", "aa", "b", "c", "d", "m", "x", "y", "z"]);
+        assert_eq!(order, names.users_in_id_order());
+        // An order of a larger table is not a prefix of this one: rebuilt whole.
+        let mut foreign: Vec<UserId> = (0..20).map(UserId).collect();
+        names.extend_users_in_id_order(&mut foreign);
+        assert_eq!(foreign, names.users_in_id_order());
+    }
+
+    #[test]
+    fn tables_agree_while_one_extends_the_other() {
+        let mut real = Names::new();
+        real.intern_user("alice");
+        real.intern_item("apple");
+        let mut branch = real.clone();
+        branch.intern_user("bob");
+        assert!(real.agrees_with(&branch) && branch.agrees_with(&real));
+        // The real log learns another name under the index the branch gave bob.
+        real.intern_user("carol");
+        assert!(!real.agrees_with(&branch));
+        assert!(real.agrees_with(&real));
     }
 }

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use rewind_domain::{
     apply_chunk_tail, compensate, decode_chunk, decode_snapshot, encode_chunk, encode_jsonl, encode_jsonl_line,
-    encode_snapshot, Command, Event, ImportCheck, Listing, Log, LogError, Names, Rejection, State, Timeline, MAX,
+    encode_snapshot, Command, Event, ImportCheck, Listing, Log, LogError, LogOutline, Names, Rejection, State, Timeline, MAX,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -870,5 +870,29 @@ proptest! {
                 prop_assert_eq!(s.at(k as u64), stock_price);
             }
         }
+    }
+}
+
+proptest! {
+    // Longer logs, fewer of them: the outline keeps a mark every 64 events.
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_outline_draws_the_charts_a_pass_over_the_log_draws(
+        steps in steps(0..400),
+        buckets in 1usize..300,
+        cut in 0.0f64..=1.0,
+    ) {
+        let run = run(&steps);
+        let log = &run.log;
+        let mut outline = LogOutline::default();
+        outline.catch_up(log);
+        prop_assert_eq!(outline.density(log, buckets), rewind_domain::density(log, buckets));
+        prop_assert_eq!(outline.revenue_over_time(log, buckets), rewind_domain::revenue_over_time(log, buckets));
+        // A branch's outline: the prefix's, then its own.
+        let base = (log.len() as f64 * cut) as u64;
+        let prefix = log.prefix(base);
+        prop_assert_eq!(outline.prefix(base).revenue_over_time(&prefix, buckets), rewind_domain::revenue_over_time(&prefix, buckets));
+        prop_assert_eq!(outline.prefix(base).density(&prefix, buckets), rewind_domain::density(&prefix, buckets));
     }
 }
