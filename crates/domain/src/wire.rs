@@ -61,6 +61,24 @@ impl std::fmt::Display for WireError {
     }
 }
 
+/// A varint of four bytes or more at the start of `rest`, and its length. Apart from the reader (not a method
+/// of it), so that the reader of a hot loop can stay in registers.
+#[cold]
+#[inline(never)]
+fn long_varint(rest: &[u8]) -> Result<(u64, usize), WireError> {
+    let mut v: u64 = 0;
+    for (i, &b) in rest.iter().take(10).enumerate() {
+        v |= u64::from(b & 0x7f) << (7 * i);
+        if b < 0x80 {
+            if i == 9 && b > 1 {
+                return Err(WireError::Malformed("a number is too large"));
+            }
+            return Ok((v, i + 1));
+        }
+    }
+    Err(if rest.len() < 10 { WireError::Truncated } else { WireError::Malformed("a number is too large") })
+}
+
 pub(crate) struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -95,27 +113,28 @@ impl<'a> Reader<'a> {
     #[inline(always)]
     pub fn varint(&mut self) -> Result<u64, WireError> {
         let rest = self.bytes.get(self.pos..).unwrap_or_default();
-        // Most fields fit in one byte: decode those without the loop.
-        match rest.first() {
-            Some(&b) if b < 0x80 => {
+        // Most fields fit in one byte, nearly all in three: those are decoded without a loop, from fixed
+        // positions the compiler can check once.
+        match *rest {
+            [b0, ..] if b0 < 0x80 => {
                 self.pos += 1;
-                return Ok(u64::from(b));
+                Ok(u64::from(b0))
             }
-            None => return Err(WireError::Truncated),
-            _ => {}
-        }
-        let mut v: u64 = 0;
-        for (i, &b) in rest.iter().take(10).enumerate() {
-            v |= u64::from(b & 0x7f) << (7 * i);
-            if b < 0x80 {
-                if i == 9 && b > 1 {
-                    return Err(WireError::Malformed("a number is too large"));
-                }
-                self.pos += i + 1;
-                return Ok(v);
+            [b0, b1, ..] if b1 < 0x80 => {
+                self.pos += 2;
+                Ok(u64::from(b0 & 0x7f) | u64::from(b1) << 7)
+            }
+            [b0, b1, b2, ..] if b2 < 0x80 => {
+                self.pos += 3;
+                Ok(u64::from(b0 & 0x7f) | u64::from(b1 & 0x7f) << 7 | u64::from(b2) << 14)
+            }
+            [] => Err(WireError::Truncated),
+            _ => {
+                let (v, len) = long_varint(rest)?;
+                self.pos += len;
+                Ok(v)
             }
         }
-        Err(if rest.len() < 10 { WireError::Truncated } else { WireError::Malformed("a number is too large") })
     }
 
     #[inline(always)]
