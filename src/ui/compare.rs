@@ -32,27 +32,43 @@ pub(crate) fn window(len: usize, scroll_top: f64) -> std::ops::Range<usize> {
     first..(first + VIEW_ROWS + 2 * OVERSCAN).min(len)
 }
 
+/// Where a list's row indices count from.
+#[derive(Clone, Copy, PartialEq)]
+enum Anchor {
+    /// Index 0 is the first row.
+    Top,
+    /// Index 0 is the last row: a list that grows at the top (blame's newest-first events) keeps each row's
+    /// index, key and place as rows come and go above it.
+    Bottom,
+}
+
 /// A list of `len` rows over a spacer of their full height: all of them up to [`ALL_ROWS_UP_TO`], else the
-/// ones in view. `stamp` changes whenever the rows' content does, so rows are rebuilt rather than reused.
+/// ones in view. Rows are keyed by `stamp` and their index, so `stamp` changes whenever the rows' content
+/// at an index does, and they are rebuilt rather than reused.
 fn row_list<V: IntoView + 'static>(
     label: &'static str,
     len: Signal<usize>,
     stamp: Signal<u64>,
+    anchor: Anchor,
     row: impl Fn(usize) -> V + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let scroll_top = RwSignal::new(0.0_f64);
     let viewport: NodeRef<leptos::html::Div> = NodeRef::new();
     let rows = move || {
-        let stamp = stamp.get();
-        window(len.get(), scroll_top.get()).map(|i| (stamp, i)).collect::<Vec<_>>()
+        let (stamp, len) = (stamp.get(), len.get());
+        let index = move |shown: usize| if anchor == Anchor::Bottom { len.saturating_sub(shown + 1) } else { shown };
+        window(len, scroll_top.get()).map(|shown| (stamp, index(shown))).collect::<Vec<_>>()
     };
+    let place = move |i: usize| format!("{}px", i as f64 * ROW_H);
     view! {
         <div class="rows-viewport" node_ref=viewport tabindex="0" aria-label=label
             style:max-height=format!("{}px", VIEW_ROWS as f64 * ROW_H)
             on:scroll=move |_| if let Some(el) = viewport.get_untracked() { scroll_top.set(el.scroll_top() as f64) }>
             <div class="rows-spacer" role="list" style:height=move || format!("{}px", len.get() as f64 * ROW_H)>
                 <For each=rows key=|k| *k let:((_, i))>
-                    <div class="row-slot" role="listitem" style:top=format!("{}px", i as f64 * ROW_H)>{row(i)}</div>
+                    <div class="row-slot" role="listitem"
+                        style:top=(anchor == Anchor::Top).then(|| place(i))
+                        style:bottom=(anchor == Anchor::Bottom).then(|| place(i))>{row(i)}</div>
                 </For>
             </div>
         </div>
@@ -91,7 +107,7 @@ pub fn diff_list(label: &'static str, lines: Memo<(u64, Vec<DiffLine>)>) -> impl
     let len = Signal::derive(move || lines.with(|(_, l)| l.len()));
     let stamp = Signal::derive(move || lines.with(|(s, _)| *s));
     let row = move |i: usize| lines.with_untracked(|(_, l)| l.get(i).map(diff_row));
-    row_list(label, len, stamp, row)
+    row_list(label, len, stamp, Anchor::Top, row)
 }
 
 /// Compare two points of history: every value that differs, before and after.
@@ -150,19 +166,28 @@ pub fn DiffPanel() -> impl IntoView {
 #[component]
 pub fn BlamePanel() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let stamp = StoredValue::new(0u64);
+    // (stamp, entity, generation): the stamp changes only with the entity or the log. Up to any point, the same
+    // entity in the same log has the same lines, oldest first, so a move of the timeline only adds or drops
+    // rows at the top and the others stay.
+    let shown = StoredValue::new((0u64, None::<Entity>, 0u64));
     let lines = Memo::new(move |_| {
-        ctx.generation.track();
+        let generation = ctx.generation.get();
         ctx.head.track();
         let upto = ctx.cursor.get();
         let Some(entity) = ctx.selected.get() else { return (0, None, Vec::new()) };
-        stamp.update_value(|s| *s += 1);
+        shown.update_value(|(stamp, e, g)| {
+            if (*e, *g) != (Some(entity), generation) {
+                *stamp += 1;
+                (*e, *g) = (Some(entity), generation);
+            }
+        });
         let (name, lines) = ctx.blame(entity, upto).unwrap_or_default();
-        (stamp.get_value(), Some(name), lines)
+        (shown.with_value(|s| s.0), Some(name), lines)
     });
     let len = Signal::derive(move || lines.with(|(_, _, l)| l.len()));
     let stamp_signal = Signal::derive(move || lines.with(|(s, _, _)| *s));
-    let row = move |i: usize| lines.with_untracked(|(_, _, l)| l.get(i).copied().map(blame_row));
+    // Index 0 is the oldest line, at the bottom.
+    let row = move |i: usize| lines.with_untracked(|(_, _, l)| l.len().checked_sub(i + 1).and_then(|at| l.get(at)).copied().map(blame_row));
     view! {
         <section class="card blame" aria-labelledby="blame-title">
             <h2 id="blame-title">{move || match lines.with(|(_, n, _)| n.clone()) {
@@ -175,27 +200,23 @@ pub fn BlamePanel() -> impl IntoView {
             <Show when=move || ctx.selected.get().is_some() && len.get() == 0>
                 <p class="muted">"No event up to the timeline's value changed it."</p>
             </Show>
-            {row_list("Events that changed it, newest first", len, stamp_signal, row)}
+            {row_list("Events that changed it, newest first", len, stamp_signal, Anchor::Bottom, row)}
         </section>
     }
 }
 
+/// One row of blame: one element and one text (a jump of the timeline can add hundreds of them at once).
 fn blame_row(line: BlameLine) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let field = line.field.as_str();
     let before = line.before.map(|b| value_in_words(line.field, b)).unwrap_or_else(|| "new".into());
     let what = ctx.read(|p| p.log.get(line.seq).map(|e| super::event_in_words(p.names(), &e.event))).flatten().unwrap_or_default();
-    let title = what.clone();
+    let text = format!("#{}  {field}  {before} → {}  {what}", line.seq, value_in_words(line.field, line.after));
     view! {
         <button type="button" class="blame-row" data-testid="blame-row" data-seq=line.seq data-field=field
-            data-before=line.before data-after=line.after title=title
+            data-before=line.before data-after=line.after title=what
             on:click=move |_| ctx.show_at(line.seq)>
-            <span class="seq">{format!("#{}", line.seq)}</span>
-            <span class="field">{field}</span>
-            <span class="before">{before}</span>
-            " → "
-            <span class="after">{value_in_words(line.field, line.after)}</span>
-            <span class="what muted">{what}</span>
+            {text}
         </button>
     }
 }

@@ -276,6 +276,11 @@ fn bench(args: &[String]) -> Result {
         run(trunk().args(["build", "--release", "--offline"]))?;
         run(Command::new("python3").current_dir(root()).args(["tests/e2e/bench_history.py"]))?;
     }
+    if only("scale") {
+        // Issue 14's figures at 1,000,000 events and 100,000 users: moves, clicks, import, reload, memory.
+        run(trunk().args(["build", "--release", "--offline"]))?;
+        run(Command::new("python3").current_dir(root()).args(["tests/e2e/bench_scale.py"]))?;
+    }
     if only("shared") {
         // The sync server beside raw XADD (redis-benchmark) in the same run.
         run(cargo().args(["run", "--release", "-p", "rewind-server", "--example", "bench"]))?;

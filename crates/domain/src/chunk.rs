@@ -264,8 +264,6 @@ fn decode_into(
     let mut ts = r.varint()?;
     let users = read_names(&mut r, |n| names.intern_user_bytes(n).map(|u| u.0))?;
     let items = read_names(&mut r, |n| names.intern_item_bytes(n).map(|i| i.0))?;
-    // A fresh binding the loop below only reads through inlined calls: it can live in registers.
-    let mut r = r;
     events.reserve(count);
     timestamps.reserve(count);
     for _ in 0..count {
