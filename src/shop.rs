@@ -15,6 +15,8 @@ pub struct Shop {
     /// What the event at the cursor changed.
     pub changes: Vec<Change>,
     pub view_models: ReadModels,
+    /// The events `view_models` is after (None when it is not of the log's history).
+    view_models_seq: Option<u64>,
     /// Which events touched each user and item: blame and entity charts read it instead of the whole log.
     /// Kept up to date with the real log; a branch builds its own at first use ([`Shop::blame_index`]).
     blame: BlameIndex,
@@ -39,6 +41,7 @@ impl Default for Shop {
             view: State::new(),
             changes: Vec::new(),
             view_models: ReadModels::default(),
+            view_models_seq: None,
             blame: BlameIndex::default(),
             outline: LogOutline::default(),
             generation: 0,
@@ -139,6 +142,7 @@ impl Shop {
         self.filter = LogFilter::default();
         self.matches = None;
         self.view = State::new();
+        self.view_models_seq = None;
         self.move_view(source, source.head());
     }
 
@@ -193,6 +197,7 @@ impl Shop {
         if !source.history_ready {
             self.view.clone_from_state(source.live);
             self.view_models = ReadModels::default();
+            self.view_models_seq = None;
             return;
         }
         if k == 0 {
@@ -204,7 +209,8 @@ impl Shop {
                 self.changes = apply_with_changes(&mut self.view, source.log.names(), &envelope.event).unwrap_or_default();
             }
         }
-        self.view_models = self.series.at(source.log, k);
+        self.series.move_to(source.log, self.view_models_seq, k, &mut self.view_models);
+        self.view_models_seq = Some(k);
     }
 
     /// The blame index of `log` (the log this view shows), caught up first.

@@ -151,7 +151,7 @@ pub fn EventLog() -> impl IntoView {
                         scroll_top.set(at as f64);
                     }
                 }>
-                <div class="log-window" role="list">
+                <div class="log-window" role="list" on:click=move |ev| on_log_click(ctx, ev) on:keydown=move |ev| on_log_key(ctx, ev)>
                     <For each=rows key=|k| *k let:((_, seq))>
                         <LogRow seq/>
                     </For>
@@ -171,23 +171,42 @@ fn LogRow(seq: u64) -> impl IntoView {
     view! {
         <div class="log-row" role="listitem" data-testid="log-row" data-seq=seq tabindex="-1"
             class:at-cursor=move || ctx.cursor.get() == seq
-            title="Click to move the timeline here; shift-click to compare this point with the timeline's"
-            on:click=move |ev| if ev.shift_key() { ctx.compare_with_cursor(seq) } else { ctx.show_at(seq) }
-            on:keydown=move |ev| if ev.key() == "Enter" { ctx.show_at(seq) }>
+            title="Click to move the timeline here; shift-click to compare this point with the timeline's">
             <span class="seq">{seq}</span>
             <span class="time">{time_of(ts)}</span>
             <span class=format!("type {kind}")>{kind}</span>
             <span class="what">{text}</span>
             {(kind == "OrderPlaced").then(|| view! {
-                <button type="button" class="link refund" aria-label=format!("Refund order #{seq}")
-                    title="Give the total back to the user and the items back to stock"
-                    on:click=move |ev| {
-                        // The button is for the refund, not for moving the timeline to the row.
-                        ev.stop_propagation();
-                        leptos::task::spawn_local(ctx.submit(rewind_domain::Command::Refund { order: seq }));
-                    }>"Refund"</button>
+                <button type="button" class="link refund" data-refund=seq aria-label=format!("Refund order #{seq}")
+                    title="Give the total back to the user and the items back to stock">"Refund"</button>
             })}
         </div>
+    }
+}
+
+/// The seq in `attr` of the element an event came from, or of its nearest ancestor that has one.
+fn seq_at(ev: &leptos::ev::Event, attr: &str) -> Option<u64> {
+    let target: web_sys::Element = wasm_bindgen::JsCast::dyn_into(ev.target()?).ok()?;
+    let el = target.closest(&format!("[{attr}]")).ok()??;
+    el.get_attribute(attr)?.parse().ok()
+}
+
+/// Clicks and keys of the event log's rows, handled once for the list: a far jump of the timeline replaces
+/// every row in view, and rows without handlers of their own leave nothing to attach and collect.
+fn on_log_click(ctx: Ctx, ev: leptos::ev::MouseEvent) {
+    if let Some(order) = seq_at(&ev, "data-refund") {
+        // The button is for the refund, not for moving the timeline to its row.
+        leptos::task::spawn_local(ctx.submit(rewind_domain::Command::Refund { order }));
+    } else if let Some(seq) = seq_at(&ev, "data-seq") {
+        if ev.shift_key() { ctx.compare_with_cursor(seq) } else { ctx.show_at(seq) }
+    }
+}
+
+fn on_log_key(ctx: Ctx, ev: leptos::ev::KeyboardEvent) {
+    if ev.key() == "Enter" && seq_at(&ev, "data-refund").is_none() {
+        if let Some(seq) = seq_at(&ev, "data-seq") {
+            ctx.show_at(seq);
+        }
     }
 }
 

@@ -290,7 +290,7 @@ pub fn ItemsTable() -> impl IntoView {
         _ => None,
     };
     view! {
-        <section class="card table-card" aria-labelledby="items-title">
+        <section class="card table-card items-table" aria-labelledby="items-title">
             <h2 id="items-title">"Items " <small><span data-testid="item-count">{move || { ctx.version.track(); ctx.read(|s| s.view.items().count()).unwrap_or(0) }}</span>
                 {move || { let shown = window.listed.with(Vec::len); let all = ctx.read(|s| s.view.items().count()).unwrap_or(0);
                     (shown != all).then(|| format!(" · {} match", count(shown as u64))) }}</small></h2>

@@ -250,13 +250,30 @@ impl Series {
 
     /// The read models after the first `k` events.
     pub fn at(&self, log: &Log, k: u64) -> ReadModels {
+        let mut out = ReadModels::default();
+        self.move_to(log, None, k, &mut out);
+        out
+    }
+
+    /// Moves `out`, the read models after the first `from` events (None: unknown), to those after the first
+    /// `k`: folding on from `out` when it is at or past the nearest checkpoint (a drag of the timeline),
+    /// otherwise from a copy of that checkpoint into `out`'s own memory (a far jump allocates nothing).
+    pub fn move_to(&self, log: &Log, from: Option<u64>, k: u64, out: &mut ReadModels) {
         let k = k.min(log.len());
-        let Some((from, checkpoint)) = self.checkpoints.at_or_before(k) else { return ReadModels::default() };
-        let mut acc = checkpoint.clone();
-        for event in log.events().iter().take(k as usize).skip(from as usize) {
-            acc.fold(event);
+        let Some((checkpoint_seq, checkpoint)) = self.checkpoints.at_or_before(k) else {
+            *out = ReadModels::default();
+            return;
+        };
+        let start = match from {
+            Some(from) if (checkpoint_seq..=k).contains(&from) => from,
+            _ => {
+                out.clone_from(checkpoint);
+                checkpoint_seq
+            }
+        };
+        for event in log.events().iter().take(k as usize).skip(start as usize) {
+            out.fold(event);
         }
-        acc
     }
 }
 

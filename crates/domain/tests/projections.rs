@@ -70,6 +70,19 @@ fn naive_models(log: &Log, k: u64) -> ReadModels {
     m
 }
 
+case!(read_models_moved_along_the_timeline_equal_a_naive_fold {
+    let (log, _) = generate_log(5, 12_000).unwrap();
+    let mut series = Series::default();
+    series.catch_up(&log);
+    // Drags forward (folded on from where they are), jumps back and far (from a checkpoint), and the ends.
+    let (mut models, mut at) = (ReadModels::default(), None);
+    for k in [5_000, 5_001, 5_300, 8_191, 8_192, 4_097, 9_000, 100, 12_000, 11_999, 0, 4_096, 30_000] {
+        series.move_to(&log, at, k, &mut models);
+        assert_eq!(models, naive_models(&log, k.min(12_000)), "k = {k}");
+        at = Some(k.min(12_000));
+    }
+});
+
 case!(read_models_at_any_k_equal_a_naive_fold {
     let (log, _) = generate_log(5, 12_000).unwrap();
     let mut series = Series::default();
