@@ -200,12 +200,17 @@ pub fn BlamePanel() -> impl IntoView {
             <Show when=move || ctx.selected.get().is_some() && len.get() == 0>
                 <p class="muted">"No event up to the timeline's value changed it."</p>
             </Show>
-            {row_list("Events that changed it, newest first", len, stamp_signal, Anchor::Bottom, row)}
+            <div title="Click an event to move the timeline there" on:click=move |ev| {
+                if let Some(seq) = super::history::seq_at(&ev, "data-seq") { ctx.show_at(seq) }
+            }>
+                {row_list("Events that changed it, newest first", len, stamp_signal, Anchor::Bottom, row)}
+            </div>
         </section>
     }
 }
 
-/// One row of blame: one element and one text (a jump of the timeline can add hundreds of them at once).
+/// One row of blame: one element and one text, and no handler of its own (the list handles clicks): a jump
+/// of the timeline can add hundreds of them at once.
 fn blame_row(line: BlameLine) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let field = line.field.as_str();
@@ -214,8 +219,7 @@ fn blame_row(line: BlameLine) -> impl IntoView {
     let text = format!("#{}  {field}  {before} → {}  {what}", line.seq, value_in_words(line.field, line.after));
     view! {
         <button type="button" class="blame-row" data-testid="blame-row" data-seq=line.seq data-field=field
-            data-before=line.before data-after=line.after title=what
-            on:click=move |_| ctx.show_at(line.seq)>
+            data-before=line.before data-after=line.after>
             {text}
         </button>
     }

@@ -185,7 +185,7 @@ fn LogRow(seq: u64) -> impl IntoView {
 }
 
 /// The seq in `attr` of the element an event came from, or of its nearest ancestor that has one.
-fn seq_at(ev: &leptos::ev::Event, attr: &str) -> Option<u64> {
+pub(super) fn seq_at(ev: &leptos::ev::Event, attr: &str) -> Option<u64> {
     let target: web_sys::Element = wasm_bindgen::JsCast::dyn_into(ev.target()?).ok()?;
     let el = target.closest(&format!("[{attr}]")).ok()??;
     el.get_attribute(attr)?.parse().ok()
