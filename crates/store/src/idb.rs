@@ -131,10 +131,20 @@ impl IdbRecords {
     }
 
     async fn read_index(tx: &Transaction<'_>) -> Result<StoredIndex, IdbError> {
+        Self::request_index(tx)?.await
+    }
+
+    /// Sends the reads of the index (both at once) and returns their answer to await: requests sent after
+    /// this one in the same transaction run after it.
+    fn request_index(tx: &Transaction<'_>) -> Result<impl std::future::Future<Output = Result<StoredIndex, IdbError>>, IdbError> {
         let meta = tx.object_store(META)?;
-        let head: JsValue = meta.get(HEAD).await?.unwrap_or(JsValue::UNDEFINED);
-        let epoch: JsValue = meta.get(EPOCH).await?.unwrap_or(JsValue::UNDEFINED);
-        Ok((|| Ok(LogVersion { head: index_field(&head, HEAD)?, epoch: index_field(&epoch, EPOCH)? }))())
+        let head = meta.get::<JsValue, _, _>(HEAD).primitive()?;
+        let epoch = meta.get::<JsValue, _, _>(EPOCH).primitive()?;
+        Ok(async move {
+            let head = head.await?.unwrap_or(JsValue::UNDEFINED);
+            let epoch = epoch.await?.unwrap_or(JsValue::UNDEFINED);
+            Ok((|| Ok(LogVersion { head: index_field(&head, HEAD)?, epoch: index_field(&epoch, EPOCH)? }))())
+        })
     }
 
     pub async fn index(&self) -> Result<StoredIndex, StoreError> {
@@ -148,9 +158,27 @@ impl IdbRecords {
             Write::Snapshot { .. } => &[SNAPSHOTS, META],
         };
         let (tx, raw) = self.write_tx(stores)?;
-        let stored = Self::read_index(&tx).await.map_err(|e| write_error(e, &raw))?;
-        // Dropping the transaction on an early return aborts it: nothing is written.
-        let Admitted::Store(version) = admit(&stored, write)? else { return Ok(None) };
+        // An append is written on the version it expects, in the same round trip as the reading of the index
+        // that checks it: if the index says otherwise, the transaction is dropped, which aborts it, writes
+        // and all. Other writes read first.
+        let expected = match write {
+            Write::Append { expected, .. } => match admit(&Ok(*expected), write)? {
+                Admitted::Store(version) => Some(version),
+                Admitted::Drop => None,
+            },
+            _ => None,
+        };
+        let mut index = Some(Self::request_index(&tx).map_err(|e| write_error(e, &raw))?);
+        let version = match expected {
+            Some(version) => version,
+            None => {
+                let Some(index) = index.take() else { return Ok(None) };
+                let stored = index.await.map_err(|e| write_error(e, &raw))?;
+                // Dropping the transaction on an early return aborts it: nothing is written.
+                let Admitted::Store(version) = admit(&stored, write)? else { return Ok(None) };
+                version
+            }
+        };
         let sent = async {
             match write {
                 Write::Append { chunks, .. } | Write::Replace { chunks, .. } => {
@@ -191,6 +219,13 @@ impl IdbRecords {
         .await;
         if let Err(e) = sent {
             return Err(write_error(e, &raw));
+        }
+        if let Some(index) = index {
+            let stored = index.await.map_err(|e| write_error(e, &raw))?;
+            if admit(&stored, write)? != Admitted::Store(version) {
+                // Not written: dropping the transaction aborts it.
+                return Ok(None);
+            }
         }
         tx.commit().await.map_err(|e| write_error(e, &raw))?;
         Ok(Some(version))

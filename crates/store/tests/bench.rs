@@ -5,9 +5,38 @@
 
 use rewind_domain::{decide, generate_log, Command, State};
 use rewind_store::{encode_chunks, Store};
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+// The yardstick beside our append, in the same run: one put of 40 bytes in its own strict transaction, on a
+// database of its own (as ../shared/bench/js-baseline.html measures it).
+#[wasm_bindgen(inline_js = r#"
+export function rawOpen(name) {
+  return new Promise((resolve, reject) => {
+    const r = indexedDB.open(name, 1);
+    r.onupgradeneeded = () => r.result.createObjectStore('events');
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+}
+export function rawPut(db, key) {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction('events', 'readwrite', { durability: 'strict' });
+    tx.objectStore('events').put(new Uint8Array(40), key);
+    tx.oncomplete = () => resolve(performance.now() - t0);
+    tx.onerror = () => reject(tx.error);
+  });
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = rawOpen)]
+    fn raw_open(name: &str) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = rawPut)]
+    fn raw_put(db: &JsValue, key: f64) -> js_sys::Promise;
+}
 
 const N: u64 = 1_000_000;
 
@@ -61,7 +90,8 @@ async fn store_figures() {
 
     let mut names = log.names().clone();
     let mut state: State = live.clone();
-    let mut appends = Vec::new();
+    let raw_db = wasm_bindgen_futures::JsFuture::from(raw_open(&format!("{name}-raw"))).await.unwrap();
+    let (mut appends, mut raw_puts) = (Vec::new(), Vec::new());
     for i in 0..300u64 {
         let event = decide(&state, &mut names, &(), &Command::TopUp { user: "bench".into(), amount: 1 }).unwrap();
         let chunk = encode_chunks(&names, version.head + 1, &[event], &[i]);
@@ -69,18 +99,26 @@ async fn store_figures() {
         version = store.append(version, &chunk).await.unwrap();
         appends.push(now() - t);
         state.apply(&names, &event).unwrap();
+        // Interleaved, so that both see the same disk and the same moment.
+        let raw = wasm_bindgen_futures::JsFuture::from(raw_put(&raw_db, i as f64)).await.unwrap();
+        raw_puts.push(raw.as_f64().unwrap());
     }
     appends.sort_by(f64::total_cmp);
+    raw_puts.sort_by(f64::total_cmp);
 
     console_log!(
         "STORE-BENCH {{\"events\":{N},\"generate_ms\":{generate_ms:.0},\"encode_ms\":{encode_ms:.0},\
          \"stored_bytes\":{bytes},\"records\":{},\"bulk_write_ms\":{write_ms:.0},\
          \"read_and_decode_ms\":{read_ms:.0},\"restore_ms_median\":{:.1},\"restore_tail\":5000,\
-         \"append_p50_ms\":{:.2},\"append_p95_ms\":{:.2}}}",
+         \"append_p50_ms\":{:.2},\"append_p95_ms\":{:.2},\"raw_strict_one_put_p50_ms\":{:.2},\"raw_strict_one_put_p95_ms\":{:.2},\
+         \"append_p95_over_raw_p95\":{:.2}}}",
         chunks.len(),
         pct(&restores, 0.5),
         pct(&appends, 0.5),
-        pct(&appends, 0.95)
+        pct(&appends, 0.95),
+        pct(&raw_puts, 0.5),
+        pct(&raw_puts, 0.95),
+        pct(&appends, 0.95) / pct(&raw_puts, 0.95)
     );
     store.clear(rewind_store::Expected::Version(version)).await.unwrap();
 }
