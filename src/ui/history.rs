@@ -57,16 +57,15 @@ pub fn EventLog() -> impl IntoView {
         ctx.read(|s| s.listed()).unwrap_or(0)
     });
     let first = Memo::new(move |_| first_row(scroll_top.get(), listed.get()));
-    let rows = move || {
+    // The events in view, by row: a row stays put as the timeline jumps or the log scrolls, and only its
+    // content changes (a far jump changes every row in view).
+    let seqs = Memo::new(move |_| {
         let (first, listed) = (first.get(), listed.get());
         ctx.filter_version.track();
-        // Keyed by the log's generation too: after an import, event n is another event.
-        let generation = ctx.generation.get();
-        ctx.read(|s| {
-            (first..(first + VIEW_ROWS).min(listed)).filter_map(|i| s.listed_seq(i)).map(|q| (generation, q)).collect::<Vec<_>>()
-        })
-        .unwrap_or_default()
-    };
+        ctx.generation.track();
+        ctx.read(|s| (first..(first + VIEW_ROWS).min(listed)).filter_map(|i| s.listed_seq(i)).collect::<Vec<_>>())
+            .unwrap_or_default()
+    });
     // The scroll position this page set itself: its scroll event must not move the rows again (they are
     // already right, and a second render a frame later would make scrubbing stutter).
     let own_scroll = StoredValue::new(None::<i32>);
@@ -152,8 +151,8 @@ pub fn EventLog() -> impl IntoView {
                     }
                 }>
                 <div class="log-window" role="list" on:click=move |ev| on_log_click(ctx, ev) on:keydown=move |ev| on_log_key(ctx, ev)>
-                    <For each=rows key=|k| *k let:((_, seq))>
-                        <LogRow seq/>
+                    <For each=move || 0..seqs.with(Vec::len) key=|row| *row let:row>
+                        <LogRow row seqs/>
                     </For>
                 </div>
                 <div class="log-spacer" style:height=move || {
@@ -164,20 +163,29 @@ pub fn EventLog() -> impl IntoView {
     }
 }
 
+/// Row `row` of the event log's rows in view: the event at that place, whichever that is now.
 #[component]
-fn LogRow(seq: u64) -> impl IntoView {
+fn LogRow(row: usize, seqs: Memo<Vec<u64>>) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let (ts, kind, text) = describe(ctx, seq).unwrap_or((0, "", String::new()));
+    let seq = Memo::new(move |_| seqs.with(|s| s.get(row).copied().unwrap_or(0)));
+    let event = Memo::new(move |_| {
+        // Another log (an import, a branch) may say something else at the same seq.
+        ctx.generation.track();
+        describe(ctx, seq.get()).unwrap_or((0, "", String::new()))
+    });
+    let kind = Memo::new(move |_| event.with(|e| e.1));
+    let is_order = Memo::new(move |_| kind.get() == "OrderPlaced");
     view! {
-        <div class="log-row" role="listitem" data-testid="log-row" data-seq=seq tabindex="-1"
-            class:at-cursor=move || ctx.cursor.get() == seq
+        <div class="log-row" role="listitem" data-testid="log-row" data-seq=move || seq.get() tabindex="-1"
+            class:at-cursor=move || ctx.cursor.get() == seq.get()
             title="Click to move the timeline here; shift-click to compare this point with the timeline's">
-            <span class="seq">{seq}</span>
-            <span class="time">{time_of(ts)}</span>
-            <span class=format!("type {kind}")>{kind}</span>
-            <span class="what">{text}</span>
-            {(kind == "OrderPlaced").then(|| view! {
-                <button type="button" class="link refund" data-refund=seq aria-label=format!("Refund order #{seq}")
+            <span class="seq">{move || seq.get()}</span>
+            <span class="time">{move || time_of(event.with(|e| e.0))}</span>
+            <span class=move || format!("type {}", kind.get())>{move || kind.get()}</span>
+            <span class="what">{move || event.with(|e| e.2.clone())}</span>
+            {move || is_order.get().then(|| view! {
+                <button type="button" class="link refund" data-refund=move || seq.get()
+                    aria-label=move || format!("Refund order #{}", seq.get())
                     title="Give the total back to the user and the items back to stock">"Refund"</button>
             })}
         </div>
