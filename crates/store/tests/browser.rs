@@ -107,6 +107,9 @@ async fn an_append_on_a_version_the_store_no_longer_holds_is_refused_and_writes_
         let error = stale.top_up(&store, "bob").await.unwrap_err();
         assert_eq!(error, StoreError::Conflict { expected: 0, found: 1 }, "{backend}");
         assert_eq!(store.head().await.unwrap(), 1, "{backend}");
+        // The refused append wrote nothing, not even over the record it would have replaced: alice's event
+        // is there, bob's is not.
+        assert_eq!(encode_jsonl(&Copy::read(&store).await.log), encode_jsonl(&a.log), "{backend}");
         // After reading what the other writer stored, the same writer goes on.
         assert_eq!(stale.catch_up(&store).await.unwrap(), 1, "{backend}");
         stale.top_up(&store, "bob").await.unwrap();
