@@ -13,7 +13,6 @@ sys.path.insert(0, str(pathlib.Path(__file__).parent))
 import conftest  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 from pages import ShopPage  # noqa: E402
-import functools, http.server, socketserver, threading  # noqa: E401,E402
 
 # Moves the slider to random positions; per move, the time from the input event until the DOM shows the new
 # state: the last DOM change the move caused, seen by a MutationObserver (microtask timing), once every
@@ -95,10 +94,7 @@ LIVE_ON_SCREEN_JS = """
 
 
 def main():
-    handler = functools.partial(conftest._Quiet, directory=str(conftest.DIST))
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    server, url = conftest.serve_dist()
     out = {}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=conftest.CHROMIUM, args=conftest.ARGS)

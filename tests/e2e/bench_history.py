@@ -5,20 +5,15 @@ screen, and starting a branch at the middle of the log until it is shown. Also t
 and DOM size there. Run by `cargo xtask bench history` after a release trunk build.
 BENCH_EVENTS and BENCH_USERS change the size."""
 import collections
-import functools
 import json
 import os
 import pathlib
-import socketserver
 import sys
 import tempfile
-import threading
-import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 import conftest  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
-from pages import ShopPage  # noqa: E402
 
 # Runs `act` (JS source of a function) and resolves with the ms until `done` (JS source of a predicate)
 # holds, checked after every DOM change and every frame: the time until the page shows the answer.
@@ -58,21 +53,12 @@ def busiest_user(path):
 def main():
     events = int(os.environ.get("BENCH_EVENTS", "1000000"))
     users = int(os.environ.get("BENCH_USERS", "100000"))
-    handler = functools.partial(conftest._Quiet, directory=str(conftest.DIST))
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    server, url = conftest.serve_dist()
     out = {"events": events, "users": users}
     with sync_playwright() as pw, tempfile.TemporaryDirectory() as tmp:
         browser = pw.chromium.launch(executable_path=conftest.CHROMIUM, args=conftest.ARGS)
-        ctx = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
-        page = ctx.new_page()
-        page.set_default_timeout(1_800_000)
-        shop = ShopPage(page, url).open()
-        page.get_by_test_id("generate-form").locator("[name=users]").fill(str(users))
-        t = time.perf_counter()
-        shop.generate(events)
-        out["generate_s"] = round(time.perf_counter() - t, 1)
+        ctx, shop, out["generate_s"] = conftest.crowded_shop(browser, url, events, users)
+        page = shop.page
         path = shop.export(pathlib.Path(tmp) / "log.jsonl")
         name, n = busiest_user(path)
         out["busiest_user"] = [name, n]

@@ -4,14 +4,11 @@ far timeline jumps with the event log, the changes and a user's chart on screen;
 chart shows and on a log row until the timeline is there; then, in a fresh profile, import of the exported
 file, reload to the live state and to the full timeline, WebAssembly memory and DOM nodes after each.
 Run by `cargo xtask bench scale` after a release trunk build. BENCH_EVENTS and BENCH_USERS change the size."""
-import functools
 import json
 import os
 import pathlib
-import socketserver
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
@@ -29,21 +26,12 @@ PAGE_JS = """() => ({
 def main():
     events = int(os.environ.get("BENCH_EVENTS", "1000000"))
     users = int(os.environ.get("BENCH_USERS", "100000"))
-    handler = functools.partial(conftest._Quiet, directory=str(conftest.DIST))
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    server, url = conftest.serve_dist()
     out = {"events": events, "users": users}
     with sync_playwright() as pw, tempfile.TemporaryDirectory() as tmp:
         browser = pw.chromium.launch(executable_path=conftest.CHROMIUM, args=conftest.ARGS)
-        ctx = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
-        page = ctx.new_page()
-        page.set_default_timeout(1_800_000)
-        shop = ShopPage(page, url).open()
-        page.get_by_test_id("generate-form").locator("[name=users]").fill(str(users))
-        t = time.perf_counter()
-        shop.generate(events)
-        out["generate_s"] = round(time.perf_counter() - t, 1)
+        ctx, shop, out["generate_s"] = conftest.crowded_shop(browser, url, events, users)
+        page = shop.page
         out["user_count"] = int(page.get_by_test_id("user-count").text_content())
         out["after_generate"] = page.evaluate(PAGE_JS)
         out["select_user_to_chart_ms"] = sorted(page.evaluate(CHART_JS) for _ in range(1))

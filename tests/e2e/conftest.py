@@ -5,6 +5,7 @@ import os
 import pathlib
 import socketserver
 import threading
+import time
 
 import pytest
 from playwright.sync_api import sync_playwright
@@ -24,15 +25,35 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="session")
-def base_url():
-    if not (DIST / "index.html").exists():
-        pytest.exit("dist/ is missing: run `trunk build --release --offline` (cargo xtask test does)", 2)
+def serve_dist():
+    """Serves dist/ on a free loopback port, in the background: the server (to shut down) and its URL."""
     handler = functools.partial(_Quiet, directory=str(DIST))
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+def crowded_shop(browser, url, events, users):
+    """A fresh profile's page with `events` generated over `users` users (the benches' 1M x 100k): the
+    context, the page object, and the seconds generating took."""
+    from pages import ShopPage  # the page object, beside this file
+    ctx = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    page.set_default_timeout(1_800_000)
+    shop = ShopPage(page, url).open()
+    page.get_by_test_id("generate-form").locator("[name=users]").fill(str(users))
+    t = time.perf_counter()
+    shop.generate(events)
+    return ctx, shop, round(time.perf_counter() - t, 1)
+
+
+@pytest.fixture(scope="session")
+def base_url():
+    if not (DIST / "index.html").exists():
+        pytest.exit("dist/ is missing: run `trunk build --release --offline` (cargo xtask test does)", 2)
+    server, url = serve_dist()
+    yield url
     server.shutdown()
 
 
