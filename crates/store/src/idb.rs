@@ -168,15 +168,15 @@ impl IdbRecords {
             },
             _ => None,
         };
-        let mut index = Some(Self::request_index(&tx).map_err(|e| write_error(e, &raw))?);
-        let version = match expected {
-            Some(version) => version,
+        let index = Self::request_index(&tx).map_err(|e| write_error(e, &raw))?;
+        // The version written, and the reading of the index still to check it against (an append's).
+        let (version, unchecked) = match expected {
+            Some(version) => (version, Some(index)),
             None => {
-                let Some(index) = index.take() else { return Ok(None) };
                 let stored = index.await.map_err(|e| write_error(e, &raw))?;
                 // Dropping the transaction on an early return aborts it: nothing is written.
                 let Admitted::Store(version) = admit(&stored, write)? else { return Ok(None) };
-                version
+                (version, None)
             }
         };
         let sent = async {
@@ -220,7 +220,7 @@ impl IdbRecords {
         if let Err(e) = sent {
             return Err(write_error(e, &raw));
         }
-        if let Some(index) = index {
+        if let Some(index) = unchecked {
             let stored = index.await.map_err(|e| write_error(e, &raw))?;
             if admit(&stored, write)? != Admitted::Store(version) {
                 // Not written: dropping the transaction aborts it.
