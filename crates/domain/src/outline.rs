@@ -4,6 +4,7 @@
 
 use crate::event::Event;
 use crate::log::Log;
+use crate::projections::{density_kind, revenue_after};
 
 /// Events between two marks.
 const STEP: usize = 64;
@@ -19,17 +20,9 @@ struct Mark {
 
 impl Mark {
     fn add(&mut self, event: &Event) {
-        let kind = match event {
-            Event::ToppedUp { .. } | Event::Withdrawn { .. } => 0,
-            Event::ItemAdded { .. } | Event::WrittenOff { .. } | Event::PriceSet { .. } => 1,
-            Event::OrderPlaced { .. } | Event::Refunded { .. } => 2,
-        };
+        let kind = density_kind(event);
         self.kinds[kind] = self.kinds[kind].saturating_add(1);
-        match event {
-            Event::OrderPlaced { total, .. } => self.revenue = self.revenue.saturating_add(total.0 as u128),
-            Event::Refunded { total, .. } => self.revenue = self.revenue.saturating_sub(total.0 as u128),
-            _ => {}
-        }
+        self.revenue = revenue_after(self.revenue, event);
     }
 }
 

@@ -392,6 +392,26 @@ impl EntitySeries {
     }
 }
 
+/// Which of [`density`]'s three kinds `event` is: 0 money (top-ups and withdrawals), 1 the warehouse
+/// (restocks, write-offs, prices), 2 orders (orders and refunds).
+pub(crate) fn density_kind(event: &Event) -> usize {
+    match event {
+        Event::ToppedUp { .. } | Event::Withdrawn { .. } => 0,
+        Event::ItemAdded { .. } | Event::WrittenOff { .. } | Event::PriceSet { .. } => 1,
+        Event::OrderPlaced { .. } | Event::Refunded { .. } => 2,
+    }
+}
+
+/// Revenue so far after `event`, given the revenue before it: orders add their total, refunds take theirs
+/// back.
+pub(crate) fn revenue_after(revenue: u128, event: &Event) -> u128 {
+    match event {
+        Event::OrderPlaced { total, .. } => revenue.saturating_add(total.0 as u128),
+        Event::Refunded { total, .. } => revenue.saturating_sub(total.0 as u128),
+        _ => revenue,
+    }
+}
+
 /// How many events of each kind fall in each of `buckets` equal slices of the log: [money (top-ups and
 /// withdrawals), warehouse (restocks, write-offs, prices), orders (orders and refunds)] per slice.
 pub fn density(log: &Log, buckets: usize) -> Vec<[u32; 3]> {
@@ -401,13 +421,8 @@ pub fn density(log: &Log, buckets: usize) -> Vec<[u32; 3]> {
     let n = out.len();
     for (ix, event) in log.events().iter().enumerate() {
         let b = (ix * n / len.max(1)).min(n - 1);
-        let t = match event {
-            Event::ToppedUp { .. } | Event::Withdrawn { .. } => 0,
-            Event::ItemAdded { .. } | Event::WrittenOff { .. } | Event::PriceSet { .. } => 1,
-            Event::OrderPlaced { .. } | Event::Refunded { .. } => 2,
-        };
         if let Some(slot) = out.get_mut(b) {
-            slot[t] += 1;
+            slot[density_kind(event)] += 1;
         }
     }
     out
@@ -459,11 +474,7 @@ pub fn revenue_over_time(log: &Log, buckets: usize) -> Vec<u128> {
     let mut out = vec![0u128; n];
     let mut revenue = 0u128;
     for (ix, event) in log.events().iter().enumerate() {
-        match event {
-            Event::OrderPlaced { total, .. } => revenue += total.0 as u128,
-            Event::Refunded { total, .. } => revenue = revenue.saturating_sub(total.0 as u128),
-            _ => {}
-        }
+        revenue = revenue_after(revenue, event);
         let b = (ix * n / len.max(1)).min(n - 1);
         if let Some(slot) = out.get_mut(b) {
             *slot = revenue;
