@@ -143,11 +143,6 @@ impl<'a> Reader<'a> {
         Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
     }
 
-    /// A count of things still to read, each taking at least one byte: bounds allocations on damaged input.
-    pub fn count(&mut self) -> Result<usize, WireError> {
-        self.count_of(1, usize::MAX)
-    }
-
     /// A count of things still to read, each taking at least `min_bytes` bytes, and at most `format_max` of
     /// them: a crafted count can never make the reader allocate more than the data could hold.
     pub fn count_of(&mut self, min_bytes: usize, format_max: usize) -> Result<usize, WireError> {
@@ -167,9 +162,12 @@ impl<'a> Reader<'a> {
     }
 
     /// A string's bytes, not yet checked to be UTF-8.
+    #[inline]
     pub fn raw_str(&mut self) -> Result<&'a [u8], WireError> {
-        let len = self.count()?;
-        let end = self.pos + len;
+        // Read as a plain length, not a count: bounding it costs a division, and the slice's own bounds check
+        // already refuses one longer than the data.
+        let len = self.varint()?;
+        let end = usize::try_from(len).ok().and_then(|len| self.pos.checked_add(len)).ok_or(WireError::Truncated)?;
         let raw = self.bytes.get(self.pos..end).ok_or(WireError::Truncated)?;
         self.pos = end;
         Ok(raw)
