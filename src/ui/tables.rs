@@ -1,5 +1,6 @@
 //! The state shown at the timeline's cursor: users, items, totals, and what the event at the cursor changed.
 
+use super::paint::{ItemCell, UserCell};
 use super::{count, money, money_total};
 use crate::ctx::Ctx;
 use leptos::prelude::*;
@@ -12,7 +13,15 @@ use std::hash::Hash;
 /// of a thousand rows at once, so each row is written directly (only where its values changed) instead of
 /// through a reactive effect per cell: that keeps a move to a few microseconds per changed row.
 struct Rows<K: 'static, V: 'static> {
-    map: StoredValue<HashMap<K, (NodeRef<leptos::html::Tr>, V)>, LocalStorage>,
+    map: StoredValue<HashMap<K, ShownRow<V>>, LocalStorage>,
+}
+
+/// A row on screen: its element, its slot among the rows kept for painting (from its first paint), and the
+/// values it shows.
+struct ShownRow<V> {
+    row: NodeRef<leptos::html::Tr>,
+    slot: Option<u32>,
+    shown: V,
 }
 
 impl<K: 'static, V: 'static> Clone for Rows<K, V> {
@@ -34,20 +43,18 @@ where
     /// Adds a row being created, rendered with `initial`; it leaves with the row.
     fn register(self, key: K, row: NodeRef<leptos::html::Tr>, initial: V) {
         self.map.update_value(|m| {
-            m.insert(key, (row, initial));
+            m.insert(key, ShownRow { row, slot: None, shown: initial });
         });
         on_cleanup(move || {
-            self.map.try_update_value(|m| m.remove(&key));
+            if let Some(Some(ShownRow { slot: Some(slot), .. })) = self.map.try_update_value(|m| m.remove(&key)) {
+                super::paint::drop_row(slot);
+            }
         });
     }
 
-    /// Keeps every row showing `value_of` its key; the rows whose value changed are painted in one batch.
-    fn follow(
-        self,
-        ctx: Ctx,
-        value_of: impl Fn(&Page, K) -> V + 'static,
-        paint: fn(&[(web_sys::HtmlElement, V)]),
-    ) {
+    /// Keeps every row showing `value_of` its key; the rows whose value changed are painted in one batch, each
+    /// with what it showed and what it shows now.
+    fn follow(self, ctx: Ctx, value_of: impl Fn(&Page, K) -> V + 'static, paint: fn(&[(u32, V, V)])) {
         Effect::new(move |_| {
             ctx.version.track();
             let keys: Vec<K> = self.map.with_value(|m| m.keys().copied().collect());
@@ -55,24 +62,25 @@ where
             let mut batch = Vec::new();
             self.map.update_value(|m| {
                 for (key, value) in fresh.unwrap_or_default() {
-                    let Some((row, shown)) = m.get_mut(&key) else { continue };
-                    if *shown != value {
-                        if let Some(el) = row.get_untracked() {
-                            batch.push((el.into(), value));
-                            *shown = value;
-                        }
+                    let Some(row) = m.get_mut(&key) else { continue };
+                    if row.shown == value {
+                        continue;
                     }
+                    let slot = match row.slot {
+                        Some(slot) => slot,
+                        None => match row.row.get_untracked() {
+                            Some(el) => *row.slot.insert(super::paint::keep_row(&el)),
+                            None => continue,
+                        },
+                    };
+                    batch.push((slot, row.shown, value));
+                    row.shown = value;
                 }
             });
             paint(&batch);
         });
     }
 }
-
-/// A user's row: balance, and whether the event at the cursor changed it.
-type UserCell = (u64, bool);
-/// An item's row: price, stock, and whether the event at the cursor changed it.
-type ItemCell = (u64, u64, bool);
 
 fn user_cell(s: &Page, user: UserId) -> UserCell {
     let name = s.names().user_name(user);
@@ -82,16 +90,6 @@ fn user_cell(s: &Page, user: UserId) -> UserCell {
 fn item_cell(s: &Page, item: ItemId) -> ItemCell {
     let name = s.names().item_name(item);
     (s.view.price(item).map_or(0, |p| p.0), s.view.stock(item).map_or(0, |q| q.0), s.changed_item(name))
-}
-
-fn paint_user(rows: &[(web_sys::HtmlElement, UserCell)]) {
-    let rows: Vec<_> = rows.iter().map(|(el, (b, c))| (el.clone(), *b, *c)).collect();
-    super::paint::paint_users(&rows);
-}
-
-fn paint_item(rows: &[(web_sys::HtmlElement, ItemCell)]) {
-    let rows: Vec<_> = rows.iter().map(|(el, (p, s, c))| (el.clone(), *p, *s, *c)).collect();
-    super::paint::paint_items(&rows);
 }
 
 /// Row height of the state tables, in px (CSS keeps rows at exactly this).
@@ -208,7 +206,7 @@ fn arrow_keys<K: Copy + Send + Sync + PartialEq + 'static>(
 pub fn UsersTable() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let rows = Rows::<UserId, UserCell>::new();
-    rows.follow(ctx, user_cell, paint_user);
+    rows.follow(ctx, user_cell, super::paint::paint_users);
     let sort = RwSignal::new(Sort::default());
     let window = TableWindow::new(move || {
         ctx.version.track();
@@ -273,7 +271,7 @@ fn UserRow(user: UserId, rows: Rows<UserId, UserCell>) -> impl IntoView {
 pub fn ItemsTable() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let rows = Rows::<ItemId, ItemCell>::new();
-    rows.follow(ctx, item_cell, paint_item);
+    rows.follow(ctx, item_cell, super::paint::paint_items);
     let sort = RwSignal::new(Sort::default());
     let window = TableWindow::new(move || {
         ctx.version.track();

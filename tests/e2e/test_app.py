@@ -82,8 +82,22 @@ def test_scrubbing_shows_the_state_after_k_events(shop):
     ]
     shop.scrub(2)
     assert shop.users() == {"alice": 500}
+    apple = shop.page.locator("[data-testid=item-row][data-item=apple]")
+    alice = shop.page.locator("[data-testid=user-row][data-user=alice]")
+    # What a reader sees follows too: the cells' text, and which rows the event at the cursor changed.
+    expect(apple.locator("td")).to_have_text(["0.30", "10"])
+    expect(alice.locator("td")).to_have_text(["5.00"])
+    expect(alice).to_have_class(re.compile(r"\bchanged\b"))
+    expect(apple).not_to_have_class(re.compile(r"\bchanged\b"))
     shop.scrub(3)
     assert shop.users() == {"alice": 440} and shop.items() == {"apple": [30, 8]}
+    expect(apple.locator("td")).to_have_text(["0.30", "8"])
+    expect(alice.locator("td")).to_have_text(["4.40"])
+    expect(apple).to_have_class(re.compile(r"\bchanged\b"))
+    shop.scrub(2)
+    expect(apple.locator("td")).to_have_text(["0.30", "10"])
+    expect(apple).not_to_have_class(re.compile(r"\bchanged\b"))
+    shop.scrub(3)
     assert shop.view_mode() == "live"
     assert shop.changes() == [
         {"kind": "user", "id": "alice", "field": "balance", "before": 500, "after": 440},
