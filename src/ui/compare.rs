@@ -1,7 +1,7 @@
 //! History you can question: what changed between two points (diff), which events made a value what it is
 //! (blame). The domain computes both; these panels only show them, a window of rows at a time when long.
 
-use super::{count, money};
+use super::{blame_rows, count, money};
 use crate::ctx::Ctx;
 use leptos::prelude::*;
 use crate::shop::DiffLine;
@@ -32,16 +32,6 @@ pub(crate) fn window(len: usize, scroll_top: f64) -> std::ops::Range<usize> {
     first..(first + VIEW_ROWS + 2 * OVERSCAN).min(len)
 }
 
-/// Where a list's row indices count from.
-#[derive(Clone, Copy, PartialEq)]
-enum Anchor {
-    /// Index 0 is the first row.
-    Top,
-    /// Index 0 is the last row: a list that grows at the top (blame's newest-first events) keeps each row's
-    /// index, key and place as rows come and go above it.
-    Bottom,
-}
-
 /// A list of `len` rows over a spacer of their full height: all of them up to [`ALL_ROWS_UP_TO`], else the
 /// ones in view. Rows are keyed by `stamp` and their index, so `stamp` changes whenever the rows' content
 /// at an index does, and they are rebuilt rather than reused.
@@ -49,15 +39,13 @@ fn row_list<V: IntoView + 'static>(
     label: &'static str,
     len: Signal<usize>,
     stamp: Signal<u64>,
-    anchor: Anchor,
     row: impl Fn(usize) -> V + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let scroll_top = RwSignal::new(0.0_f64);
     let viewport: NodeRef<leptos::html::Div> = NodeRef::new();
     let rows = move || {
-        let (stamp, len) = (stamp.get(), len.get());
-        let index = move |shown: usize| if anchor == Anchor::Bottom { len.saturating_sub(shown + 1) } else { shown };
-        window(len, scroll_top.get()).map(|shown| (stamp, index(shown))).collect::<Vec<_>>()
+        let stamp = stamp.get();
+        window(len.get(), scroll_top.get()).map(|i| (stamp, i)).collect::<Vec<_>>()
     };
     let place = move |i: usize| format!("{}px", i as f64 * ROW_H);
     view! {
@@ -66,9 +54,7 @@ fn row_list<V: IntoView + 'static>(
             on:scroll=move |_| if let Some(el) = viewport.get_untracked() { scroll_top.set(el.scroll_top() as f64) }>
             <div class="rows-spacer" role="list" style:height=move || format!("{}px", len.get() as f64 * ROW_H)>
                 <For each=rows key=|k| *k let:((_, i))>
-                    <div class="row-slot" role="listitem"
-                        style:top=(anchor == Anchor::Top).then(|| place(i))
-                        style:bottom=(anchor == Anchor::Bottom).then(|| place(i))>{row(i)}</div>
+                    <div class="row-slot" role="listitem" style:top=place(i)>{row(i)}</div>
                 </For>
             </div>
         </div>
@@ -107,7 +93,7 @@ pub fn diff_list(label: &'static str, lines: Memo<(u64, Vec<DiffLine>)>) -> impl
     let len = Signal::derive(move || lines.with(|(_, l)| l.len()));
     let stamp = Signal::derive(move || lines.with(|(s, _)| *s));
     let row = move |i: usize| lines.with_untracked(|(_, l)| l.get(i).map(diff_row));
-    row_list(label, len, stamp, Anchor::Top, row)
+    row_list(label, len, stamp, row)
 }
 
 /// Compare two points of history: every value that differs, before and after.
@@ -185,9 +171,21 @@ pub fn BlamePanel() -> impl IntoView {
         (shown.with_value(|s| s.0), Some(name), lines)
     });
     let len = Signal::derive(move || lines.with(|(_, _, l)| l.len()));
-    let stamp_signal = Signal::derive(move || lines.with(|(s, _, _)| *s));
-    // Index 0 is the oldest line, at the bottom.
-    let row = move |i: usize| lines.with_untracked(|(_, _, l)| l.len().checked_sub(i + 1).and_then(|at| l.get(at)).copied().map(blame_row));
+    // The rows in view (all of them up to 500), numbered from the oldest line, built in JavaScript.
+    let scroll_top = RwSignal::new(0.0_f64);
+    let viewport: NodeRef<leptos::html::Div> = NodeRef::new();
+    let list: NodeRef<leptos::html::Div> = NodeRef::new();
+    let built = StoredValue::new_local(None::<blame_rows::Built>);
+    Effect::new(move |_| {
+        let top = scroll_top.get();
+        let Some(el) = list.get() else { return };
+        lines.with(|(stamp, _, l)| {
+            let shown = window(l.len(), top);
+            let range = (l.len() - shown.end, l.len() - shown.start);
+            let now = ctx.read(|p| blame_rows::sync(&el, built.get_value(), *stamp, range, l, |line| blame_text(p, line)));
+            built.set_value(now);
+        });
+    });
     view! {
         <section class="card blame" aria-labelledby="blame-title">
             <h2 id="blame-title">{move || match lines.with(|(_, n, _)| n.clone()) {
@@ -203,25 +201,19 @@ pub fn BlamePanel() -> impl IntoView {
             <div title="Click an event to move the timeline there" on:click=move |ev| {
                 if let Some(seq) = super::history::seq_at(&ev, "data-seq") { ctx.show_at(seq) }
             }>
-                {row_list("Events that changed it, newest first", len, stamp_signal, Anchor::Bottom, row)}
+                <div class="rows-viewport" node_ref=viewport tabindex="0" aria-label="Events that changed it, newest first"
+                    style:max-height=format!("{}px", VIEW_ROWS as f64 * ROW_H)
+                    on:scroll=move |_| if let Some(el) = viewport.get_untracked() { scroll_top.set(el.scroll_top() as f64) }>
+                    <div class="rows-spacer" role="list" node_ref=list style:height=move || format!("{}px", len.get() as f64 * ROW_H)></div>
+                </div>
             </div>
         </section>
     }
 }
 
-/// One row of blame: one element and one text, and no handler of its own (the list handles clicks): a jump
-/// of the timeline can add hundreds of them at once.
-fn blame_row(line: BlameLine) -> impl IntoView {
-    let ctx = expect_context::<Ctx>();
-    let field = line.field.as_str();
+/// What a row of blame says: "#seq field before → after what".
+fn blame_text(p: &crate::shop::Page, line: &BlameLine) -> String {
     let before = line.before.map(|b| value_in_words(line.field, b)).unwrap_or_else(|| "new".into());
-    let what = ctx.read(|p| p.log.get(line.seq).map(|e| super::event_in_words(p.names(), &e.event))).flatten().unwrap_or_default();
-    let text = format!("#{}  {field}  {before} → {}  {what}", line.seq, value_in_words(line.field, line.after));
-    view! {
-        <button type="button" class="blame-row" data-testid="blame-row" data-seq=line.seq data-field=field
-            data-before=line.before data-after=line.after>
-            {text}
-        </button>
-    }
+    let what = p.log.get(line.seq).map(|e| super::event_in_words(p.names(), &e.event)).unwrap_or_default();
+    format!("#{}  {}  {before} → {}  {what}", line.seq, line.field.as_str(), value_in_words(line.field, line.after))
 }
-

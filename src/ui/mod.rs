@@ -1,3 +1,4 @@
+mod blame_rows;
 mod branches;
 mod commands;
 pub(crate) mod compare;

@@ -98,6 +98,11 @@ def test_blame_lists_the_events_that_made_a_balance_newest_first_and_moves_the_t
     expect(shop.timeline()).to_have_value("3")
     # Up to the timeline's value only.
     expect(rows).to_have_count(2)
+    assert [r[0] for r in rows.evaluate_all(BLAME)] == [3, 1]
+    # Forward again: the newer lines come back on top, in order.
+    shop.scrub(7)
+    expect(rows).to_have_count(3)
+    assert [r[0] for r in rows.evaluate_all(BLAME)] == [7, 3, 1]
     # An item: its price change and its stock moves.
     shop.scrub(8)
     shop.page.locator("[data-testid=item-row][data-item=apple]").click()
