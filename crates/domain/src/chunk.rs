@@ -1,19 +1,28 @@
 //! The storage encoding of a chunk of consecutive events: compact, self-contained and checksummed.
 //!
-//! Layout (version 2): `2`, first seq, count, first ts, the chunk's user names, its item names, then per event
-//! a tag byte, the ts delta (zigzag) and the fields as varints, with ids as indices into the chunk's own name
-//! lists; a CRC-32 of all of it closes the chunk. Chunk-local name lists keep every chunk readable on its own,
-//! whatever order the name tables were built in.
-
+//! Layout (version 3): `3`, first seq, count, first ts (varints), the chunk's user names, its item names, then
+//! the events; a CRC-32 of all of it closes the chunk. Chunk-local name lists keep every chunk readable on its
+//! own, whatever order the name tables were built in.
+//!
+//! An event is a three-byte head, then up to six fields as little-endian integers of as few bytes as their
+//! values need: the time delta (zigzag), then the event's ids (as indices into the chunk's name lists),
+//! amounts and counts. The head holds the event's tag (3 bits) and each field's byte count (3 bits each:
+//! 0 to 6 bytes, or 7 for 8), 0 for the fields the event does not have. A reader finds every field from the
+//! head alone, so decoding does not branch on each number's length as a varint's reader must.
+//!
+//! Version 2 wrote the fields as varints after a tag byte; version 1 (the first release's) also, without the
+//! order's unit price and the corrections. Both are still read.
 use crate::event::Event;
 use crate::money::{Money, Qty, MAX};
 use crate::names::{IdError, ItemId, Names, UserId};
-use crate::wire::{Reader, WireError, Writer};
+use crate::wire::{unzigzag, zigzag, Reader, WireError, Writer};
 use std::fmt;
 
-/// Version 2 adds the order's unit price and the four correction events; version 1 (the first release's)
-/// is still read, its orders upcast with price = total / qty.
-const VERSION: u8 = 2;
+/// Version 3 lays each event out behind a head of its fields' lengths; version 2 added the order's unit price
+/// and the four correction events. Both earlier versions are still read, version 1's orders upcast with
+/// price = total / qty.
+const VERSION: u8 = 3;
+const VERSION_2: u8 = 2;
 const VERSION_1: u8 = 1;
 const TOPPED_UP: u8 = 0;
 const ITEM_ADDED: u8 = 1;
@@ -35,8 +44,36 @@ pub struct ChunkInfo {
 /// refuses a larger count before it allocates anything for it.
 pub const MAX_CHUNK_EVENTS: usize = 2_000;
 
-/// The fewest bytes an event takes in a chunk (a top-up: tag, time delta, user, amount).
-const MIN_EVENT_BYTES: usize = 4;
+/// The fewest bytes an event takes in a chunk: in version 3 its head; before, a top-up's tag, time delta,
+/// user and amount.
+const fn min_event_bytes(version: u8) -> usize {
+    if version == VERSION {
+        HEAD_BYTES
+    } else {
+        4
+    }
+}
+/// A version 3 event's head: its tag and its fields' lengths.
+const HEAD_BYTES: usize = 3;
+/// Fields after the head, at most: the time delta and five of the event's.
+const FIELDS: usize = 6;
+/// A version 3 event at its longest: its head and six fields of eight bytes. Events are read from a window of
+/// this many bytes, so that every read of a field is of eight bytes in bounds.
+const WINDOW: usize = 64;
+/// A field's byte count, by its length code.
+const FIELD_BYTES: [usize; 8] = [0, 1, 2, 3, 4, 5, 6, 8];
+/// The bits of a field of each length code, in the eight bytes read from where it starts.
+const FIELD_MASK: [u64; 8] = [0, 0xff, 0xffff, 0xff_ffff, 0xffff_ffff, 0xff_ffff_ffff, 0xffff_ffff_ffff, u64::MAX];
+
+/// How many of the six fields each tag's event has (its time delta included).
+const fn fields_of(tag: u8) -> Option<usize> {
+    match tag {
+        TOPPED_UP | WITHDRAWN | WRITTEN_OFF | PRICE_SET => Some(3),
+        ITEM_ADDED => Some(4),
+        ORDER_PLACED | REFUNDED => Some(6),
+        _ => None,
+    }
+}
 /// The fewest bytes a listed name takes (its length and one character).
 const MIN_NAME_BYTES: usize = 2;
 
@@ -111,65 +148,29 @@ impl LocalNames {
 pub fn encode_chunk(names: &Names, first_seq: u64, events: &[Event], timestamps: &[u64]) -> Vec<u8> {
     let mut users = LocalNames::new(names.user_count());
     let mut items = LocalNames::new(names.item_count());
-    let mut body = Writer::with_capacity(events.len() * 12);
+    let mut body = Vec::with_capacity(events.len() * 14);
     let mut prev_ts = timestamps.first().copied().unwrap_or(0);
     let first_ts = prev_ts;
     for (event, &ts) in events.iter().zip(timestamps) {
-        match *event {
-            Event::ToppedUp { user, amount } => {
-                body.u8(TOPPED_UP);
-                body.zigzag(ts as i64 - prev_ts as i64);
-                body.varint(users.local(user.0));
-                body.varint(amount.0);
-            }
-            Event::ItemAdded { item, price, qty } => {
-                body.u8(ITEM_ADDED);
-                body.zigzag(ts as i64 - prev_ts as i64);
-                body.varint(items.local(item.0));
-                body.varint(price.0);
-                body.varint(qty.0);
-            }
+        let delta = zigzag(ts as i64 - prev_ts as i64);
+        let (tag, fields): (u8, [u64; FIELDS]) = match *event {
+            Event::ToppedUp { user, amount } => (TOPPED_UP, [delta, users.local(user.0), amount.0, 0, 0, 0]),
+            Event::ItemAdded { item, price, qty } => (ITEM_ADDED, [delta, items.local(item.0), price.0, qty.0, 0, 0]),
             Event::OrderPlaced { user, item, qty, price, total } => {
-                body.u8(ORDER_PLACED);
-                body.zigzag(ts as i64 - prev_ts as i64);
-                body.varint(users.local(user.0));
-                body.varint(items.local(item.0));
-                body.varint(qty.0);
-                body.varint(price.0);
-                body.varint(total.0);
+                (ORDER_PLACED, [delta, users.local(user.0), items.local(item.0), qty.0, price.0, total.0])
             }
             Event::Refunded { order, user, item, qty, total } => {
-                body.u8(REFUNDED);
-                body.zigzag(ts as i64 - prev_ts as i64);
-                body.varint(order);
-                body.varint(users.local(user.0));
-                body.varint(items.local(item.0));
-                body.varint(qty.0);
-                body.varint(total.0);
+                (REFUNDED, [delta, order, users.local(user.0), items.local(item.0), qty.0, total.0])
             }
-            Event::Withdrawn { user, amount } => {
-                body.u8(WITHDRAWN);
-                body.zigzag(ts as i64 - prev_ts as i64);
-                body.varint(users.local(user.0));
-                body.varint(amount.0);
-            }
-            Event::WrittenOff { item, qty } => {
-                body.u8(WRITTEN_OFF);
-                body.zigzag(ts as i64 - prev_ts as i64);
-                body.varint(items.local(item.0));
-                body.varint(qty.0);
-            }
-            Event::PriceSet { item, price } => {
-                body.u8(PRICE_SET);
-                body.zigzag(ts as i64 - prev_ts as i64);
-                body.varint(items.local(item.0));
-                body.varint(price.0);
-            }
-        }
+            Event::Withdrawn { user, amount } => (WITHDRAWN, [delta, users.local(user.0), amount.0, 0, 0, 0]),
+            Event::WrittenOff { item, qty } => (WRITTEN_OFF, [delta, items.local(item.0), qty.0, 0, 0, 0]),
+            Event::PriceSet { item, price } => (PRICE_SET, [delta, items.local(item.0), price.0, 0, 0, 0]),
+        };
+        put_event(&mut body, tag, &fields);
         prev_ts = ts;
     }
     let count = events.len().min(timestamps.len());
-    let mut out = Writer::with_capacity(body.bytes.len() + 64 + 16 * (users.globals.len() + items.globals.len()));
+    let mut out = Writer::with_capacity(body.len() + 64 + 16 * (users.globals.len() + items.globals.len()));
     out.u8(VERSION);
     out.varint(first_seq);
     out.varint(count as u64);
@@ -182,8 +183,23 @@ pub fn encode_chunk(names: &Names, first_seq: u64, events: &[Event], timestamps:
     for g in &items.globals {
         out.str(names.item_name(ItemId(*g)));
     }
-    out.bytes.extend_from_slice(&body.bytes);
+    out.bytes.extend_from_slice(&body);
     out.finish_with_crc()
+}
+
+/// An event's head and fields. Fields the event does not have are zero, so they take no bytes.
+fn put_event(out: &mut Vec<u8>, tag: u8, fields: &[u64; FIELDS]) {
+    let mut head = u32::from(tag);
+    for (j, &v) in fields.iter().enumerate() {
+        let bytes = (u64::BITS - v.leading_zeros()).div_ceil(8) as usize;
+        let code = if bytes <= 6 { bytes } else { 7 };
+        head |= (code as u32) << (3 + 3 * j);
+    }
+    out.extend_from_slice(&head.to_le_bytes()[..HEAD_BYTES]);
+    for (j, &v) in fields.iter().enumerate() {
+        let code = (head >> (3 + 3 * j)) as usize & 7;
+        out.extend_from_slice(&v.to_le_bytes()[..FIELD_BYTES[code]]);
+    }
 }
 
 fn read_names(
@@ -223,11 +239,11 @@ pub(crate) fn upcast_price(total: u64, qty: u64) -> Result<u64, ChunkError> {
 pub fn chunk_info(bytes: &[u8]) -> Result<ChunkInfo, ChunkError> {
     let mut r = Reader::with_crc(bytes)?;
     let version = r.u8()?;
-    if version != VERSION && version != VERSION_1 {
+    if !matches!(version, VERSION | VERSION_2 | VERSION_1) {
         return Err(ChunkError::UnknownVersion(version));
     }
     let first_seq = r.varint()?;
-    let count = r.count_of(MIN_EVENT_BYTES, MAX_CHUNK_EVENTS)?;
+    let count = r.count_of(min_event_bytes(version), MAX_CHUNK_EVENTS)?;
     Ok(ChunkInfo { first_seq, count: count as u64 })
 }
 
@@ -256,16 +272,20 @@ fn decode_into(
 ) -> Result<ChunkInfo, ChunkError> {
     let mut r = Reader::with_crc(bytes)?;
     let version = r.u8()?;
-    if version != VERSION && version != VERSION_1 {
+    if !matches!(version, VERSION | VERSION_2 | VERSION_1) {
         return Err(ChunkError::UnknownVersion(version));
     }
     let first_seq = r.varint()?;
-    let count = r.count_of(MIN_EVENT_BYTES, MAX_CHUNK_EVENTS)?;
+    let count = r.count_of(min_event_bytes(version), MAX_CHUNK_EVENTS)?;
     let mut ts = r.varint()?;
     let users = read_names(&mut r, |n| names.intern_user_bytes(n).map(|u| u.0))?;
     let items = read_names(&mut r, |n| names.intern_item_bytes(n).map(|i| i.0))?;
     events.reserve(count);
     timestamps.reserve(count);
+    if version == VERSION {
+        decode_events(r.remaining(), (&users, &items), ts, count, events, timestamps)?;
+        return Ok(ChunkInfo { first_seq, count: count as u64 });
+    }
     for _ in 0..count {
         let tag = r.u8()?;
         let delta = r.zigzag()?;
@@ -295,20 +315,20 @@ fn decode_into(
                 };
                 Event::OrderPlaced { user, item, qty: Qty(qty), price: Money(price), total: Money(total) }
             }
-            REFUNDED if version == VERSION => Event::Refunded {
+            REFUNDED if version == VERSION_2 => Event::Refunded {
                 order: r.varint()?,
                 user: UserId(global(&users, r.varint()?)?),
                 item: ItemId(global(&items, r.varint()?)?),
                 qty: Qty(r.varint()?),
                 total: Money(r.varint()?),
             },
-            WITHDRAWN if version == VERSION => {
+            WITHDRAWN if version == VERSION_2 => {
                 Event::Withdrawn { user: UserId(global(&users, r.varint()?)?), amount: Money(r.varint()?) }
             }
-            WRITTEN_OFF if version == VERSION => {
+            WRITTEN_OFF if version == VERSION_2 => {
                 Event::WrittenOff { item: ItemId(global(&items, r.varint()?)?), qty: Qty(r.varint()?) }
             }
-            PRICE_SET if version == VERSION => {
+            PRICE_SET if version == VERSION_2 => {
                 Event::PriceSet { item: ItemId(global(&items, r.varint()?)?), price: Money(r.varint()?) }
             }
             other => return Err(ChunkError::UnknownEventTag(other)),
@@ -320,6 +340,83 @@ fn decode_into(
         return Err(ChunkError::TrailingBytes);
     }
     Ok(ChunkInfo { first_seq, count: count as u64 })
+}
+
+/// A version 3 event's tag, fields and length, from a window that starts with it.
+#[inline(always)]
+fn read_event(w: &[u8; WINDOW]) -> (u8, [u64; FIELDS], usize, u32) {
+    let head = u32::from(w[0]) | u32::from(w[1]) << 8 | u32::from(w[2]) << 16;
+    let mut at = HEAD_BYTES;
+    let mut fields = [0u64; FIELDS];
+    for (j, field) in fields.iter_mut().enumerate() {
+        let code = (head >> (3 + 3 * j)) as usize & 7;
+        // At most 3 + 5 × 8 = 43 bytes precede the last field, so eight bytes from `at` are in the window.
+        let word = w.get(at..at + 8).and_then(|b| <[u8; 8]>::try_from(b).ok()).unwrap_or_default();
+        *field = u64::from_le_bytes(word) & FIELD_MASK[code];
+        at += FIELD_BYTES[code];
+    }
+    ((head & 7) as u8, fields, at, head)
+}
+
+/// The events of a version 3 chunk: `body` is all that follows the name lists.
+fn decode_events(
+    body: &[u8],
+    (users, items): (&[u32], &[u32]),
+    mut ts: u64,
+    count: usize,
+    events: &mut Vec<Event>,
+    timestamps: &mut Vec<u64>,
+) -> Result<(), ChunkError> {
+    let mut pos = 0;
+    let mut tail = [0u8; WINDOW];
+    for _ in 0..count {
+        // Where fewer than a window's bytes are left (the last few events), they are read from a zero-padded
+        // copy, and an event that would run past them is refused as truncated.
+        let window = match body.get(pos..pos + WINDOW).and_then(|w| <&[u8; WINDOW]>::try_from(w).ok()) {
+            Some(window) => window,
+            None => {
+                let left = body.get(pos..).unwrap_or_default();
+                tail.fill(0);
+                for (to, from) in tail.iter_mut().zip(left) {
+                    *to = *from;
+                }
+                &tail
+            }
+        };
+        let (tag, f, len, head) = read_event(window);
+        if pos + len > body.len() {
+            return Err(ChunkError::Wire(WireError::Truncated));
+        }
+        pos += len;
+        let Some(used) = fields_of(tag) else { return Err(ChunkError::UnknownEventTag(tag)) };
+        if head >> (3 + 3 * used) != 0 {
+            return Err(ChunkError::Wire(WireError::Malformed("an event has more fields than its kind")));
+        }
+        ts = ts.checked_add_signed(unzigzag(f[0])).filter(|t| *t <= MAX).ok_or(ChunkError::TimestampOutOfRange)?;
+        let user = |local| global(users, local).map(UserId);
+        let item = |local| global(items, local).map(ItemId);
+        let event = match tag {
+            TOPPED_UP => Event::ToppedUp { user: user(f[1])?, amount: Money(f[2]) },
+            ITEM_ADDED => Event::ItemAdded { item: item(f[1])?, price: Money(f[2]), qty: Qty(f[3]) },
+            ORDER_PLACED => Event::OrderPlaced {
+                user: user(f[1])?,
+                item: item(f[2])?,
+                qty: Qty(f[3]),
+                price: Money(f[4]),
+                total: Money(f[5]),
+            },
+            REFUNDED => Event::Refunded { order: f[1], user: user(f[2])?, item: item(f[3])?, qty: Qty(f[4]), total: Money(f[5]) },
+            WITHDRAWN => Event::Withdrawn { user: user(f[1])?, amount: Money(f[2]) },
+            WRITTEN_OFF => Event::WrittenOff { item: item(f[1])?, qty: Qty(f[2]) },
+            _ => Event::PriceSet { item: item(f[1])?, price: Money(f[2]) },
+        };
+        events.push(event);
+        timestamps.push(ts);
+    }
+    if pos != body.len() {
+        return Err(ChunkError::TrailingBytes);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -337,6 +434,94 @@ mod tests {
         w.finish_with_crc()
     }
 
+    fn decoded(bytes: &[u8]) -> Result<(Vec<Event>, Vec<u64>, Names), ChunkError> {
+        let (mut names, mut events, mut ts) = (Names::new(), Vec::new(), Vec::new());
+        decode_chunk(bytes, &mut names, &mut events, &mut ts).map(|_| (events, ts, names))
+    }
+
+    /// The bytes with their checksum made right again after an edit: damage the checksum would not catch.
+    fn recrc(mut bytes: Vec<u8>) -> Vec<u8> {
+        bytes.truncate(bytes.len() - 4);
+        Writer { bytes }.finish_with_crc()
+    }
+
+    #[test]
+    fn a_version_2_chunk_is_still_read() {
+        // As the second release stored it: varint fields after a tag byte.
+        let mut w = Writer::with_capacity(64);
+        w.u8(VERSION_2);
+        for header in [1, 4, 1_000, 1] {
+            w.varint(header);
+        }
+        w.str("alice");
+        w.varint(1);
+        w.str("apple");
+        let events: [(u8, i64, &[u64]); 4] = [
+            (ITEM_ADDED, 0, &[0, 30, 10]),
+            (TOPPED_UP, 5, &[0, 500]),
+            (ORDER_PLACED, -2, &[0, 0, 2, 30, 60]),
+            (PRICE_SET, 10, &[0, 45]),
+        ];
+        for (tag, delta, fields) in events {
+            w.u8(tag);
+            w.varint(zigzag(delta));
+            for f in fields {
+                w.varint(*f);
+            }
+        }
+        let (events, ts, names) = decoded(&w.finish_with_crc()).unwrap();
+        let (alice, apple) = (names.user("alice").unwrap(), names.item("apple").unwrap());
+        assert_eq!(
+            events,
+            [
+                Event::ItemAdded { item: apple, price: Money(30), qty: Qty(10) },
+                Event::ToppedUp { user: alice, amount: Money(500) },
+                Event::OrderPlaced { user: alice, item: apple, qty: Qty(2), price: Money(30), total: Money(60) },
+                Event::PriceSet { item: apple, price: Money(45) },
+            ]
+        );
+        assert_eq!(ts, [1_000, 1_005, 1_003, 1_013]);
+    }
+
+    #[test]
+    fn an_event_takes_only_the_bytes_its_values_need() {
+        let mut names = Names::new();
+        let alice = names.intern_user("alice");
+        let chunk = |amount: u64| encode_chunk(&names, 1, &[Event::ToppedUp { user: alice, amount: Money(amount) }], &[7]);
+        // A head and one byte for the amount (the time delta and alice's index are zero: no bytes).
+        assert_eq!(chunk(200).len() + 2, chunk(70_000).len());
+        for amount in [0, 1, 255, 256, 1 << 48, MAX] {
+            let (events, ts, _) = decoded(&chunk(amount)).unwrap();
+            assert_eq!((events, ts), (vec![Event::ToppedUp { user: UserId(0), amount: Money(amount) }], vec![7]));
+        }
+    }
+
+    #[test]
+    fn a_head_that_does_not_fit_its_event_is_refused() {
+        let mut names = Names::new();
+        let alice = names.intern_user("alice");
+        let bytes = encode_chunk(&names, 1, &[Event::ToppedUp { user: alice, amount: Money(500) }], &[7]);
+        // The event's head is its chunk's last three bytes but the amount's two, before the checksum.
+        let head = bytes.len() - 4 - 2 - 3;
+        // A top-up with a fourth field.
+        let mut extra = bytes.clone();
+        extra[head + 1] |= 0b0001_0000; // field 3 (bits 12-14 of the head): one byte
+        extra.insert(bytes.len() - 4, 9);
+        assert_eq!(decoded(&recrc(extra)).err(), Some(ChunkError::Wire(WireError::Malformed("an event has more fields than its kind"))));
+        // An amount running past the end.
+        let mut short = bytes.clone();
+        short.remove(bytes.len() - 5);
+        assert_eq!(decoded(&recrc(short)).err(), Some(ChunkError::Wire(WireError::Truncated)));
+        // A tag no event has.
+        let mut unknown = bytes.clone();
+        unknown[head] |= 0b111;
+        assert_eq!(decoded(&recrc(unknown)).err(), Some(ChunkError::UnknownEventTag(7)));
+        // Bytes after the last event.
+        let mut trailing = bytes;
+        trailing.insert(trailing.len() - 4, 0);
+        assert_eq!(decoded(&recrc(trailing)).err(), Some(ChunkError::TrailingBytes));
+    }
+
     #[test]
     fn a_crafted_count_is_refused_before_anything_is_allocated_for_it() {
         let decode = |bytes: &[u8]| decode_chunk(bytes, &mut Names::new(), &mut Vec::new(), &mut Vec::new());
@@ -346,7 +531,7 @@ mod tests {
         // Enough bytes, but more events than a chunk may hold.
         let over = MAX_CHUNK_EVENTS as u64 + 1;
         assert_eq!(
-            decode(&crafted(over, MIN_EVENT_BYTES * (over as usize) + 8)),
+            decode(&crafted(over, min_event_bytes(VERSION) * (over as usize) + 8)),
             Err(ChunkError::Wire(WireError::Malformed("a count is above the format's maximum")))
         );
     }

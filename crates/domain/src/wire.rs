@@ -1,6 +1,18 @@
 //! The byte-level pieces shared by the chunk and snapshot encodings: LEB128 varints, short strings, and a
 //! CRC-32 trailer so damage is detected rather than trusted. Reading never panics: every read is bounds-checked.
 
+/// A signed value (a timestamp delta) as an unsigned one, small when the value is near zero either way.
+#[inline]
+pub(crate) fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+/// The signed value of [`zigzag`].
+#[inline]
+pub(crate) fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
 pub(crate) struct Writer {
     pub bytes: Vec<u8>,
 }
@@ -24,11 +36,6 @@ impl Writer {
         self.bytes.push(v as u8);
     }
 
-    /// Signed values (timestamp deltas) as zigzag varints.
-    #[inline]
-    pub fn zigzag(&mut self, v: i64) {
-        self.varint(((v << 1) ^ (v >> 63)) as u64);
-    }
 
     pub fn str(&mut self, s: &str) {
         self.varint(s.len() as u64);
@@ -103,6 +110,11 @@ impl<'a> Reader<'a> {
         self.pos == self.bytes.len()
     }
 
+    /// The bytes not yet read.
+    pub fn remaining(&self) -> &'a [u8] {
+        self.bytes.get(self.pos..).unwrap_or_default()
+    }
+
     #[inline(always)]
     pub fn u8(&mut self) -> Result<u8, WireError> {
         let b = *self.bytes.get(self.pos).ok_or(WireError::Truncated)?;
@@ -139,8 +151,7 @@ impl<'a> Reader<'a> {
 
     #[inline(always)]
     pub fn zigzag(&mut self) -> Result<i64, WireError> {
-        let v = self.varint()?;
-        Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
+        self.varint().map(unzigzag)
     }
 
     /// A count of things still to read, each taking at least `min_bytes` bytes, and at most `format_max` of
@@ -186,7 +197,7 @@ mod tests {
             w.varint(v);
         }
         for v in [0i64, -1, 1, i64::MIN, i64::MAX] {
-            w.zigzag(v);
+            w.varint(zigzag(v));
         }
         let bytes = w.finish_with_crc();
         let mut r = Reader::with_crc(&bytes).unwrap();
