@@ -157,7 +157,7 @@ mod tests {
         // Blame lists newest first: seqs 90, 80, …, 10 (row 0 is seq 10, the oldest).
         let lines: Vec<BlameLine> = (1..=9u64)
             .rev()
-            .map(|k| BlameLine { seq: k * 10, field: ChangeField::Balance, before: (k > 1).then(|| k), after: k + 1 })
+            .map(|k| BlameLine { seq: k * 10, field: ChangeField::Balance, before: (k > 1).then_some(k), after: k + 1 })
             .collect();
         let text = |l: &BlameLine| format!("#{}", l.seq);
         let seqs = |list: &web_sys::HtmlElement| shown(list).into_iter().map(|(seq, _)| seq).collect::<Vec<_>>();

@@ -60,11 +60,8 @@ pub fn GenerateForm() -> impl IntoView {
     }
 }
 
-fn download(file_name: &str, pieces: Vec<String>) -> Result<(), wasm_bindgen::JsValue> {
-    let parts = js_sys::Array::new();
-    for piece in pieces {
-        parts.push(&wasm_bindgen::JsValue::from_str(&piece));
-    }
+/// Saves `parts` (JavaScript strings) as a file: the browser joins them, outside WebAssembly memory.
+fn download(file_name: &str, parts: js_sys::Array) -> Result<(), wasm_bindgen::JsValue> {
     let options = web_sys::BlobPropertyBag::new();
     options.set_type("application/x-ndjson");
     let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
@@ -105,10 +102,17 @@ pub fn ImportExport() -> impl IntoView {
         });
     };
     let on_export = move |_| {
-        let pieces = ctx.read(|s| encode_jsonl_pieces(s.log, EXPORT_PIECE));
+        // Each piece goes to JavaScript as soon as it is made: the page's memory holds one piece, not the file.
+        let parts = ctx.read(|s| {
+            let parts = js_sys::Array::new();
+            for piece in encode_jsonl_pieces(s.log, EXPORT_PIECE) {
+                parts.push(&wasm_bindgen::JsValue::from_str(&piece));
+            }
+            parts
+        });
         let n = ctx.head.get_untracked();
-        if let Some(pieces) = pieces {
-            if let Err(e) = download(&format!("rewind-{n}-events.jsonl"), pieces) {
+        if let Some(parts) = parts {
+            if let Err(e) = download(&format!("rewind-{n}-events.jsonl"), parts) {
                 ctx.error.set(Some(format!("the export could not be saved: {e:?}")));
             }
         }

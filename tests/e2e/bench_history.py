@@ -2,7 +2,7 @@
 """History-tool figures in headless Chromium (prints numbers, asserts nothing), at 1,000,000 events and
 100,000 users: a diff between two far points until it is on screen, blame for the busiest user until it is on
 screen, and starting a branch at the middle of the log until it is shown. Also the page's WebAssembly memory
-and DOM size there. Run by `cargo xtask bench history` after a release trunk build.
+and DOM size after each. Run by `cargo xtask bench history` after a release trunk build.
 BENCH_EVENTS and BENCH_USERS change the size."""
 import collections
 import json
@@ -73,6 +73,7 @@ def main():
                 "() => { const r = document.querySelector('.diff [data-testid=diff-row]'); return r !== null && r !== window.__old; }"]))
         out["diff_far_points_ms"] = sorted(times)
         out["diff_count"] = page.get_by_test_id("diff-count").text_content()
+        out["after_diff"] = page.evaluate(MEMORY_JS)
 
         page.get_by_test_id("entity-filter").fill(name)
         row = page.locator(f"[data-testid=user-row][data-user='{name}']")
@@ -91,6 +92,7 @@ def main():
                 f"return r !== null && r !== window.__old && document.querySelector('#blame-title').textContent.includes('{name}'); }}"]))
         out["blame_busiest_user_ms"] = sorted(times)
         out["blame_rows"] = page.locator("[data-testid=blame-row]").count()
+        out["after_blame"] = page.evaluate(MEMORY_JS)
 
         times = []
         for i in range(5):
@@ -102,11 +104,13 @@ def main():
                 "() => document.querySelector('[data-testid=branch]').click()",
                 f"() => document.querySelector('[data-testid=branch-name]').textContent.trim() !== 'main' && "
                 f"document.querySelector('[data-testid=event-count]').textContent === '{base}'"]))
+            if i == 0:
+                out["after_first_branch"] = page.evaluate(MEMORY_JS)
             if i < 4:
                 page.get_by_test_id("to-main").click()
                 expect(page.get_by_test_id("branch-name")).to_have_text("main")
         out["branch_start_ms"] = sorted(times)
-        out["page"] = page.evaluate(MEMORY_JS)
+        out["after_five_branches"] = page.evaluate(MEMORY_JS)
         browser.close()
     server.shutdown()
     print("HISTORY-BENCH " + json.dumps(out))

@@ -68,24 +68,21 @@ pub fn encode_jsonl_line(out: &mut String, names: &Names, seq: u64, ts: u64, eve
 
 /// The whole log as JSON Lines text.
 pub fn encode_jsonl(log: &Log) -> String {
-    encode_jsonl_pieces(log, usize::MAX).concat()
+    encode_jsonl_pieces(log, usize::MAX).collect()
 }
 
-/// The whole log as JSON Lines text in pieces of at most `events_per_piece` lines, so that a page can hand a
-/// large export to the browser without building one string of hundreds of megabytes.
-pub fn encode_jsonl_pieces(log: &Log, events_per_piece: usize) -> Vec<String> {
+/// The whole log as JSON Lines text in pieces of at most `events_per_piece` lines, made one at a time: a page
+/// hands each to the browser before it makes the next, and never holds a string of hundreds of megabytes.
+pub fn encode_jsonl_pieces(log: &Log, events_per_piece: usize) -> impl Iterator<Item = String> + '_ {
     let per_piece = events_per_piece.max(1);
     let pieces = log.events().chunks(per_piece).zip(log.timestamps().chunks(per_piece));
-    pieces
-        .enumerate()
-        .map(|(p, (events, timestamps))| {
-            let mut out = String::with_capacity(events.len() * 110);
-            for (i, (event, ts)) in events.iter().zip(timestamps).enumerate() {
-                encode_jsonl_line(&mut out, log.names(), (p * per_piece + i) as u64 + 1, *ts, event);
-            }
-            out
-        })
-        .collect()
+    pieces.enumerate().map(move |(p, (events, timestamps))| {
+        let mut out = String::with_capacity(events.len() * 110);
+        for (i, (event, ts)) in events.iter().zip(timestamps).enumerate() {
+            encode_jsonl_line(&mut out, log.names(), (p * per_piece + i) as u64 + 1, *ts, event);
+        }
+        out
+    })
 }
 
 /// A field that may be absent but, when present, must hold a value of its type (`null` is an error).
