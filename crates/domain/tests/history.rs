@@ -1,7 +1,7 @@
 //! History tools (diff, blame, what-if branches), each checked against naive replays of the log: a diff
 //! against two replayed listings compared by name, blame against what each event changed when replayed, a
-//! branch against the replay of its own log. Random logs come from random v2 command sequences in the style
-//! of `properties.rs`, resolved against the shop as it runs so that commands meet.
+//! branch against the replay of its own log. Random logs come from the random command sequences of
+//! `properties.rs` (`tests/common`), resolved against the shop as it runs so that commands meet.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may stop at the first surprise
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -11,174 +11,17 @@ use proptest::strategy::ValueTree;
 use rewind_domain::{
     changes_at, decode_frames, diff, diff_across, diff_count, encode_chunk, encode_frames, encode_jsonl, BlameIndex, BlameLine,
     Branch, ChangeField, Command, Entity, EntityKind, EntitySeries, Event, ImportCheck, ItemId, Listing, Log, LogError,
-    Names, Rejection, State, Timeline, UserId, MAX,
+    Names, Rejection, State, Timeline, UserId,
 };
 use std::collections::BTreeMap;
 
-// ---------------------------------------------------------------------------------------------------------
-// Random v2 command sequences.
-
-/// A number in a step: fixed, or relative to the value the command meets, so the edges come up often.
-#[derive(Clone, Copy, Debug)]
-enum Num {
-    Abs(u64),
-    /// The current value plus this (saturating).
-    Rel(i8),
-}
-
-impl Num {
-    fn at(self, current: u64) -> u64 {
-        match self {
-            Num::Abs(n) => n,
-            Num::Rel(d) => current.saturating_add_signed(i64::from(d)),
-        }
-    }
-}
-
-/// A user or item: an existing one by its place in id order (the fallback when none exists), or as typed.
-#[derive(Clone, Debug)]
-enum Name {
-    Known(Index, &'static str),
-    Raw(&'static str),
-}
-
-/// Which order a refund names: one placed so far (refunded or not), or any seq at all.
-#[derive(Clone, Debug)]
-enum Pick {
-    Order(Index),
-    Seq(Index),
-}
-
-#[derive(Clone, Debug)]
-enum Step {
-    TopUp { user: Name, amount: Num },
-    AddItem { item: Name, price: Num, qty: Num },
-    Order { user: Name, item: Name, qty: Num },
-    Refund(Pick),
-    Withdraw { user: Name, amount: Num },
-    WriteOff { item: Name, qty: Num },
-    SetPrice { item: Name, price: Num },
-}
-
-/// The shop as a step sees it: names in id order with their values, and the orders of the log.
-struct View {
-    listing: Listing,
-    orders: Vec<u64>,
-    len: u64,
-}
-
-impl View {
-    fn of(log: &Log, state: &State) -> View {
-        let orders = (1..).zip(log.events()).filter(|(_, e)| matches!(e, Event::OrderPlaced { .. })).map(|(s, _)| s).collect();
-        View { listing: state.listing(log.names()), orders, len: log.len() }
-    }
-
-    fn user(&self, name: &Name) -> (String, u64) {
-        match name {
-            Name::Known(ix, _) if !self.listing.users.is_empty() => self.listing.users[ix.index(self.listing.users.len())].clone(),
-            Name::Known(_, n) | Name::Raw(n) => {
-                let balance = self.listing.users.iter().find(|(u, _)| u == n).map_or(0, |(_, b)| *b);
-                ((*n).to_owned(), balance)
-            }
-        }
-    }
-
-    /// (item, price, stock)
-    fn item(&self, name: &Name) -> (String, u64, u64) {
-        match name {
-            Name::Known(ix, _) if !self.listing.items.is_empty() => self.listing.items[ix.index(self.listing.items.len())].clone(),
-            Name::Known(_, n) | Name::Raw(n) => {
-                let (price, stock) = self.listing.items.iter().find(|(i, _, _)| i == n).map_or((0, 0), |(_, p, s)| (*p, *s));
-                ((*n).to_owned(), price, stock)
-            }
-        }
-    }
-
-    fn command(&self, step: &Step) -> Command {
-        match step {
-            Step::TopUp { user, amount } => {
-                let (user, balance) = self.user(user);
-                Command::TopUp { user, amount: amount.at(balance) }
-            }
-            Step::AddItem { item, price, qty } => {
-                let (item, p, s) = self.item(item);
-                Command::AddItem { item, price: price.at(p), qty: qty.at(s) }
-            }
-            Step::Order { user, item, qty } => {
-                let (item, _, stock) = self.item(item);
-                Command::Order { user: self.user(user).0, item, qty: qty.at(stock) }
-            }
-            Step::Refund(Pick::Order(ix)) if !self.orders.is_empty() => Command::Refund { order: self.orders[ix.index(self.orders.len())] },
-            Step::Refund(Pick::Order(ix) | Pick::Seq(ix)) => Command::Refund { order: ix.index(self.len as usize + 2) as u64 },
-            Step::Withdraw { user, amount } => {
-                let (user, balance) = self.user(user);
-                Command::Withdraw { user, amount: amount.at(balance) }
-            }
-            Step::WriteOff { item, qty } => {
-                let (item, _, stock) = self.item(item);
-                Command::WriteOff { item, qty: qty.at(stock) }
-            }
-            Step::SetPrice { item, price } => {
-                let (item, p, _) = self.item(item);
-                Command::SetPrice { item, price: price.at(p) }
-            }
-        }
-    }
-}
-
-fn amount() -> impl Strategy<Value = Num> {
-    prop_oneof![8 => (1u64..5_000).prop_map(Num::Abs), 1 => Just(Num::Abs(0)), 1 => Just(Num::Abs(MAX))]
-}
-
-/// Some of what there is: a little, all of it, one more or one less.
-fn part() -> impl Strategy<Value = Num> {
-    prop_oneof![4 => (1u64..12).prop_map(Num::Abs), 2 => Just(Num::Rel(0)), 1 => Just(Num::Rel(-1)), 1 => Just(Num::Rel(1))]
-}
-
-fn order_qty() -> impl Strategy<Value = Num> {
-    prop_oneof![6 => (1u64..4).prop_map(Num::Abs), 1 => Just(Num::Rel(0)), 1 => Just(Num::Rel(1))]
-}
-
-fn price() -> impl Strategy<Value = Num> {
-    prop_oneof![6 => (1u64..500).prop_map(Num::Abs), 2 => Just(Num::Rel(0)), 1 => Just(Num::Rel(1)), 1 => Just(Num::Abs(0))]
-}
-
-fn user() -> impl Strategy<Value = Name> {
-    let raw = prop_oneof![3 => Just("alice"), 2 => Just("bob"), 1 => Just("carol"), 1 => Just("bad id")];
-    prop_oneof![2 => (any::<Index>(), raw.clone()).prop_map(|(ix, n)| Name::Known(ix, n)), 1 => raw.prop_map(Name::Raw)]
-}
-
-fn item() -> impl Strategy<Value = Name> {
-    let raw = prop_oneof![3 => Just("apple"), 2 => Just("pear"), 1 => Just("fig"), 1 => Just("")];
-    prop_oneof![2 => (any::<Index>(), raw.clone()).prop_map(|(ix, n)| Name::Known(ix, n)), 1 => raw.prop_map(Name::Raw)]
-}
-
-fn step() -> impl Strategy<Value = Step> {
-    prop_oneof![
-        3 => (user(), amount()).prop_map(|(user, amount)| Step::TopUp { user, amount }),
-        2 => (item(), price(), part()).prop_map(|(item, price, qty)| Step::AddItem { item, price, qty }),
-        6 => (user(), item(), order_qty()).prop_map(|(user, item, qty)| Step::Order { user, item, qty }),
-        2 => prop_oneof![4 => any::<Index>().prop_map(Pick::Order), 1 => any::<Index>().prop_map(Pick::Seq)].prop_map(Step::Refund),
-        1 => (user(), part()).prop_map(|(user, amount)| Step::Withdraw { user, amount }),
-        1 => (item(), part()).prop_map(|(item, qty)| Step::WriteOff { item, qty }),
-        1 => (item(), price()).prop_map(|(item, price)| Step::SetPrice { item, price }),
-    ]
-}
-
-fn steps(len: std::ops::Range<usize>) -> impl Strategy<Value = Vec<Step>> {
-    prop::collection::vec(step(), len)
-}
+mod common;
+use common::*;
 
 /// The log the steps make: each command decided on the shop as it is, the refused ones left out.
 fn shop_of(steps: &[Step]) -> (Log, State) {
-    let (mut log, mut live) = (Log::new(), State::new());
-    for (i, step) in steps.iter().enumerate() {
-        let command = View::of(&log, &live).command(step);
-        if let Ok(event) = log.decide(&live, &command) {
-            log.push(&mut live, 1_000 + i as u64, event).unwrap();
-        }
-    }
-    (log, live)
+    let run = run(steps);
+    (run.log, run.state)
 }
 
 fn shop(commands: &[Command]) -> (Log, State) {
@@ -363,7 +206,7 @@ proptest! {
         // The same commands on a plain copy of the log up to base, decided and pushed as the real log does.
         let (mut copy, mut copy_live) = (main.prefix(base), main.replay_prefix(base).unwrap());
         for (i, step) in branch_steps.iter().enumerate() {
-            let command = View::of(branch.log(), branch.live()).command(step);
+            let command = step.command(&RefShop::of(branch.log()));
             let ts = 5_000 + i as u64;
             let before = branch.live().clone();
             let expected = copy.decide(&copy_live, &command).and_then(|e| copy.push(&mut copy_live, ts, e).map(|()| e));
