@@ -75,10 +75,19 @@ impl Interner {
 
     /// The index of a stored name given as bytes: known names are found without any check; a new one is
     /// validated as an id (which also makes it ASCII) before it is added.
+    #[inline]
     fn intern_bytes(&mut self, name: &[u8]) -> Result<u32, IdError> {
-        if let Some(ix) = self.index.get(name) {
-            return Ok(*ix);
+        match self.index.get(name) {
+            Some(ix) => Ok(*ix),
+            None => self.intern_new_bytes(name),
         }
+    }
+
+    /// A name not in the table yet: checked, then added. Apart, so that the lookup above stays small enough
+    /// to inline into a chunk's name list.
+    #[cold]
+    #[inline(never)]
+    fn intern_new_bytes(&mut self, name: &[u8]) -> Result<u32, IdError> {
         let text = String::from_utf8_lossy(name);
         validate_id(&text)?;
         Ok(self.intern(&text))
