@@ -202,116 +202,213 @@ fn arrow_keys<K: Copy + Send + Sync + PartialEq + 'static>(
     }
 }
 
-#[component]
-pub fn UsersTable() -> impl IntoView {
-    let ctx = expect_context::<Ctx>();
-    let rows = Rows::<UserId, UserCell>::new();
-    rows.follow(ctx, user_cell, super::paint::paint_users);
-    let sort = RwSignal::new(Sort::default());
-    let window = TableWindow::new(move || {
-        ctx.version.track();
-        ctx.generation.track();
-        ctx.entity_filter.track();
-        ctx.users_listed(sort.get())
-    });
-    Effect::new(move |_| {
-        ctx.entity_filter.track();
-        window.to_top();
-    });
-    let selected = move || match ctx.selected.get_untracked() {
-        Some(Entity::User(u)) => Some(u),
-        _ => None,
-    };
-    view! {
-        <section class="card table-card" aria-labelledby="users-title">
-            <h2 id="users-title">"Users " <small><span data-testid="user-count">{move || { ctx.version.track(); ctx.read(|s| s.view.users().count()).unwrap_or(0) }}</span>
-                {move || { let shown = window.listed.with(Vec::len); let all = ctx.read(|s| s.view.users().count()).unwrap_or(0);
-                    (shown != all).then(|| format!(" · {} match", count(shown as u64))) }}</small></h2>
-            <div class="scroll" node_ref=window.viewport tabindex="0" aria-label="Users: arrow keys move the selection"
-                on:scroll=move |_| window.on_scroll()
-                on:keydown=move |ev| arrow_keys(&ev, window, selected(), |u| ctx.selected.set(Some(Entity::User(u))))>
-                <table>
-                    <thead><tr><th scope="col">"User"</th>{sort_header("Balance", SortKey::Balance, sort, move || window.to_top())}</tr></thead>
-                    <tbody>
-                        <tr class="pad" aria-hidden="true" style:height=move || window.pad_top()></tr>
-                        <For each=move || window.rows(ctx) key=|k| *k let:((_, user))>
-                            <UserRow user rows/>
-                        </For>
-                        <tr class="pad" aria-hidden="true" style:height=move || window.pad_bottom()></tr>
-                    </tbody>
-                </table>
-                <Show when=move || window.listed.with(Vec::is_empty)>
-                    <p class="muted">{move || if ctx.entity_filter.with(String::is_empty) { "No users yet: top one up." } else { "No user id contains that." }}</p>
-                </Show>
-            </div>
-        </section>
+/// What sets the users' table and the items' table apart: their entities, their rows' values and columns,
+/// and their words. Everything else (the window of rows, sorting, the filter, keyboard, selection, painting)
+/// is one [`state_table`].
+trait TableKind: 'static {
+    type Key: Copy + Eq + Hash + Send + Sync + 'static;
+    type Cell: Copy + PartialEq + Default + 'static;
+    /// The section's classes, its heading's id and text, the count's `data-testid`, the rows' label.
+    const CLASS: &'static str;
+    const TITLE_ID: &'static str;
+    const TITLE: &'static str;
+    const COUNT_TESTID: &'static str;
+    const LABEL: &'static str;
+    /// The id column's header.
+    const COLUMN: &'static str;
+    /// What an empty table says, with no filter and with one.
+    const EMPTY: &'static str;
+    const NO_MATCH: &'static str;
+
+    fn listed(ctx: Ctx, sort: Sort) -> Vec<Self::Key>;
+    fn total(page: &Page) -> usize;
+    fn name(page: &Page, key: Self::Key) -> String;
+    fn cell(page: &Page, key: Self::Key) -> Self::Cell;
+    fn paint(rows: &[(u32, Self::Cell, Self::Cell)]);
+    fn entity(key: Self::Key) -> Entity;
+    fn key_of(entity: Entity) -> Option<Self::Key>;
+    /// The value columns' headers.
+    fn headers(sort: RwSignal<Sort>, to_top: impl Fn() + Copy + 'static) -> impl IntoView;
+    /// A row: its `data-` attributes and value cells; `row` is the `<tr>` for the table to paint.
+    fn row(ctx: Ctx, key: Self::Key, name: String, initial: Self::Cell, row: NodeRef<leptos::html::Tr>) -> impl IntoView;
+}
+
+struct Users;
+
+impl TableKind for Users {
+    type Key = UserId;
+    type Cell = UserCell;
+    const CLASS: &'static str = "card table-card";
+    const TITLE_ID: &'static str = "users-title";
+    const TITLE: &'static str = "Users ";
+    const COUNT_TESTID: &'static str = "user-count";
+    const LABEL: &'static str = "Users: arrow keys move the selection";
+    const COLUMN: &'static str = "User";
+    const EMPTY: &'static str = "No users yet: top one up.";
+    const NO_MATCH: &'static str = "No user id contains that.";
+
+    fn listed(ctx: Ctx, sort: Sort) -> Vec<UserId> {
+        ctx.users_listed(sort)
+    }
+    fn total(page: &Page) -> usize {
+        page.view.users().count()
+    }
+    fn name(page: &Page, user: UserId) -> String {
+        page.names().user_name(user).to_owned()
+    }
+    fn cell(page: &Page, user: UserId) -> UserCell {
+        user_cell(page, user)
+    }
+    fn paint(rows: &[(u32, UserCell, UserCell)]) {
+        super::paint::paint_users(rows);
+    }
+    fn entity(user: UserId) -> Entity {
+        Entity::User(user)
+    }
+    fn key_of(entity: Entity) -> Option<UserId> {
+        match entity {
+            Entity::User(u) => Some(u),
+            Entity::Item(_) => None,
+        }
+    }
+    fn headers(sort: RwSignal<Sort>, to_top: impl Fn() + Copy + 'static) -> impl IntoView {
+        sort_header("Balance", SortKey::Balance, sort, to_top)
+    }
+    fn row(ctx: Ctx, user: UserId, name: String, initial: UserCell, row: NodeRef<leptos::html::Tr>) -> impl IntoView {
+        let attr_name = name.clone();
+        view! {
+            <tr node_ref=row data-testid="user-row" data-user=attr_name data-balance=initial.0 class:changed=initial.1
+                class:selected=move || ctx.selected.get() == Some(Entity::User(user))
+                title="Click to chart this user's balance over time"
+                on:click=move |_| ctx.selected.set(Some(Entity::User(user)))>
+                <th scope="row">{name}</th>
+                <td class="num">{money(initial.0)}</td>
+            </tr>
+        }
+    }
+}
+
+struct Items;
+
+impl TableKind for Items {
+    type Key = ItemId;
+    type Cell = ItemCell;
+    const CLASS: &'static str = "card table-card items-table";
+    const TITLE_ID: &'static str = "items-title";
+    const TITLE: &'static str = "Items ";
+    const COUNT_TESTID: &'static str = "item-count";
+    const LABEL: &'static str = "Items: arrow keys move the selection";
+    const COLUMN: &'static str = "Item";
+    const EMPTY: &'static str = "No items yet: add some to the warehouse.";
+    const NO_MATCH: &'static str = "No item id contains that.";
+
+    fn listed(ctx: Ctx, sort: Sort) -> Vec<ItemId> {
+        ctx.items_listed(sort)
+    }
+    fn total(page: &Page) -> usize {
+        page.view.items().count()
+    }
+    fn name(page: &Page, item: ItemId) -> String {
+        page.names().item_name(item).to_owned()
+    }
+    fn cell(page: &Page, item: ItemId) -> ItemCell {
+        item_cell(page, item)
+    }
+    fn paint(rows: &[(u32, ItemCell, ItemCell)]) {
+        super::paint::paint_items(rows);
+    }
+    fn entity(item: ItemId) -> Entity {
+        Entity::Item(item)
+    }
+    fn key_of(entity: Entity) -> Option<ItemId> {
+        match entity {
+            Entity::Item(i) => Some(i),
+            Entity::User(_) => None,
+        }
+    }
+    fn headers(sort: RwSignal<Sort>, to_top: impl Fn() + Copy + 'static) -> impl IntoView {
+        (sort_header("Unit price", SortKey::Price, sort, to_top), sort_header("Stock", SortKey::Stock, sort, to_top))
+    }
+    fn row(ctx: Ctx, item: ItemId, name: String, initial: ItemCell, row: NodeRef<leptos::html::Tr>) -> impl IntoView {
+        let attr_name = name.clone();
+        view! {
+            <tr node_ref=row data-testid="item-row" data-item=attr_name data-price=initial.0
+                data-stock=initial.1 class:changed=initial.2
+                class:selected=move || ctx.selected.get() == Some(Entity::Item(item))
+                title="Click to chart this item's stock over time"
+                on:click=move |_| ctx.selected.set(Some(Entity::Item(item)))>
+                <th scope="row">{name}</th>
+                <td class="num">{money(initial.0)}</td>
+                <td class="num">{count(initial.1)}</td>
+            </tr>
+        }
     }
 }
 
 #[component]
-fn UserRow(user: UserId, rows: Rows<UserId, UserCell>) -> impl IntoView {
-    let ctx = expect_context::<Ctx>();
-    let (name, initial) =
-        ctx.read(|s| (s.names().user_name(user).to_owned(), user_cell(s, user))).unwrap_or_default();
-    let row = NodeRef::new();
-    rows.register(user, row, initial);
-    let attr_name = name.clone();
-    view! {
-        <tr node_ref=row data-testid="user-row" data-user=attr_name data-balance=initial.0 class:changed=initial.1
-            class:selected=move || ctx.selected.get() == Some(Entity::User(user))
-            title="Click to chart this user's balance over time"
-            on:click=move |_| ctx.selected.set(Some(Entity::User(user)))>
-            <th scope="row">{name}</th>
-            <td class="num">{money(initial.0)}</td>
-        </tr>
-    }
+pub fn UsersTable() -> impl IntoView {
+    state_table::<Users>()
 }
 
 #[component]
 pub fn ItemsTable() -> impl IntoView {
+    state_table::<Items>()
+}
+
+/// A table of the state at the cursor: its rows in view (all of them up to 500), sortable, filtered by the
+/// shared filter, with its count; arrow keys move the selection, and a click selects a row.
+fn state_table<T: TableKind>() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let rows = Rows::<ItemId, ItemCell>::new();
-    rows.follow(ctx, item_cell, super::paint::paint_items);
+    let rows = Rows::<T::Key, T::Cell>::new();
+    rows.follow(ctx, T::cell, T::paint);
     let sort = RwSignal::new(Sort::default());
     let window = TableWindow::new(move || {
         ctx.version.track();
         ctx.generation.track();
         ctx.entity_filter.track();
-        ctx.items_listed(sort.get())
+        T::listed(ctx, sort.get())
     });
     Effect::new(move |_| {
         ctx.entity_filter.track();
         window.to_top();
     });
-    let selected = move || match ctx.selected.get_untracked() {
-        Some(Entity::Item(i)) => Some(i),
-        _ => None,
+    let selected = move || ctx.selected.get_untracked().and_then(T::key_of);
+    let total = move || {
+        ctx.version.track();
+        ctx.read(T::total).unwrap_or(0)
     };
     view! {
-        <section class="card table-card items-table" aria-labelledby="items-title">
-            <h2 id="items-title">"Items " <small><span data-testid="item-count">{move || { ctx.version.track(); ctx.read(|s| s.view.items().count()).unwrap_or(0) }}</span>
-                {move || { let shown = window.listed.with(Vec::len); let all = ctx.read(|s| s.view.items().count()).unwrap_or(0);
-                    (shown != all).then(|| format!(" · {} match", count(shown as u64))) }}</small></h2>
-            <div class="scroll" node_ref=window.viewport tabindex="0" aria-label="Items: arrow keys move the selection"
+        <section class=T::CLASS aria-labelledby=T::TITLE_ID>
+            <h2 id=T::TITLE_ID>{T::TITLE} <small><span data-testid=T::COUNT_TESTID>{total}</span>
+                {move || { let shown = window.listed.with(Vec::len);
+                    (shown != total()).then(|| format!(" · {} match", count(shown as u64))) }}</small></h2>
+            <div class="scroll" node_ref=window.viewport tabindex="0" aria-label=T::LABEL
                 on:scroll=move |_| window.on_scroll()
-                on:keydown=move |ev| arrow_keys(&ev, window, selected(), |i| ctx.selected.set(Some(Entity::Item(i))))>
+                on:keydown=move |ev| arrow_keys(&ev, window, selected(), |k| ctx.selected.set(Some(T::entity(k))))>
                 <table>
-                    <thead><tr><th scope="col">"Item"</th>{sort_header("Unit price", SortKey::Price, sort, move || window.to_top())}
-                        {sort_header("Stock", SortKey::Stock, sort, move || window.to_top())}</tr></thead>
+                    <thead><tr><th scope="col">{T::COLUMN}</th>{T::headers(sort, move || window.to_top())}</tr></thead>
                     <tbody>
                         <tr class="pad" aria-hidden="true" style:height=move || window.pad_top()></tr>
-                        <For each=move || window.rows(ctx) key=|k| *k let:((_, item))>
-                            <ItemRow item rows/>
+                        <For each=move || window.rows(ctx) key=|k| *k let:((_, key))>
+                            {state_row::<T>(ctx, key, rows)}
                         </For>
                         <tr class="pad" aria-hidden="true" style:height=move || window.pad_bottom()></tr>
                     </tbody>
                 </table>
                 <Show when=move || window.listed.with(Vec::is_empty)>
-                    <p class="muted">{move || if ctx.entity_filter.with(String::is_empty) { "No items yet: add some to the warehouse." } else { "No item id contains that." }}</p>
+                    <p class="muted">{move || if ctx.entity_filter.with(String::is_empty) { T::EMPTY } else { T::NO_MATCH }}</p>
                 </Show>
             </div>
         </section>
     }
+}
+
+/// A row as it is created: registered with the table, which paints it from then on.
+fn state_row<T: TableKind>(ctx: Ctx, key: T::Key, rows: Rows<T::Key, T::Cell>) -> impl IntoView {
+    let (name, initial) = ctx.read(|s| (T::name(s, key), T::cell(s, key))).unwrap_or_default();
+    let row = NodeRef::new();
+    rows.register(key, row, initial);
+    T::row(ctx, key, name, initial, row)
 }
 
 /// One search field for both tables: ids that contain its text.
@@ -324,27 +421,6 @@ pub fn EntityFilter() -> impl IntoView {
                 prop:value=move || ctx.entity_filter.get()
                 on:input=move |ev| ctx.entity_filter.set(event_target_value(&ev))/>
         </label>
-    }
-}
-
-#[component]
-fn ItemRow(item: ItemId, rows: Rows<ItemId, ItemCell>) -> impl IntoView {
-    let ctx = expect_context::<Ctx>();
-    let (name, initial) =
-        ctx.read(|s| (s.names().item_name(item).to_owned(), item_cell(s, item))).unwrap_or_default();
-    let row = NodeRef::new();
-    rows.register(item, row, initial);
-    let attr_name = name.clone();
-    view! {
-        <tr node_ref=row data-testid="item-row" data-item=attr_name data-price=initial.0
-            data-stock=initial.1 class:changed=initial.2
-            class:selected=move || ctx.selected.get() == Some(Entity::Item(item))
-            title="Click to chart this item's stock over time"
-            on:click=move |_| ctx.selected.set(Some(Entity::Item(item)))>
-            <th scope="row">{name}</th>
-            <td class="num">{money(initial.0)}</td>
-            <td class="num">{count(initial.1)}</td>
-        </tr>
     }
 }
 
