@@ -4,6 +4,11 @@
 //! the events; a CRC-32 of all of it closes the chunk. Chunk-local name lists keep every chunk readable on its
 //! own, whatever order the name tables were built in.
 //!
+//! The names are listed in the order of the writer's table, each followed by a hint: its index there, as the
+//! step from the previous one (usually one byte). A reader whose table agrees, as a reload's does, compares
+//! the name at that index (16 bytes in one step) instead of hashing it and probing; any other reader looks
+//! the name up. A hint is only ever compared, never trusted.
+//!
 //! An event is a three-byte head, then up to six fields as little-endian integers of as few bytes as their
 //! values need: the time delta (zigzag), then the event's ids (as indices into the chunk's name lists),
 //! amounts and counts. The head holds the event's tag (3 bits) and each field's byte count (3 bits each:
@@ -119,35 +124,55 @@ impl From<WireError> for ChunkError {
     }
 }
 
-/// Assigns chunk-local indices to global ids in order of first use.
+/// A chunk's own list of the global ids it uses, in global order, and each one's place in it.
 struct LocalNames {
     local_of: Vec<u32>,
     globals: Vec<u32>,
 }
 
 impl LocalNames {
-    fn new(global_count: usize) -> Self {
-        Self { local_of: vec![NONE; global_count], globals: Vec::new() }
+    fn of(global_count: usize, used: impl Iterator<Item = u32>) -> Self {
+        let mut local_of = vec![NONE; global_count];
+        let mut globals = Vec::new();
+        for global in used {
+            let ix = global as usize;
+            if ix >= local_of.len() {
+                local_of.resize(ix + 1, NONE);
+            }
+            if let Some(slot @ &mut NONE) = local_of.get_mut(ix) {
+                *slot = 0;
+                globals.push(global);
+            }
+        }
+        globals.sort_unstable();
+        for (local, &global) in globals.iter().enumerate() {
+            if let Some(slot) = local_of.get_mut(global as usize) {
+                *slot = local as u32;
+            }
+        }
+        Self { local_of, globals }
     }
 
-    fn local(&mut self, global: u32) -> u64 {
-        let ix = global as usize;
-        if ix >= self.local_of.len() {
-            self.local_of.resize(ix + 1, NONE);
+    fn local(&self, global: u32) -> u64 {
+        u64::from(self.local_of.get(global as usize).copied().unwrap_or(NONE))
+    }
+
+    /// The names, each followed by its hint: the step from the previous one's index in the writer's table.
+    fn write<'n>(&self, out: &mut Writer, name: impl Fn(u32) -> &'n str) {
+        out.varint(self.globals.len() as u64);
+        let mut previous = 0;
+        for &global in &self.globals {
+            out.str(name(global));
+            out.varint(u64::from(global - previous));
+            previous = global;
         }
-        let slot = &mut self.local_of[ix];
-        if *slot == NONE {
-            *slot = self.globals.len() as u32;
-            self.globals.push(global);
-        }
-        u64::from(*slot)
     }
 }
 
 /// Encodes events `first_seq, first_seq + 1, …` with their timestamps.
 pub fn encode_chunk(names: &Names, first_seq: u64, events: &[Event], timestamps: &[u64]) -> Vec<u8> {
-    let mut users = LocalNames::new(names.user_count());
-    let mut items = LocalNames::new(names.item_count());
+    let users = LocalNames::of(names.user_count(), events.iter().filter_map(|e| e.entities().0).map(|u| u.0));
+    let items = LocalNames::of(names.item_count(), events.iter().filter_map(|e| e.entities().1).map(|i| i.0));
     let mut body = Vec::with_capacity(events.len() * 14);
     let mut prev_ts = timestamps.first().copied().unwrap_or(0);
     let first_ts = prev_ts;
@@ -175,14 +200,8 @@ pub fn encode_chunk(names: &Names, first_seq: u64, events: &[Event], timestamps:
     out.varint(first_seq);
     out.varint(count as u64);
     out.varint(first_ts);
-    out.varint(users.globals.len() as u64);
-    for g in &users.globals {
-        out.str(names.user_name(UserId(*g)));
-    }
-    out.varint(items.globals.len() as u64);
-    for g in &items.globals {
-        out.str(names.item_name(ItemId(*g)));
-    }
+    users.write(&mut out, |g| names.user_name(UserId(g)));
+    items.write(&mut out, |g| names.item_name(ItemId(g)));
     out.bytes.extend_from_slice(&body);
     out.finish_with_crc()
 }
@@ -202,20 +221,43 @@ fn put_event(out: &mut Vec<u8>, tag: u8, fields: &[u64; FIELDS]) {
     }
 }
 
-fn read_names(
-    r: &mut Reader<'_>,
-    mut intern: impl FnMut(&[u8]) -> Result<u32, IdError>,
-) -> Result<Vec<u32>, ChunkError> {
+/// A chunk's name list as indices into the reader's table. From version 3 each name carries a hint, its index
+/// in the writer's table.
+fn read_names(r: &mut Reader<'_>, hinted: bool, table: &mut NameTable<'_>) -> Result<Vec<u32>, ChunkError> {
     // Each event names at most one user and one item, so a chunk lists at most that many names.
     let n = r.count_of(MIN_NAME_BYTES, MAX_CHUNK_EVENTS)?;
     let mut globals = Vec::with_capacity(n);
+    let mut hint = 0u64;
     for _ in 0..n {
-        let name = r.raw_str()?;
-        let ix = intern(name)
+        let (name, window) = r.raw_str_window()?;
+        let this_hint = if hinted {
+            hint = hint.saturating_add(r.varint()?);
+            Some(hint)
+        } else {
+            None
+        };
+        let ix = table
+            .intern(name, window, this_hint)
             .map_err(|error| ChunkError::BadId { id: String::from_utf8_lossy(name).into_owned(), error })?;
         globals.push(ix);
     }
     Ok(globals)
+}
+
+/// Which of a reader's two name tables a list goes into.
+enum NameTable<'n> {
+    Users(&'n mut Names),
+    Items(&'n mut Names),
+}
+
+impl NameTable<'_> {
+    #[inline]
+    fn intern(&mut self, name: &[u8], window: Option<&[u8; 16]>, hint: Option<u64>) -> Result<u32, IdError> {
+        match self {
+            NameTable::Users(names) => names.intern_user_hinted(name, window, hint).map(|u| u.0),
+            NameTable::Items(names) => names.intern_item_hinted(name, window, hint).map(|i| i.0),
+        }
+    }
 }
 
 #[inline(always)]
@@ -278,8 +320,9 @@ fn decode_into(
     let first_seq = r.varint()?;
     let count = r.count_of(min_event_bytes(version), MAX_CHUNK_EVENTS)?;
     let mut ts = r.varint()?;
-    let users = read_names(&mut r, |n| names.intern_user_bytes(n).map(|u| u.0))?;
-    let items = read_names(&mut r, |n| names.intern_item_bytes(n).map(|i| i.0))?;
+    let hinted = version == VERSION;
+    let users = read_names(&mut r, hinted, &mut NameTable::Users(names))?;
+    let items = read_names(&mut r, hinted, &mut NameTable::Items(names))?;
     events.reserve(count);
     timestamps.reserve(count);
     if version == VERSION {
@@ -443,6 +486,41 @@ mod tests {
     fn recrc(mut bytes: Vec<u8>) -> Vec<u8> {
         bytes.truncate(bytes.len() - 4);
         Writer { bytes }.finish_with_crc()
+    }
+
+    #[test]
+    fn names_are_found_by_name_whatever_the_hints_say() {
+        let mut writer = Names::new();
+        let long = "Z_9-zz0123456789abcdef0123456789";
+        let (alice, bob, carol) = (writer.intern_user("alice"), writer.intern_user(long), writer.intern_user("carol"));
+        let apple = writer.intern_item("apple");
+        let events = [
+            Event::ToppedUp { user: carol, amount: Money(5) },
+            Event::ToppedUp { user: alice, amount: Money(7) },
+            Event::OrderPlaced { user: bob, item: apple, qty: Qty(1), price: Money(2), total: Money(2) },
+        ];
+        let bytes = encode_chunk(&writer, 1, &events, &[1, 2, 3]);
+        let by_name = |names: &Names, events: &[Event]| -> Vec<String> {
+            let line = |e: &Event| {
+                let mut out = String::new();
+                crate::jsonl::encode_jsonl_line(&mut out, names, 1, 0, e);
+                out
+            };
+            events.iter().map(line).collect()
+        };
+        // A reader whose table agrees (the hints hold), one that knows other names under those indices (each
+        // hint points at another name, or past the end), and one that knows nothing.
+        let mut other = Names::new();
+        for name in ["carol", "dave", "alice"] {
+            other.intern_user(name);
+        }
+        other.intern_item("pear");
+        for mut reader in [writer.clone(), other, Names::new()] {
+            let (mut got, mut ts) = (Vec::new(), Vec::new());
+            decode_chunk(&bytes, &mut reader, &mut got, &mut ts).unwrap();
+            assert_eq!(by_name(&reader, &got), by_name(&writer, &events));
+            assert!(reader.user(long).is_some());
+        }
     }
 
     #[test]

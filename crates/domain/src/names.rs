@@ -93,6 +93,40 @@ impl Interner {
         Ok(self.intern(&text))
     }
 
+    /// As [`Interner::intern_bytes`], trying `hint` first: the index the name had where it was written. The
+    /// name there is compared, never trusted; `window` is 16 bytes from the name's start, if there are.
+    #[inline]
+    fn intern_hinted(&mut self, name: &[u8], window: Option<&[u8; 16]>, hint: Option<u64>) -> Result<u32, IdError> {
+        if let Some(ix) = hint.and_then(|h| u32::try_from(h).ok()) {
+            if self.holds_at(ix, name, window) {
+                return Ok(ix);
+            }
+        }
+        self.intern_bytes(name)
+    }
+
+    /// Whether the name at `ix` is `name`. Names of up to 16 bytes, with 16 bytes readable from their start on
+    /// both sides, are compared as one 128-bit number under a mask of their length.
+    #[inline]
+    fn holds_at(&self, ix: u32, name: &[u8], window: Option<&[u8; 16]>) -> bool {
+        let ix = ix as usize;
+        let (Some(&start), Some(&end)) = (self.starts.get(ix), self.starts.get(ix + 1)) else { return false };
+        let (start, end) = (start as usize, end as usize);
+        if end - start != name.len() {
+            return false;
+        }
+        let text = self.text.as_bytes();
+        let known = text.get(start..start.wrapping_add(16)).and_then(|w| <&[u8; 16]>::try_from(w).ok());
+        match (known, window) {
+            (Some(known), Some(window)) if name.len() <= 16 => {
+                let differ = u128::from_le_bytes(*known) ^ u128::from_le_bytes(*window);
+                let mask = u128::MAX.checked_shr(128 - 8 * name.len() as u32).unwrap_or(0);
+                differ & mask == 0
+            }
+            _ => text.get(start..end) == Some(name),
+        }
+    }
+
     fn intern(&mut self, name: &str) -> u32 {
         if let Some(ix) = self.get(name) {
             return ix;
@@ -191,6 +225,16 @@ impl Names {
     }
 
     /// Interns a stored user name given as bytes, checking it as an id when it is new.
+    /// As [`Names::intern_user_bytes`], trying where the writer's table had the name first (see
+    /// [`crate::chunk`]); `window` is 16 bytes from the name's start in the chunk, if there are.
+    pub(crate) fn intern_user_hinted(&mut self, name: &[u8], window: Option<&[u8; 16]>, hint: Option<u64>) -> Result<UserId, IdError> {
+        self.users.intern_hinted(name, window, hint).map(UserId)
+    }
+
+    pub(crate) fn intern_item_hinted(&mut self, name: &[u8], window: Option<&[u8; 16]>, hint: Option<u64>) -> Result<ItemId, IdError> {
+        self.items.intern_hinted(name, window, hint).map(ItemId)
+    }
+
     pub fn intern_user_bytes(&mut self, name: &[u8]) -> Result<UserId, IdError> {
         self.users.intern_bytes(name).map(UserId)
     }

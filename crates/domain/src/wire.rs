@@ -183,6 +183,25 @@ impl<'a> Reader<'a> {
         self.pos = end;
         Ok(raw)
     }
+
+    /// As [`Reader::raw_str`], with the 16 bytes from the string's start when there are that many left (the
+    /// string and what follows it), for a comparison in one step.
+    #[inline]
+    pub fn raw_str_window(&mut self) -> Result<(&'a [u8], Option<&'a [u8; 16]>), WireError> {
+        let len = self.varint()?;
+        let start = self.pos;
+        let raw = self.raw_str_at(len)?;
+        let window = self.bytes.get(start..start.wrapping_add(16)).and_then(|w| <&[u8; 16]>::try_from(w).ok());
+        Ok((raw, window))
+    }
+
+    #[inline]
+    fn raw_str_at(&mut self, len: u64) -> Result<&'a [u8], WireError> {
+        let end = usize::try_from(len).ok().and_then(|len| self.pos.checked_add(len)).ok_or(WireError::Truncated)?;
+        let raw = self.bytes.get(self.pos..end).ok_or(WireError::Truncated)?;
+        self.pos = end;
+        Ok(raw)
+    }
 }
 
 #[cfg(test)]
