@@ -6,7 +6,6 @@ and DOM size after each. Run by `cargo xtask bench history` after a release trun
 BENCH_EVENTS and BENCH_USERS change the size."""
 import collections
 import json
-import os
 import pathlib
 import sys
 import tempfile
@@ -34,12 +33,6 @@ SET_DIFF = """() => {
   }
 }"""
 
-MEMORY_JS = """() => ({
-  wasm_mb: Math.round(window.wasmBindings.wasm_memory_bytes() / 1e6),
-  dom_nodes: document.getElementsByTagName('*').length,
-})"""
-
-
 def busiest_user(path):
     counts = collections.Counter()
     with open(path) as f:
@@ -51,8 +44,7 @@ def busiest_user(path):
 
 
 def main():
-    events = int(os.environ.get("BENCH_EVENTS", "1000000"))
-    users = int(os.environ.get("BENCH_USERS", "100000"))
+    events, users = conftest.crowd_size()
     server, url = conftest.serve_dist()
     out = {"events": events, "users": users}
     with sync_playwright() as pw, tempfile.TemporaryDirectory() as tmp:
@@ -73,7 +65,7 @@ def main():
                 "() => { const r = document.querySelector('.diff [data-testid=diff-row]'); return r !== null && r !== window.__old; }"]))
         out["diff_far_points_ms"] = sorted(times)
         out["diff_count"] = page.get_by_test_id("diff-count").text_content()
-        out["after_diff"] = page.evaluate(MEMORY_JS)
+        out["after_diff"] = page.evaluate(conftest.PAGE_SIZE_JS)
 
         page.get_by_test_id("entity-filter").fill(name)
         row = page.locator(f"[data-testid=user-row][data-user='{name}']")
@@ -92,7 +84,7 @@ def main():
                 f"return r !== null && r !== window.__old && document.querySelector('#blame-title').textContent.includes('{name}'); }}"]))
         out["blame_busiest_user_ms"] = sorted(times)
         out["blame_rows"] = page.locator("[data-testid=blame-row]").count()
-        out["after_blame"] = page.evaluate(MEMORY_JS)
+        out["after_blame"] = page.evaluate(conftest.PAGE_SIZE_JS)
 
         times = []
         for i in range(5):
@@ -105,12 +97,12 @@ def main():
                 f"() => document.querySelector('[data-testid=branch-name]').textContent.trim() !== 'main' && "
                 f"document.querySelector('[data-testid=event-count]').textContent === '{base}'"]))
             if i == 0:
-                out["after_first_branch"] = page.evaluate(MEMORY_JS)
+                out["after_first_branch"] = page.evaluate(conftest.PAGE_SIZE_JS)
             if i < 4:
                 page.get_by_test_id("to-main").click()
                 expect(page.get_by_test_id("branch-name")).to_have_text("main")
         out["branch_start_ms"] = sorted(times)
-        out["after_five_branches"] = page.evaluate(MEMORY_JS)
+        out["after_five_branches"] = page.evaluate(conftest.PAGE_SIZE_JS)
         browser.close()
     server.shutdown()
     print("HISTORY-BENCH " + json.dumps(out))

@@ -5,7 +5,6 @@ chart shows and on a log row until the timeline is there; then, in a fresh profi
 file, reload to the live state and to the full timeline, WebAssembly memory and DOM nodes after each.
 Run by `cargo xtask bench scale` after a release trunk build. BENCH_EVENTS and BENCH_USERS change the size."""
 import json
-import os
 import pathlib
 import sys
 import tempfile
@@ -17,15 +16,8 @@ from bench_app import CHART_JS, LIVE_ON_SCREEN_JS, ROW_CLICK_JS, SLIDER_JS  # no
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 from pages import ShopPage  # noqa: E402
 
-PAGE_JS = """() => ({
-  wasm_mb: Math.round(window.wasmBindings.wasm_memory_bytes() / 1e6),
-  dom_nodes: document.getElementsByTagName('*').length,
-})"""
-
-
 def main():
-    events = int(os.environ.get("BENCH_EVENTS", "1000000"))
-    users = int(os.environ.get("BENCH_USERS", "100000"))
+    events, users = conftest.crowd_size()
     server, url = conftest.serve_dist()
     out = {"events": events, "users": users}
     with sync_playwright() as pw, tempfile.TemporaryDirectory() as tmp:
@@ -33,12 +25,12 @@ def main():
         ctx, shop, out["generate_s"] = conftest.crowded_shop(browser, url, events, users)
         page = shop.page
         out["user_count"] = int(page.get_by_test_id("user-count").text_content())
-        out["after_generate"] = page.evaluate(PAGE_JS)
+        out["after_generate"] = page.evaluate(conftest.PAGE_SIZE_JS)
         out["select_user_to_chart_ms"] = sorted(page.evaluate(CHART_JS) for _ in range(1))
         out["slider_jump_with_log_changes_chart"] = page.evaluate(SLIDER_JS, [300, 11, False])
         out["slider_drag_with_log_changes_chart"] = page.evaluate(SLIDER_JS, [300, 11, True])
         out["log_row_click_ms"] = page.evaluate(ROW_CLICK_JS)
-        out["after_moves"] = page.evaluate(PAGE_JS)
+        out["after_moves"] = page.evaluate(conftest.PAGE_SIZE_JS)
         path = shop.export(pathlib.Path(tmp) / "log.jsonl")
         out["export_mb"] = round(path.stat().st_size / 1e6, 1)
         ctx.close()
@@ -53,7 +45,7 @@ def main():
         page.get_by_text(f"Imported {events} events").wait_for()
         expect(page.get_by_test_id("timeline")).to_be_enabled()
         out["import_s"] = round(time.perf_counter() - t, 2)
-        out["after_import"] = page.evaluate(PAGE_JS)
+        out["after_import"] = page.evaluate(conftest.PAGE_SIZE_JS)
         live, full = [], []
         for _ in range(3):
             page.goto("about:blank")
@@ -65,7 +57,7 @@ def main():
             full.append(round((time.perf_counter() - t0) * 1000))
         out["reload_to_live_ms"] = sorted(live)
         out["reload_to_full_timeline_ms"] = sorted(full)
-        out["after_reload"] = page.evaluate(PAGE_JS)
+        out["after_reload"] = page.evaluate(conftest.PAGE_SIZE_JS)
         browser.close()
     server.shutdown()
     print("SCALE-BENCH " + json.dumps(out))

@@ -34,6 +34,18 @@ def serve_dist():
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
 
+# The page's size for the benches: WebAssembly memory and DOM nodes.
+PAGE_SIZE_JS = """() => ({
+  wasm_mb: Math.round(window.wasmBindings.wasm_memory_bytes() / 1e6),
+  dom_nodes: document.getElementsByTagName('*').length,
+})"""
+
+
+def crowd_size():
+    """The benches' crowd: BENCH_EVENTS events over BENCH_USERS users, by default 1,000,000 over 100,000."""
+    return int(os.environ.get("BENCH_EVENTS", "1000000")), int(os.environ.get("BENCH_USERS", "100000"))
+
+
 def crowded_shop(browser, url, events, users):
     """A fresh profile's page with `events` generated over `users` users (the benches' 1M x 100k): the
     context, the page object, and the seconds generating took."""
