@@ -223,7 +223,11 @@ fn put_event(out: &mut Vec<u8>, tag: u8, fields: &[u64; FIELDS]) {
 
 /// A chunk's name list as indices into the reader's table. From version 3 each name carries a hint, its index
 /// in the writer's table.
-fn read_names(r: &mut Reader<'_>, hinted: bool, table: &mut NameTable<'_>) -> Result<Vec<u32>, ChunkError> {
+fn read_names(
+    r: &mut Reader<'_>,
+    hinted: bool,
+    mut intern: impl FnMut(&[u8], Option<&[u8; 16]>, Option<u64>) -> Result<u32, IdError>,
+) -> Result<Vec<u32>, ChunkError> {
     // Each event names at most one user and one item, so a chunk lists at most that many names.
     let n = r.count_of(MIN_NAME_BYTES, MAX_CHUNK_EVENTS)?;
     let mut globals = Vec::with_capacity(n);
@@ -236,28 +240,11 @@ fn read_names(r: &mut Reader<'_>, hinted: bool, table: &mut NameTable<'_>) -> Re
         } else {
             None
         };
-        let ix = table
-            .intern(name, window, this_hint)
+        let ix = intern(name, window, this_hint)
             .map_err(|error| ChunkError::BadId { id: String::from_utf8_lossy(name).into_owned(), error })?;
         globals.push(ix);
     }
     Ok(globals)
-}
-
-/// Which of a reader's two name tables a list goes into.
-enum NameTable<'n> {
-    Users(&'n mut Names),
-    Items(&'n mut Names),
-}
-
-impl NameTable<'_> {
-    #[inline]
-    fn intern(&mut self, name: &[u8], window: Option<&[u8; 16]>, hint: Option<u64>) -> Result<u32, IdError> {
-        match self {
-            NameTable::Users(names) => names.intern_user_hinted(name, window, hint).map(|u| u.0),
-            NameTable::Items(names) => names.intern_item_hinted(name, window, hint).map(|i| i.0),
-        }
-    }
 }
 
 #[inline(always)]
@@ -321,8 +308,8 @@ fn decode_into(
     let count = r.count_of(min_event_bytes(version), MAX_CHUNK_EVENTS)?;
     let mut ts = r.varint()?;
     let hinted = version == VERSION;
-    let users = read_names(&mut r, hinted, &mut NameTable::Users(names))?;
-    let items = read_names(&mut r, hinted, &mut NameTable::Items(names))?;
+    let users = read_names(&mut r, hinted, |n, window, hint| names.intern_user_hinted(n, window, hint).map(|u| u.0))?;
+    let items = read_names(&mut r, hinted, |n, window, hint| names.intern_item_hinted(n, window, hint).map(|i| i.0))?;
     events.reserve(count);
     timestamps.reserve(count);
     if version == VERSION {

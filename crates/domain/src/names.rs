@@ -49,8 +49,8 @@ pub fn validate_id(id: &str) -> Result<(), IdError> {
 
 #[derive(Clone, Debug)]
 struct Interner {
-    /// Every name, one after another: they lie together in memory rather than each behind its own box, and a
-    /// branch clones two buffers rather than a hundred thousand boxes.
+    /// Every name, one after another: they lie together in memory, in index order, where a chunk's names are
+    /// checked against their hints (see [`Interner::holds_at`]).
     text: String,
     /// Where each name starts in `text`, and where the last one ends: one more than there are names.
     starts: Vec<u32>,
@@ -67,6 +67,13 @@ impl Default for Interner {
 impl Interner {
     fn len(&self) -> usize {
         self.starts.len().saturating_sub(1)
+    }
+
+    /// Where the name at `ix` lies in `text`, if there is one.
+    #[inline]
+    fn span(&self, ix: u32) -> Option<(usize, usize)> {
+        let ix = ix as usize;
+        Some((*self.starts.get(ix)? as usize, *self.starts.get(ix + 1)? as usize))
     }
 
     fn get(&self, name: &str) -> Option<u32> {
@@ -109,9 +116,7 @@ impl Interner {
     /// both sides, are compared as one 128-bit number under a mask of their length.
     #[inline]
     fn holds_at(&self, ix: u32, name: &[u8], window: Option<&[u8; 16]>) -> bool {
-        let ix = ix as usize;
-        let (Some(&start), Some(&end)) = (self.starts.get(ix), self.starts.get(ix + 1)) else { return false };
-        let (start, end) = (start as usize, end as usize);
+        let Some((start, end)) = self.span(ix) else { return false };
         if end - start != name.len() {
             return false;
         }
@@ -149,11 +154,7 @@ impl Interner {
     }
 
     fn name(&self, ix: u32) -> &str {
-        let ix = ix as usize;
-        match (self.starts.get(ix), self.starts.get(ix + 1)) {
-            (Some(&start), Some(&end)) => self.text.get(start as usize..end as usize).unwrap_or("?"),
-            _ => "?",
-        }
+        self.span(ix).and_then(|(start, end)| self.text.get(start..end)).unwrap_or("?")
     }
 
     fn in_id_order(&self) -> Vec<u32> {
@@ -224,7 +225,6 @@ impl Names {
         ItemId(self.items.intern(name))
     }
 
-    /// Interns a stored user name given as bytes, checking it as an id when it is new.
     /// As [`Names::intern_user_bytes`], trying where the writer's table had the name first (see
     /// [`crate::chunk`]); `window` is 16 bytes from the name's start in the chunk, if there are.
     pub(crate) fn intern_user_hinted(&mut self, name: &[u8], window: Option<&[u8; 16]>, hint: Option<u64>) -> Result<UserId, IdError> {
@@ -235,6 +235,7 @@ impl Names {
         self.items.intern_hinted(name, window, hint).map(ItemId)
     }
 
+    /// Interns a stored user name given as bytes, checking it as an id when it is new.
     pub fn intern_user_bytes(&mut self, name: &[u8]) -> Result<UserId, IdError> {
         self.users.intern_bytes(name).map(UserId)
     }

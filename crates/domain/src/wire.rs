@@ -36,7 +36,6 @@ impl Writer {
         self.bytes.push(v as u8);
     }
 
-
     pub fn str(&mut self, s: &str) {
         self.varint(s.len() as u64);
         self.bytes.extend_from_slice(s.as_bytes());
@@ -175,13 +174,8 @@ impl<'a> Reader<'a> {
     /// A string's bytes, not yet checked to be UTF-8.
     #[inline]
     pub fn raw_str(&mut self) -> Result<&'a [u8], WireError> {
-        // Read as a plain length, not a count: bounding it costs a division, and the slice's own bounds check
-        // already refuses one longer than the data.
         let len = self.varint()?;
-        let end = usize::try_from(len).ok().and_then(|len| self.pos.checked_add(len)).ok_or(WireError::Truncated)?;
-        let raw = self.bytes.get(self.pos..end).ok_or(WireError::Truncated)?;
-        self.pos = end;
-        Ok(raw)
+        self.raw_str_at(len)
     }
 
     /// As [`Reader::raw_str`], with the 16 bytes from the string's start when there are that many left (the
@@ -195,6 +189,8 @@ impl<'a> Reader<'a> {
         Ok((raw, window))
     }
 
+    /// The `len` bytes of a string whose length was just read. A plain length, not a count: bounding it costs
+    /// a division, and the slice's own bounds check already refuses one longer than the data.
     #[inline]
     fn raw_str_at(&mut self, len: u64) -> Result<&'a [u8], WireError> {
         let end = usize::try_from(len).ok().and_then(|len| self.pos.checked_add(len)).ok_or(WireError::Truncated)?;
