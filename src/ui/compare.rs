@@ -32,9 +32,30 @@ pub(crate) fn window(len: usize, scroll_top: f64) -> std::ops::Range<usize> {
     first..(first + VIEW_ROWS + 2 * OVERSCAN).min(len)
 }
 
-/// A list of `len` rows over a spacer of their full height: all of them up to [`ALL_ROWS_UP_TO`], else the
-/// ones in view. Rows are keyed by `stamp` and their index, so `stamp` changes whenever the rows' content
-/// at an index does, and they are rebuilt rather than reused.
+/// A scrolled viewport over a spacer of `len` rows' full height, holding `rows`; `scroll_top` follows its
+/// scroll, and `spacer` is the element the rows go in.
+fn list_viewport(
+    label: &'static str,
+    len: Signal<usize>,
+    scroll_top: RwSignal<f64>,
+    spacer: NodeRef<leptos::html::Div>,
+    rows: impl IntoView,
+) -> impl IntoView {
+    let viewport: NodeRef<leptos::html::Div> = NodeRef::new();
+    view! {
+        <div class="rows-viewport" node_ref=viewport tabindex="0" aria-label=label
+            style:max-height=format!("{}px", VIEW_ROWS as f64 * ROW_H)
+            on:scroll=move |_| if let Some(el) = viewport.get_untracked() { scroll_top.set(el.scroll_top() as f64) }>
+            <div class="rows-spacer" role="list" node_ref=spacer style:height=move || format!("{}px", len.get() as f64 * ROW_H)>
+                {rows}
+            </div>
+        </div>
+    }
+}
+
+/// A list of `len` rows: all of them up to [`ALL_ROWS_UP_TO`], else the ones in view. Rows are keyed by
+/// `stamp` and their index, so `stamp` changes whenever the rows' content at an index does, and they are
+/// rebuilt rather than reused.
 fn row_list<V: IntoView + 'static>(
     label: &'static str,
     len: Signal<usize>,
@@ -42,23 +63,16 @@ fn row_list<V: IntoView + 'static>(
     row: impl Fn(usize) -> V + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let scroll_top = RwSignal::new(0.0_f64);
-    let viewport: NodeRef<leptos::html::Div> = NodeRef::new();
     let rows = move || {
         let stamp = stamp.get();
         window(len.get(), scroll_top.get()).map(|i| (stamp, i)).collect::<Vec<_>>()
     };
-    let place = move |i: usize| format!("{}px", i as f64 * ROW_H);
-    view! {
-        <div class="rows-viewport" node_ref=viewport tabindex="0" aria-label=label
-            style:max-height=format!("{}px", VIEW_ROWS as f64 * ROW_H)
-            on:scroll=move |_| if let Some(el) = viewport.get_untracked() { scroll_top.set(el.scroll_top() as f64) }>
-            <div class="rows-spacer" role="list" style:height=move || format!("{}px", len.get() as f64 * ROW_H)>
-                <For each=rows key=|k| *k let:((_, i))>
-                    <div class="row-slot" role="listitem" style:top=place(i)>{row(i)}</div>
-                </For>
-            </div>
-        </div>
-    }
+    let rows = view! {
+        <For each=rows key=|k| *k let:((_, i))>
+            <div class="row-slot" role="listitem" style:top=format!("{}px", i as f64 * ROW_H)>{row(i)}</div>
+        </For>
+    };
+    list_viewport(label, len, scroll_top, NodeRef::new(), rows)
 }
 
 fn diff_row(line: &DiffLine) -> impl IntoView {
@@ -173,7 +187,6 @@ pub fn BlamePanel() -> impl IntoView {
     let len = Signal::derive(move || lines.with(|(_, _, l)| l.len()));
     // The rows in view (all of them up to 500), numbered from the oldest line, built in JavaScript.
     let scroll_top = RwSignal::new(0.0_f64);
-    let viewport: NodeRef<leptos::html::Div> = NodeRef::new();
     let list: NodeRef<leptos::html::Div> = NodeRef::new();
     let built = StoredValue::new_local(None::<blame_rows::Built>);
     Effect::new(move |_| {
@@ -201,11 +214,7 @@ pub fn BlamePanel() -> impl IntoView {
             <div title="Click an event to move the timeline there" on:click=move |ev| {
                 if let Some(seq) = super::history::seq_at(&ev, "data-seq") { ctx.show_at(seq) }
             }>
-                <div class="rows-viewport" node_ref=viewport tabindex="0" aria-label="Events that changed it, newest first"
-                    style:max-height=format!("{}px", VIEW_ROWS as f64 * ROW_H)
-                    on:scroll=move |_| if let Some(el) = viewport.get_untracked() { scroll_top.set(el.scroll_top() as f64) }>
-                    <div class="rows-spacer" role="list" node_ref=list style:height=move || format!("{}px", len.get() as f64 * ROW_H)></div>
-                </div>
+                {list_viewport("Events that changed it, newest first", len, scroll_top, list, ())}
             </div>
         </section>
     }

@@ -82,16 +82,6 @@ where
     }
 }
 
-fn user_cell(s: &Page, user: UserId) -> UserCell {
-    let name = s.names().user_name(user);
-    (s.view.balance(user).map_or(0, |m| m.0), s.changed_user(name))
-}
-
-fn item_cell(s: &Page, item: ItemId) -> ItemCell {
-    let name = s.names().item_name(item);
-    (s.view.price(item).map_or(0, |p| p.0), s.view.stock(item).map_or(0, |q| q.0), s.changed_item(name))
-}
-
 /// Row height of the state tables, in px (CSS keeps rows at exactly this).
 const ROW_H: f64 = 28.0;
 
@@ -257,7 +247,8 @@ impl TableKind for Users {
         page.names().user_name(user).to_owned()
     }
     fn cell(page: &Page, user: UserId) -> UserCell {
-        user_cell(page, user)
+        let name = page.names().user_name(user);
+        (page.view.balance(user).map_or(0, |m| m.0), page.changed_user(name))
     }
     fn paint(rows: &[(u32, UserCell, UserCell)]) {
         super::paint::paint_users(rows);
@@ -312,7 +303,8 @@ impl TableKind for Items {
         page.names().item_name(item).to_owned()
     }
     fn cell(page: &Page, item: ItemId) -> ItemCell {
-        item_cell(page, item)
+        let name = page.names().item_name(item);
+        (page.view.price(item).map_or(0, |p| p.0), page.view.stock(item).map_or(0, |q| q.0), page.changed_item(name))
     }
     fn paint(rows: &[(u32, ItemCell, ItemCell)]) {
         super::paint::paint_items(rows);
