@@ -97,6 +97,9 @@ pub enum ChunkError {
     UnevenOrderTotal { total: u64, qty: u64 },
     TimestampOutOfRange,
     TrailingBytes,
+    /// A listed name that no event of the chunk uses, or one listed twice: Rewind's writers list each name
+    /// they use once, and a reader that kept whatever names it is sent would let anyone fill its tables.
+    UnusedName,
 }
 
 impl fmt::Display for ChunkError {
@@ -112,6 +115,7 @@ impl fmt::Display for ChunkError {
             }
             ChunkError::TimestampOutOfRange => write!(f, "a timestamp is out of range"),
             ChunkError::TrailingBytes => write!(f, "extra bytes after the last event"),
+            ChunkError::UnusedName => write!(f, "the chunk lists a name that none of its events uses, or lists one twice"),
         }
     }
 }
@@ -285,7 +289,7 @@ pub fn decode_chunk(
     timestamps: &mut Vec<u64>,
 ) -> Result<ChunkInfo, ChunkError> {
     let (events_before, ts_before) = (events.len(), timestamps.len());
-    let result = decode_into(bytes, names, events, timestamps);
+    let result = decode_into(bytes, names, events, timestamps).map(|(info, _)| info);
     if result.is_err() {
         events.truncate(events_before);
         timestamps.truncate(ts_before);
@@ -293,12 +297,61 @@ pub fn decode_chunk(
     result
 }
 
-fn decode_into(
+/// As [`decode_chunk`], for bytes from a stranger (the sync server's appends): also refuses a chunk that
+/// lists a name none of its events uses, or lists one twice ([`ChunkError::UnusedName`]). The names table
+/// may still have grown on error; [`Names::checkpoint`] and [`Names::roll_back`] undo that.
+pub fn decode_chunk_strict(
     bytes: &[u8],
     names: &mut Names,
     events: &mut Vec<Event>,
     timestamps: &mut Vec<u64>,
 ) -> Result<ChunkInfo, ChunkError> {
+    let (events_before, ts_before) = (events.len(), timestamps.len());
+    let result = decode_into(bytes, names, events, timestamps).and_then(|(info, listed)| {
+        let decoded = events.get(events_before..).unwrap_or_default();
+        if listed.used_exactly_by(decoded) {
+            Ok(info)
+        } else {
+            Err(ChunkError::UnusedName)
+        }
+    });
+    if result.is_err() {
+        events.truncate(events_before);
+        timestamps.truncate(ts_before);
+    }
+    result
+}
+
+/// The names a chunk lists, as indices into the reader's table.
+struct Listed {
+    users: Vec<u32>,
+    items: Vec<u32>,
+}
+
+impl Listed {
+    /// Whether the events use every listed name and the list names none twice.
+    fn used_exactly_by(mut self, events: &[Event]) -> bool {
+        let (mut users, mut items) = (Vec::with_capacity(self.users.len()), Vec::with_capacity(self.items.len()));
+        for event in events {
+            let (user, item) = event.entities();
+            users.extend(user.map(|u| u.0));
+            items.extend(item.map(|i| i.0));
+        }
+        for list in [&mut users, &mut items, &mut self.users, &mut self.items] {
+            list.sort_unstable();
+        }
+        users.dedup();
+        items.dedup();
+        users == self.users && items == self.items
+    }
+}
+
+fn decode_into(
+    bytes: &[u8],
+    names: &mut Names,
+    events: &mut Vec<Event>,
+    timestamps: &mut Vec<u64>,
+) -> Result<(ChunkInfo, Listed), ChunkError> {
     let mut r = Reader::with_crc(bytes)?;
     let version = r.u8()?;
     if !matches!(version, VERSION | VERSION_2 | VERSION_1) {
@@ -314,7 +367,7 @@ fn decode_into(
     timestamps.reserve(count);
     if version == VERSION {
         decode_events(r.remaining(), (&users, &items), ts, count, events, timestamps)?;
-        return Ok(ChunkInfo { first_seq, count: count as u64 });
+        return Ok((ChunkInfo { first_seq, count: count as u64 }, Listed { users, items }));
     }
     for _ in 0..count {
         let tag = r.u8()?;
@@ -369,7 +422,7 @@ fn decode_into(
     if !r.is_at_end() {
         return Err(ChunkError::TrailingBytes);
     }
-    Ok(ChunkInfo { first_seq, count: count as u64 })
+    Ok((ChunkInfo { first_seq, count: count as u64 }, Listed { users, items }))
 }
 
 /// A version 3 event's tag, fields and length, from a window that starts with it.
@@ -508,6 +561,47 @@ mod tests {
             assert_eq!(by_name(&reader, &got), by_name(&writer, &events));
             assert!(reader.user(long).is_some());
         }
+    }
+
+    /// A version 2 chunk of one top-up of user 0, listing `users` as its user names.
+    fn top_up_listing(users: &[&str]) -> Vec<u8> {
+        let mut w = Writer::with_capacity(64);
+        w.u8(VERSION_2);
+        for header in [1, 1, 1_000] {
+            w.varint(header);
+        }
+        w.varint(users.len() as u64);
+        for user in users {
+            w.str(user);
+        }
+        w.varint(0);
+        w.u8(TOPPED_UP);
+        w.varint(0);
+        w.varint(0);
+        w.varint(5);
+        w.finish_with_crc()
+    }
+
+    #[test]
+    fn a_strict_read_refuses_names_no_event_uses_and_names_listed_twice() {
+        let mut names = Names::new();
+        let (mut events, mut ts) = (Vec::new(), Vec::new());
+        assert!(decode_chunk_strict(&top_up_listing(&["alice"]), &mut names, &mut events, &mut ts).is_ok());
+        // The lenient read takes junk names (stored records are read as they are); the strict one does not.
+        for junk in [&["bob", "junk"][..], &["bob", "bob"][..]] {
+            let bytes = top_up_listing(junk);
+            let before = names.checkpoint();
+            let refused = decode_chunk_strict(&bytes, &mut names, &mut events, &mut ts);
+            assert_eq!(refused, Err(ChunkError::UnusedName));
+            assert_eq!((events.len(), ts.len()), (1, 1), "nothing of a refused chunk is kept");
+            names.roll_back(before);
+            assert_eq!((names.user_count(), names.user("bob"), names.user("junk")), (1, None, None));
+            assert!(decode_chunk(&bytes, &mut Names::new(), &mut Vec::new(), &mut Vec::new()).is_ok());
+        }
+        // A name learnt after the roll-back gets the index the forgotten one had, and is found by name.
+        assert_eq!(names.intern_user("carol"), UserId(1));
+        assert_eq!(names.user("carol"), Some(UserId(1)));
+        assert_eq!(names.user_name(UserId(1)), "carol");
     }
 
     #[test]

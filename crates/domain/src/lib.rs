@@ -24,7 +24,7 @@ mod state;
 mod timeline;
 mod wire;
 
-pub use chunk::{chunk_info, decode_chunk, encode_chunk, ChunkError, ChunkInfo, MAX_CHUNK_EVENTS};
+pub use chunk::{chunk_info, decode_chunk, decode_chunk_strict, encode_chunk, ChunkError, ChunkInfo, MAX_CHUNK_EVENTS};
 pub use command::{decide, Command};
 pub use event::{Envelope, Event, EVENT_TYPES};
 pub use frames::{decode_frames, encode_frames, push_frame, FrameError};
@@ -33,7 +33,7 @@ pub use history::{diff, diff_across, diff_across_in_order, diff_count, BlameInde
 pub use jsonl::{encode_jsonl, encode_jsonl_line, encode_jsonl_pieces, push_jsonl_line, ImportCheck, ImportError, ImportProgress};
 pub use log::{apply_chunk_tail, apply_chunk_tail_until, Log, LogError, Orders};
 pub use money::{Money, Qty, MAX};
-pub use names::{validate_id, IdError, ItemId, Names, UserId};
+pub use names::{validate_id, IdError, ItemId, Names, NamesCheckpoint, UserId};
 pub use outline::LogOutline;
 pub use projections::{
     apply_with_changes, changes_at, density, revenue_over_time, Bucket, Change, ChangeField, Entity, EntityKind, EntitySeries, LogFilter,

@@ -132,6 +132,21 @@ impl Interner {
         }
     }
 
+    /// Forgets every name from index `len` on.
+    fn truncate(&mut self, len: usize) {
+        for ix in len..self.len() {
+            if let Some((start, end)) = self.span(ix as u32) {
+                if let Some(name) = self.text.as_bytes().get(start..end) {
+                    self.index.remove(name);
+                }
+            }
+        }
+        if let Some(&end) = self.starts.get(len) {
+            self.text.truncate(end as usize);
+            self.starts.truncate(len + 1);
+        }
+    }
+
     fn intern(&mut self, name: &str) -> u32 {
         if let Some(ix) = self.get(name) {
             return ix;
@@ -203,9 +218,28 @@ pub struct Names {
     items: Interner,
 }
 
+/// How many names each table held at some moment; see [`Names::checkpoint`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NamesCheckpoint {
+    users: usize,
+    items: usize,
+}
+
 impl Names {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Where the tables are now, to [`Names::roll_back`] to if what comes next is refused.
+    pub fn checkpoint(&self) -> NamesCheckpoint {
+        NamesCheckpoint { users: self.users.len(), items: self.items.len() }
+    }
+
+    /// Forgets every name learnt since `checkpoint`: a refused request leaves the tables as it found them.
+    /// Only for names no event uses (ids are dense indices: a kept event would name a forgotten one).
+    pub fn roll_back(&mut self, checkpoint: NamesCheckpoint) {
+        self.users.truncate(checkpoint.users);
+        self.items.truncate(checkpoint.items);
     }
 
     pub fn user(&self, name: &str) -> Option<UserId> {

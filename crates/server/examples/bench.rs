@@ -12,7 +12,7 @@ mod redis_process;
 
 use client::{top_up, Api, Attempt, Mirror};
 use redis_process::RedisProcess;
-use rewind_server::{produce, ProduceOptions, RedisLog, ServeOptions, Server, SnapshotPolicy};
+use rewind_server::{produce, AccessOptions, ProduceOptions, RedisLog, ServeOptions, Server, SnapshotPolicy};
 use std::error::Error;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -98,6 +98,7 @@ impl Copy {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             dist: dist.to_owned(),
             snapshots: SnapshotPolicy::default(),
+            access: AccessOptions::default(),
         };
         let server = Server::start(&options).await?;
         let addr = server.local_addr();

@@ -2,7 +2,7 @@
 //! answer reads from. Redis is the truth: the cache only ever follows it, and starts over when Redis holds
 //! another log (a new epoch, or a stream shorter than the cache).
 
-use crate::redis_log::{Entry, RedisLog, StoreError, Version};
+use crate::redis_log::{Chain, Entry, RedisLog, StoreError, Version};
 use rewind_domain::{encode_jsonl_line, push_jsonl_line, Event, Log, State};
 
 /// Entries read from Redis in one request while catching up: big enough that a million events take a
@@ -18,6 +18,10 @@ pub enum CacheError {
     /// checked append. Nothing past it can be trusted, so nothing more is appended either.
     #[error("the shared log in Redis is damaged at event {seq}: {reason}; repair or remove that entry of the stream")]
     Damaged { seq: u64, reason: String },
+    /// Entries were deleted from the stream: the log as the pages know it cannot go on.
+    #[error("the shared log in Redis is damaged: entries were deleted from its stream (it ends at event {head} now); \
+             restore the stream from a backup, or move it away to start a new log")]
+    Deleted { head: u64 },
 }
 
 #[derive(Debug, Default)]
@@ -25,6 +29,8 @@ pub struct Cache {
     epoch: u64,
     log: Log,
     live: State,
+    /// The chain after each event: `chains[i]` names the log up to event `i + 1`.
+    chains: Vec<Chain>,
     /// Set when the cache may differ from Redis (an event Redis stored could not be applied here): the next
     /// catch-up reads everything again rather than trust it.
     suspect: bool,
@@ -52,24 +58,49 @@ impl Cache {
         &self.live
     }
 
-    /// Reads what the stream holds past the cache, starting over if Redis holds another log. On return the
-    /// cache is at least at the version Redis had when this was called.
+    /// The chain of the log up to event `seq` (the empty log's for 0), if the cache reaches that far.
+    pub fn chain_at(&self, seq: u64) -> Option<Chain> {
+        match seq.checked_sub(1) {
+            None => Some(Chain::default()),
+            Some(ix) => usize::try_from(ix).ok().and_then(|ix| self.chains.get(ix)).copied(),
+        }
+    }
+
+    /// The chain of the whole cached log.
+    pub fn head_chain(&self) -> Chain {
+        self.chains.last().copied().unwrap_or_default()
+    }
+
+    /// Reads what the stream holds past the cache, starting over if Redis holds another log (another epoch, a
+    /// shorter stream, or another event at the cache's head). On return the cache is at least at the version
+    /// Redis had when this was called.
     pub async fn catch_up(&mut self, redis: &RedisLog) -> Result<(), CacheError> {
         loop {
             let after = self.log.len();
-            let page = redis.read_after(after, PAGE).await?;
-            let replaced = page.version.epoch != self.epoch || page.version.head < after;
+            // The entry at the cache's head is read again: its chain says whether the stream still holds
+            // this log, or another one that grew past it under the same epoch.
+            let page = redis.read_from(after.max(1), PAGE + 1).await?;
+            if page.head.deleted {
+                return Err(CacheError::Deleted { head: page.head.version.head });
+            }
+            let mut entries = page.entries.into_iter().peekable();
+            let ours = after == 0
+                || entries
+                    .next_if(|entry| entry.seq() == Some(after))
+                    .is_some_and(|entry| self.agrees(after, entry.chain.as_deref()));
+            let replaced = page.head.version.epoch != self.epoch || page.head.version.head < after || !ours;
             if self.suspect || replaced {
-                self.start_over(page.version.epoch);
+                self.start_over(page.head.version.epoch);
                 if after != 0 {
                     continue;
                 }
             }
-            let read = page.entries.len();
-            for entry in page.entries {
+            let mut read = 0;
+            for entry in entries {
                 self.apply_stored(entry)?;
+                read += 1;
             }
-            if self.log.len() >= page.version.head {
+            if self.log.len() >= page.head.version.head {
                 return Ok(());
             }
             if read == 0 {
@@ -77,6 +108,12 @@ impl Cache {
                 return Err(CacheError::Damaged { seq, reason: "the entry is missing from the stream".into() });
             }
         }
+    }
+
+    /// Whether a chain stored for event `seq` (none for entries written before chains were kept) is the
+    /// cache's own.
+    fn agrees(&self, seq: u64, stored: Option<&[u8]>) -> bool {
+        stored.is_none_or(|stored| self.chain_at(seq).is_some_and(|chain| chain.to_hex().as_bytes() == stored))
     }
 
     fn start_over(&mut self, epoch: u64) {
@@ -90,32 +127,43 @@ impl Cache {
             return Err(damaged(format!("its entry id is {:?}, expected {seq}-0", entry.id)));
         }
         let line = entry.line.ok_or_else(|| damaged(format!("entry {} has no field \"event\"", entry.id)))?;
-        push_jsonl_line(&mut self.log, &mut self.live, &line).map_err(damaged)
+        let chain = self.head_chain().next(&line);
+        if entry.chain.as_deref().is_some_and(|stored| stored != chain.to_hex().as_bytes()) {
+            return Err(damaged("its chain does not follow from the events before it: the stream was written by something other than Rewind".into()));
+        }
+        push_jsonl_line(&mut self.log, &mut self.live, &line).map_err(damaged)?;
+        self.chains.push(chain);
+        Ok(())
     }
 
-    /// The events as the lines the stream stores, numbered on from the cache's head.
-    pub fn lines_for(&self, events: &[Event], timestamps: &[u64]) -> Vec<String> {
+    /// The events as the lines the stream stores, numbered on from the cache's head, each with its chain.
+    pub fn lines_for(&self, events: &[Event], timestamps: &[u64]) -> Vec<(String, Chain)> {
         let first = self.log.len() + 1;
+        let mut chain = self.head_chain();
         let mut line = String::new();
         (first..)
             .zip(events.iter().zip(timestamps))
             .map(|(seq, (event, &ts))| {
                 line.clear();
                 encode_jsonl_line(&mut line, self.log.names(), seq, ts, event);
-                line.trim_end_matches('\n').to_owned()
+                let text = line.trim_end_matches('\n').to_owned();
+                chain = chain.next(text.as_bytes());
+                (text, chain)
             })
             .collect()
     }
 
-    /// Records events that Redis has just stored after the cache's head (they were checked before).
-    pub fn push_stored(&mut self, events: &[Event], timestamps: &[u64]) {
-        for (&event, &ts) in events.iter().zip(timestamps) {
+    /// Records events that Redis has just stored after the cache's head (they were checked before), with
+    /// the chains they were stored with.
+    pub fn push_stored(&mut self, events: &[Event], timestamps: &[u64], lines: &[(String, Chain)]) {
+        for ((&event, &ts), (_, chain)) in events.iter().zip(timestamps).zip(lines) {
             if self.log.push(&mut self.live, ts, event).is_err() {
                 // Cannot happen for checked events; should it anyway, Redis has them and the cache does
                 // not, so it must not be believed any more.
                 self.suspect = true;
                 return;
             }
+            self.chains.push(*chain);
         }
     }
 

@@ -1,6 +1,8 @@
 //! The command line: `rewind-server` serves, `rewind-server produce` fills the log.
 
+use crate::guard::{AccessKey, AccessKeyError, AccessOptions};
 use crate::produce::ProduceOptions;
+use crate::request::MAX_APPEND_EVENTS;
 use crate::snapshot::SnapshotPolicy;
 use crate::ServeOptions;
 use clap::{Args, Parser, Subcommand};
@@ -41,18 +43,37 @@ pub struct ServeArgs {
     /// Take a snapshot this often (seconds) if the head moved.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub snapshot_secs: u64,
+    /// A file holding the shop's access key (16 or more characters of A-Z a-z 0-9 _ - . ~ +): every /api
+    /// request then needs it. Required to listen on anything but a loopback address.
+    #[arg(long, value_name = "FILE")]
+    pub access_key_file: Option<PathBuf>,
+    /// Another origin whose pages may write (e.g. https://shop.example); the server's own always may.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub allow_origins: Vec<String>,
+    /// Another name the server answers to (a Host such as shop.example:8080), e.g. behind a proxy.
+    #[arg(long = "allow-host", value_name = "HOST")]
+    pub allow_hosts: Vec<String>,
 }
 
 impl ServeArgs {
     /// The options, once clap has made sure the required ones are there (they are only optional so that
-    /// `produce` can go without them).
-    pub fn options(&self) -> Option<ServeOptions> {
-        Some(ServeOptions {
-            redis_url: self.redis.clone()?,
-            listen: self.listen?,
-            dist: self.dist.clone()?,
+    /// `produce` can go without them); an error if the access key file cannot be used.
+    pub fn options(&self) -> Result<Option<ServeOptions>, AccessKeyError> {
+        let key = self.access_key_file.as_deref().map(AccessKey::read).transpose()?;
+        let (Some(redis_url), Some(listen), Some(dist)) = (self.redis.clone(), self.listen, self.dist.clone()) else {
+            return Ok(None);
+        };
+        Ok(Some(ServeOptions {
+            redis_url,
+            listen,
+            dist,
             snapshots: SnapshotPolicy { every: self.snapshot_every, period: Duration::from_secs(self.snapshot_secs) },
-        })
+            access: AccessOptions {
+                key,
+                allow_origins: self.allow_origins.clone(),
+                allow_hosts: self.allow_hosts.clone(),
+            },
+        }))
     }
 }
 
@@ -74,8 +95,11 @@ pub struct ProduceArgs {
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..))]
     pub items: u32,
     /// Events per checked append.
-    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=40_000))]
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=MAX_APPEND_EVENTS as u64))]
     pub batch: u64,
+    /// The shop's access key file, as the server's; the producer writes to Redis itself.
+    #[arg(long, value_name = "FILE")]
+    pub access_key_file: Option<PathBuf>,
 }
 
 impl ProduceArgs {

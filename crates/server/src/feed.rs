@@ -2,7 +2,8 @@
 //! publishes the log's version; every WebSocket of the copy listens to that one task, so a thousand pages
 //! cost Redis one blocked read, not a thousand.
 
-use crate::redis_log::{version_on, RedisLog, StoreError, Version, STREAM_KEY};
+use crate::redis_log::{head_on, StoreError, Version, STREAM_KEY};
+use crate::shared::SharedLog;
 use redis::aio::MultiplexedConnection;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -15,12 +16,13 @@ const BLOCK: Duration = Duration::from_secs(5);
 const RETRY: Duration = Duration::from_millis(500);
 
 /// Starts the feed at `initial` (the version the cache was built at). The receiver sees every change.
-pub fn spawn(redis: RedisLog, initial: Version) -> (watch::Receiver<Version>, JoinHandle<()>) {
+/// Whenever Redis comes back after an outage, its settings are checked again: it may be another Redis.
+pub fn spawn(shared: SharedLog, initial: Version) -> (watch::Receiver<Version>, JoinHandle<()>) {
     let (tx, rx) = watch::channel(initial);
     let task = tokio::spawn(async move {
         // Said once per outage, not once per attempt.
         let mut outage = false;
-        while let Err(error) = follow(&redis, &tx, &mut outage).await {
+        while let Err(error) = follow(&shared, &tx, &mut outage).await {
             if !outage {
                 eprintln!("rewind-server: the feed lost Redis ({error}); trying again every {RETRY:?}");
                 outage = true;
@@ -32,13 +34,14 @@ pub fn spawn(redis: RedisLog, initial: Version) -> (watch::Receiver<Version>, Jo
 }
 
 /// Publishes the version until Redis fails or every receiver is gone.
-async fn follow(redis: &RedisLog, tx: &watch::Sender<Version>, outage: &mut bool) -> Result<(), StoreError> {
+async fn follow(shared: &SharedLog, tx: &watch::Sender<Version>, outage: &mut bool) -> Result<(), StoreError> {
     // The response timeout must outlast the blocking read.
-    let mut conn = redis.dedicated_connection(BLOCK * 2).await?;
+    let mut conn = shared.redis().dedicated_connection(BLOCK * 2).await?;
     loop {
-        let version = version_on(&mut conn).await?;
+        let version = head_on(&mut conn).await?.version;
         if std::mem::take(outage) {
             eprintln!("rewind-server: the feed reaches Redis again");
+            shared.recheck_durable().await?;
         }
         tx.send_if_modified(|current| std::mem::replace(current, version) != version);
         if tx.is_closed() {

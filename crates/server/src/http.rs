@@ -1,97 +1,110 @@
 //! The HTTP face of a server copy: the `/api` endpoints of docs/shared-log.md and the app's files, on one
-//! origin. Every answer of the API but `200` is JSON with a `message` a person can act on.
+//! origin, behind the guard (who may ask) and the limits (how much, how long). Every answer of the API but
+//! `200`/`204` is JSON with a `message` a person can act on.
 
 use crate::cache::CacheError;
+use crate::guard::{guard, Access};
 use crate::redis_log::Version;
-use crate::shared::{AppendError, ReadError, SharedLog};
+use crate::refusal::ApiError;
+use crate::request::{AppendBody, AppendQuery, EventsQuery, RequestError, BODY_LIMIT, MAX_APPEND_EVENTS};
+use crate::shared::{AppendError, Mark, ReadError, SharedLog};
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, FormRejection};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{DefaultBodyLimit, RawQuery, State};
-use axum::http::header::{HeaderName, CONTENT_TYPE};
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, RawQuery, Request, State};
+use axum::http::header::{HeaderName, CONTENT_TYPE, SET_COOKIE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
-use axum::{Json, Router};
-use serde::Serialize;
+use axum::{Form, Json, Router};
+use serde::{Deserialize, Serialize};
+use std::any::Any;
 use std::path::Path;
-use tokio::sync::watch;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::services::{ServeDir, ServeFile};
-
-/// The largest body an append may have: 40,000 events take a few hundred KiB as frames, so this leaves
-/// room for far bigger imports while still bounding what one request can make the server hold.
-pub const BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 const EPOCH_HEADER: HeaderName = HeaderName::from_static("x-rewind-epoch");
 const HEAD_HEADER: HeaderName = HeaderName::from_static("x-rewind-head");
+const LAST_HEADER: HeaderName = HeaderName::from_static("x-rewind-last");
+const CHAIN_HEADER: HeaderName = HeaderName::from_static("x-rewind-chain");
 const SEQ_HEADER: HeaderName = HeaderName::from_static("x-rewind-seq");
 const FRAMES: &str = "application/octet-stream";
+
+/// How long one request may take, body included, before it is answered `503`. A WebSocket's life is not a
+/// request: the upgrade is answered at once.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest body of anything but an append (the sign-in form).
+const SMALL_BODY_LIMIT: usize = 4 * 1024;
+/// Feed sockets one copy keeps open at most; past them a page is told to try again.
+pub const MAX_FEEDS: usize = 4_096;
+/// The feed's pages send nothing but pings and a close: anything bigger is not a page of the shop.
+const FEED_MESSAGE_LIMIT: usize = 1024;
+/// How often the feed pings a page, and how long a page may stay silent (no pong, nothing) before it is
+/// taken for gone and its socket closed.
+const FEED_PING: Duration = Duration::from_secs(20);
+const FEED_SILENCE: Duration = Duration::from_secs(60);
 
 #[derive(Clone)]
 pub struct AppState {
     pub shared: SharedLog,
     pub feed: watch::Receiver<Version>,
+    pub feeds: Arc<Semaphore>,
+    pub access: Arc<Access>,
 }
 
 /// The API under `/api`, and the files of `dist` for every other path (`index.html` for unknown ones, so the
 /// app's own routes load the app).
 pub fn router(state: AppState, dist: &Path) -> Router {
-    let files = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
+    let files = ServeDir::new(dist).precompressed_gzip().precompressed_br().fallback(ServeFile::new(dist.join("index.html")));
+    let access = Arc::clone(&state.access);
     Router::new()
         .route("/api/version", get(version))
         .route("/api/events", get(events))
-        .route("/api/append", post(append))
+        .route("/api/append", post(append).layer(DefaultBodyLimit::max(BODY_LIMIT)))
         .route("/api/snapshot", get(snapshot))
         .route("/api/feed", get(feed))
+        .route("/api/session", post(sign_in))
         .route("/api", any(no_such_endpoint))
         .route("/api/{*rest}", any(no_such_endpoint))
         .method_not_allowed_fallback(wrong_method)
         .fallback_service(files)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(SMALL_BODY_LIMIT))
         .with_state(state)
+        .layer(middleware::from_fn(time_limit))
+        .layer(middleware::from_fn_with_state(access, guard))
+        .layer(CatchPanicLayer::custom(panicked))
 }
 
-/// A refusal: its status and the JSON body the page reads.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    body: ErrorBody,
-}
-
-#[derive(Debug, Serialize)]
-struct ErrorBody {
-    message: String,
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    version: Option<Version>,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, body: ErrorBody { message: message.into(), version: None } }
-    }
-
-    /// A refusal that tells where the log is, so the page can read on from there.
-    fn at(status: StatusCode, message: impl Into<String>, version: Version) -> Self {
-        Self { status, body: ErrorBody { message: message.into(), version: Some(version) } }
-    }
-
-    fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, message)
+/// A request that takes too long is answered, and whatever it was doing is dropped. An append cut off so
+/// may or may not have reached Redis: the answer says so, and the page asks again with the same key.
+async fn time_limit(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::outcome_unknown(format!(
+            "the server took longer than {} s to answer; an append may or may not be stored: read the log (or send the same command again) before deciding anew",
+            REQUEST_TIMEOUT.as_secs()
+        ))
+        .into_response(),
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
-    }
+/// A panic in one request is that request's `500`; the copy goes on serving the others.
+fn panicked(_: Box<dyn Any + Send + 'static>) -> Response {
+    eprintln!("rewind-server: a request panicked (a bug of the server); it was answered 500 and the copy goes on");
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the server failed on this request (a bug): nothing was stored; try again")
+        .into_response()
 }
 
 impl From<CacheError> for ApiError {
     fn from(error: CacheError) -> Self {
         let status = match error {
             CacheError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
-            CacheError::Damaged { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            CacheError::Damaged { .. } | CacheError::Deleted { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self::new(status, error.to_string())
     }
@@ -100,7 +113,9 @@ impl From<CacheError> for ApiError {
 impl From<ReadError> for ApiError {
     fn from(error: ReadError) -> Self {
         match error {
-            ReadError::PastHead { version, .. } => Self::at(StatusCode::CONFLICT, error.to_string(), version),
+            ReadError::PastHead { version, .. } | ReadError::Replaced { version, .. } => {
+                Self::at(StatusCode::CONFLICT, error.to_string(), version)
+            }
             ReadError::Cache(cache) => cache.into(),
             ReadError::ShuttingDown => Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
         }
@@ -114,25 +129,49 @@ impl From<AppendError> for ApiError {
             AppendError::Malformed(_) => Self::bad_request(message),
             AppendError::Stale(version) => Self::at(StatusCode::CONFLICT, message, version),
             AppendError::Broken(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, message),
-            AppendError::NotStored(_) | AppendError::Unconfirmed(_) => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
-            }
+            AppendError::NotStored(_) => Self::new(StatusCode::SERVICE_UNAVAILABLE, message),
+            AppendError::Unconfirmed(_) => Self::outcome_unknown(message),
             AppendError::Damaged(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, message),
         }
     }
 }
 
-async fn version(State(app): State<AppState>) -> Result<Json<Version>, ApiError> {
-    Ok(Json(app.shared.version().await?))
+impl From<RequestError> for ApiError {
+    fn from(error: RequestError) -> Self {
+        Self::bad_request(error.to_string())
+    }
+}
+
+/// The log's version and the chain that names its content, as `/api/version` and an append answer.
+#[derive(Serialize)]
+struct MarkJson {
+    epoch: u64,
+    head: u64,
+    chain: String,
+    /// Set when the command's key was stored by an earlier request: the page reads the log.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    stored_before: bool,
+}
+
+impl MarkJson {
+    fn new(mark: Mark, stored_before: bool) -> Json<Self> {
+        Json(Self { epoch: mark.version.epoch, head: mark.version.head, chain: mark.chain.to_hex(), stored_before })
+    }
+}
+
+async fn version(State(app): State<AppState>) -> Result<Json<MarkJson>, ApiError> {
+    Ok(MarkJson::new(app.shared.mark().await?, false))
 }
 
 async fn events(State(app): State<AppState>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
-    let after = query_number(query.as_deref(), "after", "after=0")?;
-    let frames = app.shared.events_after(after).await?;
+    let query = EventsQuery::parse(query.as_deref())?;
+    let frames = app.shared.events_after(query).await?;
     let headers = [
         (CONTENT_TYPE, FRAMES.to_owned()),
         (EPOCH_HEADER, frames.version.epoch.to_string()),
         (HEAD_HEADER, frames.version.head.to_string()),
+        (LAST_HEADER, frames.last.to_string()),
+        (CHAIN_HEADER, frames.chain.to_hex()),
     ];
     Ok((headers, frames.bytes).into_response())
 }
@@ -140,67 +179,115 @@ async fn events(State(app): State<AppState>, RawQuery(query): RawQuery) -> Resul
 async fn append(
     State(app): State<AppState>,
     RawQuery(query): RawQuery,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Version>, ApiError> {
-    let example = "epoch=1763800000000&after=0";
-    let epoch = query_number(query.as_deref(), "epoch", example)?;
-    let after = query_number(query.as_deref(), "after", example)?;
+) -> Result<Json<MarkJson>, ApiError> {
+    let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if content_type.split(';').next().map(str::trim) != Some(FRAMES) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("an append's body is frames of events: send it as Content-Type: {FRAMES}"),
+        ));
+    }
+    let query = AppendQuery::parse(query.as_deref())?;
     let body = body.map_err(|rejection| match rejection {
         BytesRejection::FailedToBufferBody(_) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the body is larger than {} MiB: append the events in several requests", BODY_LIMIT >> 20),
+            format!(
+                "the body is larger than {} MiB: append at most {MAX_APPEND_EVENTS} events at once",
+                BODY_LIMIT >> 20
+            ),
         ),
         other => ApiError::new(other.status(), format!("the body could not be read: {}", other.body_text())),
     })?;
-    Ok(Json(app.shared.append(Version { epoch, head: after }, &body).await?))
+    let body = AppendBody::parse(&body, query.decided_on.head)?;
+    let stored = app.shared.append(&query, &body).await?;
+    Ok(MarkJson::new(stored.mark, stored.before))
 }
 
 async fn snapshot(State(app): State<AppState>) -> Result<Response, ApiError> {
-    let stored = app.shared.redis().snapshot().await.map_err(CacheError::from)?;
-    let Some(stored) = stored else { return Ok(StatusCode::NO_CONTENT.into_response()) };
+    let Some(stored) = app.shared.snapshot().await? else { return Ok(StatusCode::NO_CONTENT.into_response()) };
     let headers = [
         (CONTENT_TYPE, FRAMES.to_owned()),
         (EPOCH_HEADER, stored.epoch.to_string()),
         (SEQ_HEADER, stored.seq.to_string()),
+        (CHAIN_HEADER, stored.chain.map(|c| c.to_hex()).unwrap_or_default()),
     ];
     Ok((headers, stored.bytes).into_response())
 }
 
-async fn feed(State(app): State<AppState>, upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> Response {
-    match upgrade {
-        Ok(upgrade) => upgrade.on_upgrade(move |socket| tell_versions(socket, app.feed)),
-        Err(rejection) => ApiError::new(
-            rejection.status(),
-            format!("/api/feed is a WebSocket: open it with new WebSocket(…) ({})", rejection.body_text()),
-        )
-        .into_response(),
+#[derive(Deserialize)]
+struct SignIn {
+    key: String,
+}
+
+/// The sign-in form's `POST /api/session`: the key once, then a cookie that carries it.
+async fn sign_in(State(app): State<AppState>, form: Result<Form<SignIn>, FormRejection>) -> Result<Response, ApiError> {
+    let Ok(Form(form)) = form else {
+        return Err(ApiError::bad_request("send the key as a form (application/x-www-form-urlencoded): key=<the key>"));
+    };
+    match app.access.key() {
+        None => Ok(StatusCode::NO_CONTENT.into_response()),
+        Some(key) if key.matches(&form.key) => {
+            Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, key.cookie())]).into_response())
+        }
+        Some(_) => Err(ApiError::needs_key("wrong", "that is not this shop's access key")),
     }
 }
 
-/// Sends the log's version when the socket opens and whenever it changes, until the page goes.
-async fn tell_versions(mut socket: WebSocket, mut feed: watch::Receiver<Version>) {
-    let mut current = *feed.borrow_and_update();
-    loop {
-        let Ok(text) = serde_json::to_string(&current) else { return };
-        if socket.send(Message::Text(text.into())).await.is_err() {
-            return;
+async fn feed(State(app): State<AppState>, upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> Response {
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => {
+            return ApiError::new(
+                rejection.status(),
+                format!("/api/feed is a WebSocket: open it with new WebSocket(…) ({})", rejection.body_text()),
+            )
+            .into_response()
         }
-        current = tokio::select! {
+    };
+    let Ok(permit) = Arc::clone(&app.feeds).try_acquire_owned() else {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("this copy already feeds {MAX_FEEDS} pages: try again in a moment, or ask another copy"),
+        )
+        .into_response();
+    };
+    upgrade
+        .max_message_size(FEED_MESSAGE_LIMIT)
+        .max_frame_size(FEED_MESSAGE_LIMIT)
+        .on_upgrade(move |socket| tell_versions(socket, app.feed, permit))
+}
+
+/// Sends the log's version when the socket opens and whenever it changes, until the page goes (it closes,
+/// breaks, or stays silent past [`FEED_SILENCE`]).
+async fn tell_versions(mut socket: WebSocket, mut feed: watch::Receiver<Version>, _permit: OwnedSemaphorePermit) {
+    let mut current = Some(*feed.borrow_and_update());
+    let mut ping = tokio::time::interval(FEED_PING);
+    ping.tick().await;
+    let mut heard = Instant::now();
+    loop {
+        if let Some(version) = current.take() {
+            let Ok(text) = serde_json::to_string(&version) else { return };
+            if socket.send(Message::Text(text.into())).await.is_err() {
+                return;
+            }
+        }
+        tokio::select! {
             changed = feed.changed() => match changed {
-                Ok(()) => *feed.borrow_and_update(),
+                Ok(()) => current = Some(*feed.borrow_and_update()),
                 Err(_) => return, // the server is shutting down
             },
-            // The page sends nothing the feed needs; pings are answered underneath. Anything else is the end.
-            () = next_close(&mut socket) => return,
-        };
-    }
-}
-
-/// Returns when the page closes the socket or it breaks; reads and drops everything else.
-async fn next_close(socket: &mut WebSocket) {
-    while let Some(Ok(message)) = socket.recv().await {
-        if matches!(message, Message::Close(_)) {
-            return;
+            _ = ping.tick() => {
+                if heard.elapsed() > FEED_SILENCE || socket.send(Message::Ping(Bytes::new())).await.is_err() {
+                    return;
+                }
+            }
+            message = socket.recv() => match message {
+                // The page sends nothing the feed needs; pongs (and pings) only say it is there.
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                Some(Ok(_)) => heard = Instant::now(),
+            },
         }
     }
 }
@@ -208,40 +295,13 @@ async fn next_close(socket: &mut WebSocket) {
 async fn no_such_endpoint() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "no such endpoint: the API has /api/version, /api/events, /api/append, /api/snapshot and /api/feed",
+        "no such endpoint: the API has /api/version, /api/events, /api/append, /api/snapshot, /api/feed and /api/session",
     )
 }
 
 async fn wrong_method() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "wrong method: POST /api/append; GET /api/version, /api/events, /api/snapshot and /api/feed",
+        "wrong method: POST /api/append and /api/session; GET /api/version, /api/events, /api/snapshot and /api/feed",
     )
-}
-
-/// The number `name` of a query string such as `epoch=5&after=7`.
-fn query_number(query: Option<&str>, name: &str, example: &str) -> Result<u64, ApiError> {
-    let value = query
-        .unwrap_or_default()
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find_map(|(key, value)| (key == name).then_some(value));
-    let Some(value) = value else {
-        return Err(ApiError::bad_request(format!("the query needs {name}=<number>, as in ?{example}")));
-    };
-    value.parse().map_err(|_| ApiError::bad_request(format!("{name} must be a whole number, not {value:?}")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn query_numbers_are_found_by_name_and_must_be_numbers() {
-        assert_eq!(query_number(Some("epoch=5&after=7"), "after", "").ok(), Some(7));
-        assert_eq!(query_number(Some("after=7&epoch=5"), "epoch", "").ok(), Some(5));
-        assert!(query_number(Some("after=-1"), "after", "").is_err());
-        assert!(query_number(Some("epoch=5"), "after", "").is_err());
-        assert!(query_number(None, "after", "").is_err());
-    }
 }

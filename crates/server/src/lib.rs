@@ -6,22 +6,29 @@
 mod cache;
 pub mod cli;
 mod feed;
+mod guard;
 mod http;
+mod listener;
 mod produce;
 pub mod redis_log;
+mod refusal;
+pub mod request;
 mod shared;
 mod snapshot;
 
 pub use cache::CacheError;
-pub use http::BODY_LIMIT;
+pub use guard::{AccessKey, AccessKeyError, AccessOptions};
+pub use listener::MAX_CONNECTIONS;
 pub use produce::{produce, ProduceError, ProduceOptions, Produced};
 pub use redis_log::{ConnectError, RedisLog, StoreError, Version};
+pub use request::{BODY_LIMIT, MAX_APPEND_EVENTS};
 pub use shared::{AppendError, ReadError, SharedLog};
 pub use snapshot::SnapshotPolicy;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -32,6 +39,7 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     pub dist: PathBuf,
     pub snapshots: SnapshotPolicy,
+    pub access: AccessOptions,
 }
 
 /// Why a copy could not start or stopped serving.
@@ -45,6 +53,12 @@ pub enum ServeError {
     Cache(#[from] CacheError),
     #[error("cannot listen on {addr} ({source}); is something else listening there already?")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(
+        "--listen {0} is not a loopback address, so anyone who can reach it could write to the shop: give \
+         --access-key-file FILE (a file holding a key of 16 or more characters, e.g. `openssl rand -hex 32 > FILE`), \
+         or listen on 127.0.0.1"
+    )]
+    OpenWithoutKey(SocketAddr),
     #[error("serving stopped: {0}")]
     Serve(#[source] std::io::Error),
 }
@@ -59,22 +73,31 @@ pub struct Server {
 }
 
 impl Server {
-    /// Connects to Redis, builds the cache from the whole stream, starts the feed and the snapshots, and
-    /// binds the address (port 0 picks a free one).
+    /// Connects to Redis (refusing one that does not keep what it acknowledges), builds the cache from the
+    /// whole stream, starts the feed and the snapshots, and binds the address (port 0 picks a free one).
     pub async fn start(options: &ServeOptions) -> Result<Self, ServeError> {
         if !options.dist.is_dir() {
             return Err(ServeError::NoDist(options.dist.clone()));
         }
+        if !options.listen.ip().is_loopback() && options.access.key.is_none() {
+            return Err(ServeError::OpenWithoutKey(options.listen));
+        }
         let redis = RedisLog::connect(&options.redis_url).await?;
         let shared = SharedLog::open(redis.clone()).await?;
         let started_at = shared.version().await?;
-        let (feed, feed_task) = feed::spawn(redis, started_at);
-        let snapshot_task = snapshot::spawn(shared.clone(), feed.clone(), options.snapshots);
-        let router = http::router(http::AppState { shared, feed }, &options.dist);
         let listener = TcpListener::bind(options.listen)
             .await
             .map_err(|source| ServeError::Bind { addr: options.listen, source })?;
         let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: options.listen, source })?;
+        let (feed, feed_task) = feed::spawn(shared.clone(), started_at);
+        let snapshot_task = snapshot::spawn(shared.clone(), feed.clone(), options.snapshots);
+        let state = http::AppState {
+            shared,
+            feed,
+            feeds: Arc::new(tokio::sync::Semaphore::new(http::MAX_FEEDS)),
+            access: Arc::new(guard::Access::new(&options.access, addr)),
+        };
+        let router = http::router(state, &options.dist);
         Ok(Self { listener, router, addr, started_at, _tasks: Tasks(vec![feed_task, snapshot_task]) })
     }
 
@@ -90,7 +113,7 @@ impl Server {
 
     /// Serves until `shutdown` completes; then stops the background tasks too.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await.map_err(ServeError::Serve)
+        listener::serve(self.listener, self.router, shutdown).await.map_err(ServeError::Serve)
     }
 }
 
@@ -116,6 +139,8 @@ pub enum Error {
     Connect(#[from] ConnectError),
     #[error(transparent)]
     Produce(#[from] ProduceError),
+    #[error(transparent)]
+    AccessKey(#[from] AccessKeyError),
 }
 
 /// Runs the command line: serves, or produces.
@@ -123,6 +148,10 @@ pub async fn run(cli: cli::Cli) -> Result<(), Error> {
     match cli.command {
         Some(cli::Command::Produce(args)) => {
             let redis = RedisLog::connect(&args.redis).await?;
+            // The producer writes to Redis itself: the key only says it may (the same file as the server's).
+            if let Some(path) = &args.access_key_file {
+                AccessKey::read(path)?;
+            }
             let produced = produce(&redis, args.options()).await?;
             println!(
                 "appended {} events; the log is at event {} (epoch {}); {} batches were decided again after another writer came first",
@@ -131,7 +160,7 @@ pub async fn run(cli: cli::Cli) -> Result<(), Error> {
             Ok(())
         }
         None => {
-            let options = cli.serve.options().ok_or(Error::Usage)?;
+            let options = cli.serve.options()?.ok_or(Error::Usage)?;
             let server = Server::start(&options).await?;
             println!(
                 "rewind-server listens on http://{} (log at event {}, Redis {}, app from {})",

@@ -52,16 +52,17 @@ pub async fn produce(redis: &RedisLog, options: ProduceOptions) -> Result<Produc
         let n = usize::try_from(options.count - produced.appended).unwrap_or(usize::MAX).min(options.batch.max(1));
         let (events, timestamps) = decide_batch(&mut cache, &mut producer, n)?;
         let lines = cache.lines_for(&events, &timestamps);
-        match redis.append(cache.version(), &lines).await? {
+        match redis.append(cache.version(), cache.head_chain(), None, &lines).await? {
             Appended::Stored(version) => {
-                cache.push_stored(&events, &timestamps);
+                cache.push_stored(&events, &timestamps, &lines);
                 produced.appended += events.len() as u64;
                 produced.version = version;
             }
-            Appended::Stale(_) => {
+            Appended::Stale(_) | Appended::Seen { .. } => {
                 produced.retries += 1;
                 cache.catch_up(redis).await?;
             }
+            Appended::Damaged(version) => return Err(CacheError::Deleted { head: version.head }.into()),
         }
     }
     Ok(produced)

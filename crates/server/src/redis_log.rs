@@ -13,42 +13,111 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub const STREAM_KEY: &str = "rewind:{main}:events";
 pub const EPOCH_KEY: &str = "rewind:{main}:epoch";
 pub const SNAPSHOT_KEY: &str = "rewind:{main}:snapshot";
-/// The one field of a stream entry: the event as a JSON Lines (version 2) line, without its newline.
+/// Where a command's key is remembered (`KEY_PREFIX` + key → the sequence number of its first event), so
+/// that a command sent again after a lost answer is found instead of stored twice.
+pub const KEY_PREFIX: &str = "rewind:{main}:key:";
+/// The fields of a stream entry: the event as a JSON Lines (version 2) line without its newline; the chain
+/// (a hash of the whole log up to and including this event, see [`Chain`]); on the first event of a page's
+/// command, the command's key.
 pub const EVENT_FIELD: &str = "event";
+pub const CHAIN_FIELD: &str = "chain";
+pub const KEY_FIELD: &str = "key";
+/// How long a command's key is remembered: far longer than any page retries one answer.
+const KEY_TTL_SECS: u64 = 7 * 24 * 3600;
 
 /// Long enough for the biggest append a body can carry (tens of thousands of `XADD`s, then an fsync), short
 /// enough that a hung Redis turns into an answer for the page.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Compares the epoch and head an append was decided on with the stream's, then adds every event or none.
-/// Declared with a shebang so that Redis refuses it up front when out of memory, never half-way through.
-const APPEND_LUA: &str = r#"#!lua
-local epoch = redis.call('GET', KEYS[2])
-local head = 0
-local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-if last[1] then
-  head = tonumber(string.match(last[1][1], '^(%d+)%-'))
+/// The one piece of Lua that finds where the stream ends, used by every script: its head (the last entry's
+/// sequence number), the last entry's chain (false if none is stored) and whether entries were deleted
+/// from it (Redis's own count of entries ever added, and the last id it generated, disagree with what is
+/// left: nothing of Rewind deletes entries, so the log is damaged and nothing may be added after it).
+const HEAD_LUA: &str = r#"
+local function log_head(stream)
+  if redis.call('EXISTS', stream) == 0 then
+    return 0, false, false
+  end
+  local info = redis.call('XINFO', 'STREAM', stream)
+  local f = {}
+  for i = 1, #info, 2 do
+    f[info[i]] = info[i + 1]
+  end
+  local head, chain = 0, false
+  local last = f['last-entry']
+  if last then
+    head = tonumber(string.match(last[1], '^(%d+)%-'))
+    local fields = last[2]
+    for i = 1, #fields, 2 do
+      if fields[i] == 'chain' then
+        chain = fields[i + 1]
+      end
+    end
+  end
+  local generated = tonumber(string.match(f['last-generated-id'], '^(%d+)%-'))
+  local deleted = generated ~= head or f['entries-added'] ~= f['length']
+  return head, chain, deleted
 end
-if epoch ~= ARGV[1] or head ~= tonumber(ARGV[2]) then
-  return {'stale', epoch or '0', head}
-end
-for i = 3, #ARGV do
-  redis.call('XADD', KEYS[1], string.format('%d-0', head + i - 2), 'event', ARGV[i])
-end
-return {'ok', epoch, head + #ARGV - 2}
 "#;
 
-/// Stores a snapshot only if it belongs to this epoch, is not past the stream's head and is newer than the
-/// stored one: so copies racing each other never move it backwards, and it is never ahead of the stream.
-/// A stored snapshot of another epoch, or past the head (the stream was replaced), counts as none.
-const SNAPSHOT_LUA: &str = r#"#!lua
-local epoch = redis.call('GET', KEYS[3])
-local head = 0
-local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
-if last[1] then
-  head = tonumber(string.match(last[1][1], '^(%d+)%-'))
+/// Names the log on first contact (`SET NX`, so that copies starting together agree on one name), then
+/// answers the epoch, the head, the head's chain and whether entries were deleted; with `ARGV[2]` > 0, also
+/// up to that many entries from `ARGV[1]`, all in one atomic step.
+const READ_LUA: &str = r#"
+redis.call('SET', KEYS[2], ARGV[3], 'NX')
+local epoch = redis.call('GET', KEYS[2])
+local head, chain, deleted = log_head(KEYS[1])
+local entries = {}
+if tonumber(ARGV[2]) > 0 then
+  entries = redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', ARGV[2])
 end
+return {epoch, head, chain or '', deleted and 1 or 0, entries}
+"#;
+
+/// The checked append. Compares the epoch, head and head chain an append was decided on with the stream's,
+/// then adds every event or none. With a command key (`ARGV[4]`), a key already stored answers where it was
+/// stored instead: a command sent again is never stored twice. `ARGV[5]` is how long the key is kept; the
+/// events follow as pairs of line and chain. Everything that can refuse is checked before the first `XADD`:
+/// a script that failed half-way would leave what it had added.
+const APPEND_LUA: &str = r#"
+local epoch = redis.call('GET', KEYS[2])
+local head, chain, deleted = log_head(KEYS[1])
+chain = chain or ''
+local key = ARGV[4]
+if key ~= '' then
+  local seen = redis.call('GET', KEYS[3])
+  if seen then
+    return {'seen', epoch or '0', head, chain, tonumber(seen)}
+  end
+end
+if deleted then
+  return {'damaged', epoch or '0', head, chain, 0}
+end
+if epoch ~= ARGV[1] or head ~= tonumber(ARGV[2]) or (chain ~= '' and chain ~= ARGV[3]) then
+  return {'stale', epoch or '0', head, chain, 0}
+end
+local n = math.floor((#ARGV - 5) / 2)
+for i = 1, n do
+  local id = string.format('%d-0', head + i)
+  if i == 1 and key ~= '' then
+    redis.call('XADD', KEYS[1], id, 'event', ARGV[4 + 2 * i], 'chain', ARGV[5 + 2 * i], 'key', key)
+  else
+    redis.call('XADD', KEYS[1], id, 'event', ARGV[4 + 2 * i], 'chain', ARGV[5 + 2 * i])
+  end
+end
+if key ~= '' then
+  redis.call('SET', KEYS[3], head + 1, 'EX', ARGV[5])
+end
+return {'ok', epoch, head + n, ARGV[5 + 2 * n], 0}
+"#;
+
+/// Stores a snapshot only if it belongs to this epoch, is not past the stream's head, names the same log as
+/// the stream's entry at its seq (the chain) and is newer than the stored one: so copies racing each other
+/// never move it backwards, and it is never ahead of the stream or of another log.
+const SNAPSHOT_LUA: &str = r#"
+local epoch = redis.call('GET', KEYS[3])
+local head = log_head(KEYS[2])
 local stored = 0
 local fields = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
 if fields[1] == epoch and fields[2] and tonumber(fields[2]) <= head then
@@ -58,18 +127,62 @@ local seq = tonumber(ARGV[2])
 if epoch ~= ARGV[1] or seq > head or seq <= stored then
   return stored
 end
-redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'seq', ARGV[2], 'bytes', ARGV[3])
+redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'seq', ARGV[2], 'bytes', ARGV[3], 'chain', ARGV[4])
 return seq
 "#;
 
-static APPEND: LazyLock<Script> = LazyLock::new(|| Script::new(APPEND_LUA));
-static WRITE_SNAPSHOT: LazyLock<Script> = LazyLock::new(|| Script::new(SNAPSHOT_LUA));
+/// A script: the shebang (so that Redis refuses a write script up front when out of memory), the head
+/// finder, then the body.
+fn script(body: &str) -> Script {
+    Script::new(&format!("#!lua\n{HEAD_LUA}{body}"))
+}
+
+static READ: LazyLock<Script> = LazyLock::new(|| script(READ_LUA));
+static APPEND: LazyLock<Script> = LazyLock::new(|| script(APPEND_LUA));
+static WRITE_SNAPSHOT: LazyLock<Script> = LazyLock::new(|| script(SNAPSHOT_LUA));
 
 /// Where the shared log is: which log (its epoch) and how far it goes (the sequence number of its last event).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Version {
     pub epoch: u64,
     pub head: u64,
+}
+
+/// A hash of the whole log up to some event: each entry's chain is the hash of the previous entry's chain
+/// and this entry's line. Two logs with equal chains at a sequence number hold the same events up to it, so
+/// a cache that names the chain at its head notices a stream that was replaced under the same epoch (a
+/// restore from backup, a failover) instead of mixing the two logs. Stored as 32 hex digits (128 bits).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Chain(pub [u8; 16]);
+
+impl Chain {
+    /// The chain after `line` (the event's stored JSON Lines text).
+    pub fn next(&self, line: &[u8]) -> Chain {
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(self.0);
+        hasher.update(line);
+        let digest = hasher.finalize();
+        let mut chain = [0u8; 16];
+        chain.copy_from_slice(digest.get(..16).unwrap_or(&[0u8; 16]));
+        Chain(chain)
+    }
+
+    pub fn to_hex(self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The chain written as [`Chain::to_hex`] writes it; `None` for anything else.
+    pub fn from_hex(text: &str) -> Option<Chain> {
+        if text.len() != 32 || !text.is_ascii() {
+            return None;
+        }
+        let mut chain = [0u8; 16];
+        for (byte, pair) in chain.iter_mut().zip(text.as_bytes().chunks(2)) {
+            *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+        }
+        Some(Chain(chain))
+    }
 }
 
 /// What went wrong talking to Redis.
@@ -81,6 +194,8 @@ pub enum StoreError {
     Refused(#[source] RedisError),
     #[error("Redis answered in a shape this server does not expect: {0}; is {STREAM_KEY} written by something else?")]
     Unexpected(String),
+    #[error("{0}")]
+    NotDurable(#[from] NotDurable),
 }
 
 impl From<RedisError> for StoreError {
@@ -98,6 +213,22 @@ impl From<RedisError> for StoreError {
     }
 }
 
+/// A Redis setting without which an acknowledged event could be lost: the server will not run on it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "Redis runs with {setting} {found}, so an event it acknowledged could be lost (a crash, or eviction): \
+     run it with {setting} {wanted} (redis-cli CONFIG SET {setting} {wanted}, and in redis.conf)"
+)]
+pub struct NotDurable {
+    pub setting: &'static str,
+    pub found: String,
+    pub wanted: &'static str,
+}
+
+/// The settings the server insists on, and their values.
+pub const DURABLE_SETTINGS: [(&str, &str); 3] =
+    [("appendonly", "yes"), ("appendfsync", "always"), ("maxmemory-policy", "noeviction")];
+
 /// Why there is no connection to Redis at all.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -105,6 +236,8 @@ pub enum ConnectError {
     BadUrl { url: String, source: RedisError },
     #[error("cannot reach Redis at {url} ({source}): start Redis first (cargo xtask serve --shared starts one)")]
     Unreachable { url: String, source: RedisError },
+    #[error("Redis at {url}: {source}")]
+    NotDurable { url: String, source: StoreError },
 }
 
 /// One stream entry as stored.
@@ -113,6 +246,8 @@ pub struct Entry {
     pub id: String,
     /// The `event` field; `None` if the entry has none (it was not written by Rewind).
     pub line: Option<Vec<u8>>,
+    /// The `chain` field, if the entry has one (entries written before chains were kept have none).
+    pub chain: Option<Vec<u8>>,
 }
 
 impl Entry {
@@ -124,10 +259,20 @@ impl Entry {
     }
 }
 
-/// Entries of the stream after some sequence number, read in one atomic step with the log's version.
+/// Where the stream ends, read in one atomic step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Head {
+    pub version: Version,
+    /// The last entry's chain, if it has one.
+    pub chain: Option<Chain>,
+    /// Entries were deleted from the stream (by something other than Rewind): nothing may follow them.
+    pub deleted: bool,
+}
+
+/// Entries of the stream from some sequence number on, read in one atomic step with where it ends.
 #[derive(Clone, Debug)]
 pub struct Page {
-    pub version: Version,
+    pub head: Head,
     pub entries: Vec<Entry>,
 }
 
@@ -138,6 +283,27 @@ pub enum Appended {
     Stored(Version),
     /// Nothing is stored: the log was not at the version the events were decided on, but at this one.
     Stale(Version),
+    /// Nothing is stored: the command's key was stored before, with its first event at this seq; the log is
+    /// now at this version.
+    Seen { first: u64, version: Version },
+    /// Nothing is stored: entries were deleted from the stream.
+    Damaged(Version),
+}
+
+/// A command's key, chosen by the page: 16 to 64 characters of `A-Z a-z 0-9 _ -`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandKey(String);
+
+impl CommandKey {
+    pub fn parse(text: &str) -> Option<CommandKey> {
+        let fits = (16..=64).contains(&text.len())
+            && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        fits.then(|| CommandKey(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// The newest snapshot, as stored.
@@ -146,10 +312,12 @@ pub struct StoredSnapshot {
     pub epoch: u64,
     pub seq: u64,
     pub bytes: Vec<u8>,
+    /// The chain of the log at `seq` it was taken on.
+    pub chain: Option<Chain>,
 }
 
-/// The snapshot hash's `epoch`, `seq` and `bytes`, each absent when there is no snapshot.
-type SnapshotFields = (Option<String>, Option<u64>, Option<Vec<u8>>);
+/// The snapshot hash's fields, each absent when there is no snapshot.
+type SnapshotFields = (Option<String>, Option<u64>, Option<Vec<u8>>, Option<String>);
 
 /// The shared log in Redis, through one connection that reconnects by itself after Redis restarts.
 #[derive(Clone)]
@@ -159,7 +327,7 @@ pub struct RedisLog {
 }
 
 impl RedisLog {
-    /// Connects to the Redis at `url` (`redis://host:port`).
+    /// Connects to the Redis at `url` (`redis://host:port`) and checks that it keeps what it acknowledges.
     pub async fn connect(url: &str) -> Result<Self, ConnectError> {
         let client = Client::open(url).map_err(|source| ConnectError::BadUrl { url: url.to_owned(), source })?;
         let config = ConnectionManagerConfig::new()
@@ -170,7 +338,25 @@ impl RedisLog {
         let conn = ConnectionManager::new_with_config(client.clone(), config)
             .await
             .map_err(|source| ConnectError::Unreachable { url: url.to_owned(), source })?;
-        Ok(Self { client, conn })
+        let redis = Self { client, conn };
+        redis.check_durable().await.map_err(|source| ConnectError::NotDurable { url: url.to_owned(), source })?;
+        Ok(redis)
+    }
+
+    /// Whether Redis runs with every setting of [`DURABLE_SETTINGS`]; the first one it lacks otherwise.
+    pub async fn check_durable(&self) -> Result<(), StoreError> {
+        let mut pipe = redis::pipe();
+        for (setting, _) in DURABLE_SETTINGS {
+            pipe.cmd("CONFIG").arg("GET").arg(setting);
+        }
+        let answers: Vec<Vec<String>> = pipe.query_async(&mut self.conn.clone()).await?;
+        for ((setting, wanted), answer) in DURABLE_SETTINGS.into_iter().zip(answers) {
+            let found = answer.get(1).cloned().unwrap_or_else(|| "(not reported)".into());
+            if found != wanted {
+                return Err(NotDurable { setting, found, wanted }.into());
+            }
+        }
+        Ok(())
     }
 
     /// A connection of its own, for a command that blocks (the feed's `XREAD BLOCK`), which would hold up
@@ -184,95 +370,95 @@ impl RedisLog {
 
     /// The log's version. Names the log first if Redis has none yet.
     pub async fn version(&self) -> Result<Version, StoreError> {
-        version_on(&mut self.conn.clone()).await
+        Ok(head_on(&mut self.conn.clone()).await?.version)
     }
 
-    /// Up to `count` entries after sequence number `after`, with the version they were read at.
-    pub async fn read_after(&self, after: u64, count: usize) -> Result<Page, StoreError> {
-        let mut pipe = version_pipe();
-        pipe.cmd("XRANGE")
-            .arg(STREAM_KEY)
-            .arg(format!("{}-0", after.saturating_add(1)))
-            .arg("+")
-            .arg("COUNT")
-            .arg(count);
-        let (epoch, last, entries): (Option<String>, Value, Value) = pipe.query_async(&mut self.conn.clone()).await?;
-        Ok(Page { version: parse_version(epoch, last)?, entries: parse_entries(entries)? })
+    /// Where the stream ends.
+    pub async fn head(&self) -> Result<Head, StoreError> {
+        head_on(&mut self.conn.clone()).await
     }
 
-    /// The checked append: stores `lines` as events `head + 1, …` if the log is still at `decided_on`.
-    pub async fn append(&self, decided_on: Version, lines: &[String]) -> Result<Appended, StoreError> {
+    /// Up to `count` entries from sequence number `from` on, with where the stream ended as they were read.
+    pub async fn read_from(&self, from: u64, count: usize) -> Result<Page, StoreError> {
+        read_on(&mut self.conn.clone(), from, count).await
+    }
+
+    /// The checked append: stores `lines` (each with its chain) as events `head + 1, …` if the log is still
+    /// at `decided_on` with chain `chain`, and, with `key`, only if no command of that key was stored before.
+    pub async fn append(
+        &self,
+        decided_on: Version,
+        chain: Chain,
+        key: Option<&CommandKey>,
+        lines: &[(String, Chain)],
+    ) -> Result<Appended, StoreError> {
+        let key_text = key.map_or("", CommandKey::as_str);
         let mut invocation = APPEND.key(STREAM_KEY);
-        invocation.key(EPOCH_KEY).arg(decided_on.epoch).arg(decided_on.head);
-        for line in lines {
-            invocation.arg(line);
+        invocation.key(EPOCH_KEY).key(format!("{KEY_PREFIX}{key_text}"));
+        invocation.arg(decided_on.epoch).arg(decided_on.head).arg(chain.to_hex()).arg(key_text).arg(KEY_TTL_SECS);
+        for (line, chain) in lines {
+            invocation.arg(line).arg(chain.to_hex());
         }
-        let (answer, epoch, head): (String, String, u64) = invocation.invoke_async(&mut self.conn.clone()).await?;
+        let (answer, epoch, head, _chain, first): (String, String, u64, String, u64) =
+            invocation.invoke_async(&mut self.conn.clone()).await?;
         let version = Version { epoch: parse_epoch(&epoch)?, head };
         match answer.as_str() {
             "ok" => Ok(Appended::Stored(version)),
             "stale" => Ok(Appended::Stale(version)),
+            "seen" => Ok(Appended::Seen { first, version }),
+            "damaged" => Ok(Appended::Damaged(version)),
             other => Err(StoreError::Unexpected(format!("the append script answered {other:?}"))),
         }
     }
 
-    /// The newest snapshot, if there is one of this epoch that is not past the stream's head.
-    pub async fn snapshot(&self) -> Result<Option<StoredSnapshot>, StoreError> {
-        let mut pipe = version_pipe();
-        pipe.cmd("HMGET").arg(SNAPSHOT_KEY).arg("epoch").arg("seq").arg("bytes");
-        let (epoch, last, fields): (Option<String>, Value, SnapshotFields) =
-            pipe.query_async(&mut self.conn.clone()).await?;
-        let version = parse_version(epoch, last)?;
-        let (Some(epoch), Some(seq), Some(bytes)) = fields else { return Ok(None) };
-        let current = parse_epoch(&epoch).is_ok_and(|e| e == version.epoch) && seq <= version.head;
-        Ok(current.then_some(StoredSnapshot { epoch: version.epoch, seq, bytes }))
+    /// Where the first event of the command of `key` was stored, if it was.
+    pub async fn key_seen(&self, key: &CommandKey) -> Result<Option<u64>, StoreError> {
+        let key = format!("{KEY_PREFIX}{}", key.as_str());
+        Ok(redis::cmd("GET").arg(key).query_async(&mut self.conn.clone()).await?)
     }
 
-    /// Stores `bytes` as the snapshot at `seq` of log `epoch` unless a newer one is stored or `seq` is past the
-    /// head. Returns the sequence number of the snapshot stored afterwards (0 for none).
-    pub async fn write_snapshot(&self, epoch: u64, seq: u64, bytes: &[u8]) -> Result<u64, StoreError> {
+    /// The newest snapshot as stored (the caller checks that it belongs to its log).
+    pub async fn snapshot(&self) -> Result<Option<StoredSnapshot>, StoreError> {
+        let fields: SnapshotFields = redis::cmd("HMGET")
+            .arg(SNAPSHOT_KEY)
+            .arg("epoch")
+            .arg("seq")
+            .arg("bytes")
+            .arg("chain")
+            .query_async(&mut self.conn.clone())
+            .await?;
+        let (Some(epoch), Some(seq), Some(bytes), chain) = fields else { return Ok(None) };
+        let Ok(epoch) = parse_epoch(&epoch) else { return Ok(None) };
+        Ok(Some(StoredSnapshot { epoch, seq, bytes, chain: chain.as_deref().and_then(Chain::from_hex) }))
+    }
+
+    /// Stores `bytes` as the snapshot at `seq` (chain `chain`) of log `epoch` unless a newer one is stored or
+    /// `seq` is past the head. Returns the sequence number of the snapshot stored afterwards (0 for none).
+    pub async fn write_snapshot(&self, epoch: u64, seq: u64, chain: Chain, bytes: &[u8]) -> Result<u64, StoreError> {
         let mut invocation = WRITE_SNAPSHOT.key(SNAPSHOT_KEY);
-        invocation.key(STREAM_KEY).key(EPOCH_KEY).arg(epoch).arg(seq).arg(bytes);
+        invocation.key(STREAM_KEY).key(EPOCH_KEY).arg(epoch).arg(seq).arg(bytes).arg(chain.to_hex());
         Ok(invocation.invoke_async(&mut self.conn.clone()).await?)
     }
 }
 
-/// The log's version on `conn`, naming the log first if Redis has none yet.
-pub async fn version_on(conn: &mut impl redis::aio::ConnectionLike) -> Result<Version, StoreError> {
-    let (epoch, last): (Option<String>, Value) = version_pipe().query_async(conn).await?;
-    parse_version(epoch, last)
+/// Where the stream ends, read on `conn` (naming the log first if Redis has none yet).
+pub async fn head_on(conn: &mut impl redis::aio::ConnectionLike) -> Result<Head, StoreError> {
+    Ok(read_on(conn, 1, 0).await?.head)
 }
 
-/// Names the log on first contact (`SET NX`, so that copies starting together agree on one name), then reads
-/// the epoch and the last entry, all in one transaction.
-fn version_pipe() -> redis::Pipeline {
-    let mut pipe = redis::pipe();
-    pipe.atomic()
-        .cmd("SET")
-        .arg(EPOCH_KEY)
-        .arg(now_ms())
-        .arg("NX")
-        .ignore()
-        .cmd("GET")
-        .arg(EPOCH_KEY)
-        .cmd("XREVRANGE")
-        .arg(STREAM_KEY)
-        .arg("+")
-        .arg("-")
-        .arg("COUNT")
-        .arg(1);
-    pipe
-}
-
-fn parse_version(epoch: Option<String>, last: Value) -> Result<Version, StoreError> {
-    let epoch = epoch.ok_or_else(|| StoreError::Unexpected(format!("{EPOCH_KEY} vanished while it was read")))?;
-    let head = match parse_entries(last)?.first() {
-        None => 0,
-        Some(entry) => entry
-            .seq()
-            .ok_or_else(|| StoreError::Unexpected(format!("the last entry's id {:?} is not <seq>-0", entry.id)))?,
+async fn read_on(conn: &mut impl redis::aio::ConnectionLike, from: u64, count: usize) -> Result<Page, StoreError> {
+    let mut invocation = READ.key(STREAM_KEY);
+    invocation.key(EPOCH_KEY).arg(format!("{from}-0")).arg(count).arg(now_ms());
+    let (epoch, head, chain, deleted, entries): (String, u64, String, u8, Value) =
+        invocation.invoke_async(conn).await?;
+    let version = Version { epoch: parse_epoch(&epoch)?, head };
+    let chain = match chain.as_str() {
+        "" => None,
+        text => Some(Chain::from_hex(text).ok_or_else(|| {
+            StoreError::Unexpected(format!("entry {head}'s chain {text:?} is not 32 hex digits"))
+        })?),
     };
-    Ok(Version { epoch: parse_epoch(&epoch)?, head })
+    Ok(Page { head: Head { version, chain, deleted: deleted != 0 }, entries: parse_entries(entries)? })
 }
 
 fn parse_epoch(text: &str) -> Result<u64, StoreError> {
@@ -301,17 +487,18 @@ fn parse_entries(value: Value) -> Result<Vec<Entry>, StoreError> {
                 Some(Value::Array(fields)) => fields,
                 _ => return Err(shape("no fields")),
             };
-            let mut line = None;
+            let (mut line, mut chain) = (None, None);
             let mut fields = fields.into_iter();
             while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
                 if let (Value::BulkString(name), Value::BulkString(value)) = (name, value) {
                     if name == EVENT_FIELD.as_bytes() {
                         line = Some(value);
-                        break;
+                    } else if name == CHAIN_FIELD.as_bytes() {
+                        chain = Some(value);
                     }
                 }
             }
-            Ok(Entry { id, line })
+            Ok(Entry { id, line, chain })
         })
         .collect()
 }
@@ -327,10 +514,29 @@ mod tests {
 
     #[test]
     fn only_ids_of_rewinds_shape_carry_a_seq() {
-        let entry = |id: &str| Entry { id: id.to_owned(), line: None };
+        let entry = |id: &str| Entry { id: id.to_owned(), line: None, chain: None };
         assert_eq!(entry("17-0").seq(), Some(17));
         assert_eq!(entry("17-1").seq(), None);
         assert_eq!(entry("x-0").seq(), None);
         assert_eq!(entry("17").seq(), None);
+    }
+
+    #[test]
+    fn chains_name_the_whole_log_and_read_back_from_hex() {
+        let one = Chain::default().next(b"a");
+        assert_ne!(one, Chain::default().next(b"b"));
+        assert_ne!(one.next(b"b"), Chain::default().next(b"b"));
+        assert_eq!(Chain::from_hex(&one.to_hex()), Some(one));
+        assert_eq!(Chain::from_hex("zz"), None);
+        assert_eq!(Chain::from_hex(&"g".repeat(32)), None);
+    }
+
+    #[test]
+    fn command_keys_are_16_to_64_url_safe_characters() {
+        assert!(CommandKey::parse("0123456789abcdef").is_some());
+        assert!(CommandKey::parse(&"a-_Z".repeat(16)).is_some());
+        assert!(CommandKey::parse("short").is_none());
+        assert!(CommandKey::parse(&"a".repeat(65)).is_none());
+        assert!(CommandKey::parse("0123456789abcdef:").is_none());
     }
 }

@@ -3,10 +3,16 @@
 //! same log as Redis and never on what it merely remembers.
 
 use crate::cache::{Cache, CacheError};
-use crate::redis_log::{Appended, RedisLog, StoreError, Version};
-use rewind_domain::{decode_chunk, encode_frames, encode_snapshot, Event, Log, LogError, Rejection};
+use crate::redis_log::{Appended, Chain, NotDurable, RedisLog, StoreError, StoredSnapshot, Version};
+use crate::request::{AppendBody, AppendQuery, EventsQuery};
+use rewind_domain::{decode_chunk_strict, encode_frames, encode_snapshot, Event, Log, LogError, Rejection};
 use std::sync::Arc;
-use tokio::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio::sync::{watch, Mutex, MutexGuard, OwnedMutexGuard};
+
+/// How long a check of Redis's settings is trusted while nothing fails: a Redis restarted without its
+/// append-only file is refused within this time at worst, and at once when the restart broke a request.
+const DURABLE_CHECK: Duration = Duration::from_secs(1);
 
 /// Why an append was refused. In every case nothing was stored, except [`AppendError::Unconfirmed`], where
 /// nobody can tell yet.
@@ -35,7 +41,7 @@ impl From<CacheError> for AppendError {
     fn from(error: CacheError) -> Self {
         match error {
             CacheError::Store(store) => AppendError::NotStored(store),
-            damaged @ CacheError::Damaged { .. } => AppendError::Damaged(damaged),
+            damaged @ (CacheError::Damaged { .. } | CacheError::Deleted { .. }) => AppendError::Damaged(damaged),
         }
     }
 }
@@ -45,17 +51,37 @@ impl From<CacheError> for AppendError {
 pub enum ReadError {
     #[error("the log holds events up to {} (epoch {}); there is nothing after event {after}: read it again from the start", .version.head, .version.epoch)]
     PastHead { after: u64, version: Version },
+    #[error("the log the server holds is not the one this page read up to event {after}: it was replaced (restored from a backup, or moved); read it again from the start")]
+    Replaced { after: u64, version: Version },
     #[error(transparent)]
     Cache(#[from] CacheError),
     #[error("the server is shutting down: ask another copy, or again once it is back")]
     ShuttingDown,
 }
 
+/// Where the log is, and the chain that names its content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mark {
+    pub version: Version,
+    pub chain: Chain,
+}
+
 /// Events after some sequence number, encoded as frames.
 #[derive(Debug)]
 pub struct Frames {
     pub version: Version,
+    /// The sequence number of the last event sent, and the chain of the log up to it.
+    pub last: u64,
+    pub chain: Chain,
     pub bytes: Vec<u8>,
+}
+
+/// A stored append: where the log is now, and whether the command was stored by an earlier request of the
+/// same key (the page then reads the log rather than adding its own events).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stored {
+    pub mark: Mark,
+    pub before: bool,
 }
 
 /// One server copy's handle on the shared log: Redis and this copy's cache of it. Cheap to clone.
@@ -63,6 +89,12 @@ pub struct Frames {
 pub struct SharedLog {
     redis: RedisLog,
     cache: Arc<Mutex<Cache>>,
+    /// Set while Redis runs without a setting that makes it durable (checked at start and again whenever
+    /// it comes back): appends are refused meanwhile.
+    not_durable: Arc<watch::Sender<Option<NotDurable>>>,
+    /// When the settings were last checked; `None` after a request to Redis failed (it may be another one
+    /// when it answers again).
+    checked_at: Arc<Mutex<Option<Instant>>>,
 }
 
 impl SharedLog {
@@ -70,31 +102,89 @@ impl SharedLog {
     pub async fn open(redis: RedisLog) -> Result<Self, CacheError> {
         let mut cache = Cache::new();
         cache.catch_up(&redis).await?;
-        Ok(Self { redis, cache: Arc::new(Mutex::new(cache)) })
+        let (not_durable, _) = watch::channel(None);
+        Ok(Self {
+            redis,
+            cache: Arc::new(Mutex::new(cache)),
+            not_durable: Arc::new(not_durable),
+            checked_at: Arc::new(Mutex::new(Some(Instant::now()))),
+        })
     }
 
     pub fn redis(&self) -> &RedisLog {
         &self.redis
     }
 
-    pub async fn version(&self) -> Result<Version, CacheError> {
-        let mut cache = self.cache.lock().await;
-        cache.catch_up(&self.redis).await?;
-        Ok(cache.version())
+    /// Checks Redis's settings again (after it came back: it may have come back as another Redis).
+    pub async fn recheck_durable(&self) -> Result<(), StoreError> {
+        let outcome = match self.redis.check_durable().await {
+            Ok(()) => None,
+            Err(StoreError::NotDurable(not)) => Some(not),
+            Err(other) => return Err(other),
+        };
+        if let Some(not) = &outcome {
+            eprintln!("rewind-server: appends are refused until Redis is durable again: {not}");
+        }
+        self.not_durable.send_replace(outcome);
+        *self.checked_at.lock().await = Some(Instant::now());
+        Ok(())
     }
 
-    /// Events `after + 1 ..= head` as frames.
-    pub async fn events_after(&self, after: u64) -> Result<Frames, ReadError> {
-        let mut cache = Arc::clone(&self.cache).lock_owned().await;
-        cache.catch_up(&self.redis).await?;
+    /// Refuses to go on while Redis lacks a durable setting, checking again when the last check is old or a
+    /// request to Redis failed since.
+    async fn ensure_durable(&self) -> Result<(), StoreError> {
+        let due = self.checked_at.lock().await.is_none_or(|at| at.elapsed() > DURABLE_CHECK);
+        if due {
+            self.recheck_durable().await?;
+        }
+        match self.not_durable.borrow().clone() {
+            Some(not) => Err(StoreError::NotDurable(not)),
+            None => Ok(()),
+        }
+    }
+
+    /// The cache, caught up with Redis. A failure to reach Redis makes the next append check its settings.
+    async fn caught_up(&self) -> Result<MutexGuard<'_, Cache>, CacheError> {
+        let mut cache = self.cache.lock().await;
+        self.catch_up(&mut cache).await?;
+        Ok(cache)
+    }
+
+    async fn catch_up(&self, cache: &mut Cache) -> Result<(), CacheError> {
+        let outcome = cache.catch_up(&self.redis).await;
+        if let Err(CacheError::Store(_)) = outcome {
+            *self.checked_at.lock().await = None;
+        }
+        outcome
+    }
+
+    pub async fn mark(&self) -> Result<Mark, CacheError> {
+        let cache = self.caught_up().await?;
+        Ok(Mark { version: cache.version(), chain: cache.head_chain() })
+    }
+
+    pub async fn version(&self) -> Result<Version, CacheError> {
+        Ok(self.mark().await?.version)
+    }
+
+    /// Up to `query.limit` events after `query.after`, as frames.
+    pub async fn events_after(&self, query: EventsQuery) -> Result<Frames, ReadError> {
+        let mut cache: OwnedMutexGuard<Cache> = Arc::clone(&self.cache).lock_owned().await;
+        self.catch_up(&mut cache).await?;
         let version = cache.version();
+        let after = query.after;
         if after > version.head {
             return Err(ReadError::PastHead { after, version });
         }
-        // Encoding a million events takes a while: off the async workers, still under the lock so that no
-        // append moves the log meanwhile.
+        if query.chain.is_some_and(|chain| cache.chain_at(after) != Some(chain)) {
+            return Err(ReadError::Replaced { after, version });
+        }
+        let last = after + query.limit.min(version.head - after);
+        let chain = cache.chain_at(last).unwrap_or_default();
+        // A page of at most 100,000 events takes milliseconds to encode: off the async workers, still under
+        // the lock so that no append moves the log meanwhile.
         let encode = move || {
-            let count = usize::try_from(version.head - after).unwrap_or(usize::MAX);
+            let count = usize::try_from(last - after).unwrap_or(usize::MAX);
             let (events, timestamps) = cache.log().range(after + 1, count);
             encode_frames(cache.log().names(), after + 1, events, timestamps)
         };
@@ -105,85 +195,117 @@ impl SharedLog {
                 Err(_) => return Err(ReadError::ShuttingDown),
             },
         };
-        Ok(Frames { version, bytes })
+        Ok(Frames { version, last, chain, bytes })
+    }
+
+    /// The newest snapshot in Redis, if it belongs to the log this copy holds (its epoch, and its chain at
+    /// the snapshot's seq): a snapshot of another log is never handed out.
+    pub async fn snapshot(&self) -> Result<Option<StoredSnapshot>, CacheError> {
+        let Some(stored) = self.redis.snapshot().await? else { return Ok(None) };
+        let cache = self.caught_up().await?;
+        let ours = stored.epoch == cache.version().epoch
+            && stored.seq <= cache.version().head
+            && stored.chain.is_some()
+            && stored.chain == cache.chain_at(stored.seq);
+        Ok(ours.then_some(stored))
     }
 
     /// The checked append of a page: `body` holds frames of events `after + 1, …` decided on log `epoch` at
-    /// `after`. They are stored, all of them, only if the log is still there and every event keeps the rules.
-    pub async fn append(&self, decided_on: Version, body: &[u8]) -> Result<Version, AppendError> {
-        let chunks = rewind_domain::decode_frames(body)
-            .map_err(|e| AppendError::Malformed(format!("the body is not frames of events: {e}")))?;
-        if chunks.is_empty() {
-            return Err(AppendError::Malformed("the body holds no events: send at least one frame".into()));
+    /// `after`. They are stored, all of them, only if the log is still there, every event keeps the rules
+    /// and no command of the same key was stored before. A refused append leaves the copy as it found it.
+    pub async fn append(&self, query: &AppendQuery, body: &AppendBody<'_>) -> Result<Stored, AppendError> {
+        self.ensure_durable().await.map_err(AppendError::NotStored)?;
+        let decided_on = query.decided_on;
+        let mut cache = self.caught_up().await?;
+        let on_our_log = decided_on == cache.version()
+            && query.chain.is_none_or(|chain| cache.chain_at(decided_on.head) == Some(chain));
+        if !on_our_log {
+            // Checked before a byte of the body is decoded: a stale append costs nothing but this.
+            return match &query.key {
+                Some(key) if self.redis.key_seen(key).await.map_err(AppendError::NotStored)?.is_some() => {
+                    Ok(Stored { mark: mark(&cache), before: true })
+                }
+                _ => Err(AppendError::Stale(cache.version())),
+            };
         }
-        let mut cache = self.cache.lock().await;
-        cache.catch_up(&self.redis).await?;
-        // Decoded only now: the chunks' names go into the tables of the log the cache holds after catching up.
-        let (events, timestamps) = decode_body(cache.log_mut(), &chunks, decided_on.head)?;
-        if decided_on != cache.version() {
-            return Err(AppendError::Stale(cache.version()));
-        }
-        cache.log().check_continuation(cache.live(), &events).map_err(|error| match error {
-            LogError::Broken { rejection, .. } => AppendError::Broken(rejection),
-            other => AppendError::Malformed(other.to_string()),
-        })?;
-        let lines = cache.lines_for(&events, &timestamps);
-        match self.redis.append(decided_on, &lines).await {
-            Ok(Appended::Stored(version)) => {
-                cache.push_stored(&events, &timestamps);
-                Ok(version)
+        let names_before = cache.log().names().checkpoint();
+        let decided = decode_body(cache.log_mut(), body).and_then(|(events, timestamps)| {
+            cache.log().check_continuation(cache.live(), &events).map_err(|error| match error {
+                LogError::Broken { rejection, .. } => AppendError::Broken(rejection),
+                other => AppendError::Malformed(other.to_string()),
+            })?;
+            Ok((events, timestamps))
+        });
+        let (events, timestamps) = match decided {
+            Ok(decided) => decided,
+            Err(refused) => {
+                cache.log_mut().names_mut().roll_back(names_before);
+                return Err(refused);
             }
-            Ok(Appended::Stale(_)) => {
+        };
+        let lines = cache.lines_for(&events, &timestamps);
+        let answer = self.redis.append(decided_on, cache.head_chain(), query.key.as_ref(), &lines).await;
+        if let Ok(Appended::Stored(_)) = answer {
+            cache.push_stored(&events, &timestamps, &lines);
+            return Ok(Stored { mark: mark(&cache), before: false });
+        }
+        // Nothing of the events is in the cache: the names they brought go too, and a catch-up reads
+        // whatever Redis holds.
+        cache.log_mut().names_mut().roll_back(names_before);
+        let error = match answer {
+            Ok(Appended::Stale(_) | Appended::Stored(_)) => {
                 // Another copy appended since the catch-up: answer with the log as it is now.
-                cache.catch_up(&self.redis).await?;
-                Err(AppendError::Stale(cache.version()))
+                self.catch_up(&mut cache).await?;
+                return Err(AppendError::Stale(cache.version()));
+            }
+            Ok(Appended::Seen { .. }) => {
+                self.catch_up(&mut cache).await?;
+                return Ok(Stored { mark: mark(&cache), before: true });
+            }
+            Ok(Appended::Damaged(version)) => {
+                return Err(AppendError::Damaged(CacheError::Deleted { head: version.head }));
             }
             Err(error) => {
-                // The script may have run although its answer was lost: look before saying what happened.
-                match cache.catch_up(&self.redis).await {
-                    Ok(())
-                        if cache.version().epoch == decided_on.epoch
-                            && cache.holds(decided_on.head, &events, &timestamps) =>
-                    {
-                        Ok(Version { epoch: decided_on.epoch, head: decided_on.head + events.len() as u64 })
-                    }
-                    Ok(()) => Err(AppendError::NotStored(error)),
-                    Err(_) => Err(AppendError::Unconfirmed(error)),
-                }
+                *self.checked_at.lock().await = None;
+                error
             }
+        };
+        // The script may have run although its answer was lost: look before saying what happened.
+        match self.catch_up(&mut cache).await {
+            Ok(()) if cache.version().epoch == decided_on.epoch && cache.holds(decided_on.head, &events, &timestamps) => {
+                Ok(Stored { mark: mark(&cache), before: false })
+            }
+            Ok(()) => Err(AppendError::NotStored(error)),
+            Err(_) => Err(AppendError::Unconfirmed(error)),
         }
     }
 
     /// Stores a snapshot of the state at the head, unless the head is still `last`. Returns the sequence
     /// number it was taken at, if one was taken.
     pub async fn write_snapshot(&self, last: u64) -> Result<Option<u64>, CacheError> {
-        let (version, bytes) = {
-            let mut cache = self.cache.lock().await;
-            cache.catch_up(&self.redis).await?;
+        let (version, chain, bytes) = {
+            let cache = self.caught_up().await?;
             let version = cache.version();
             if version.head == 0 || version.head == last {
                 return Ok(None);
             }
-            (version, encode_snapshot(cache.live(), cache.log().names()))
+            (version, cache.head_chain(), encode_snapshot(cache.live(), cache.log().names()))
         };
-        self.redis.write_snapshot(version.epoch, version.head, &bytes).await?;
+        self.redis.write_snapshot(version.epoch, version.head, chain, &bytes).await?;
         Ok(Some(version.head))
     }
 }
 
-/// The events of a body's chunks, which must continue the log right after `after`, one chunk after the other.
-fn decode_body(log: &mut Log, chunks: &[&[u8]], after: u64) -> Result<(Vec<Event>, Vec<u64>), AppendError> {
-    let (mut events, mut timestamps) = (Vec::new(), Vec::new());
-    for (frame, chunk) in (1..).zip(chunks) {
-        let expected = after + 1 + events.len() as u64;
-        let info = decode_chunk(chunk, log.names_mut(), &mut events, &mut timestamps)
+fn mark(cache: &Cache) -> Mark {
+    Mark { version: cache.version(), chain: cache.head_chain() }
+}
+
+/// The events of a body's chunks, decoded strictly (no name that no event uses) into the log's tables.
+fn decode_body(log: &mut Log, body: &AppendBody<'_>) -> Result<(Vec<Event>, Vec<u64>), AppendError> {
+    let (mut events, mut timestamps) = (Vec::with_capacity(body.events), Vec::with_capacity(body.events));
+    for (frame, chunk) in (1..).zip(&body.chunks) {
+        decode_chunk_strict(chunk, log.names_mut(), &mut events, &mut timestamps)
             .map_err(|e| AppendError::Malformed(format!("frame {frame} holds a damaged chunk: {e}")))?;
-        if info.first_seq != expected {
-            return Err(AppendError::Malformed(format!(
-                "frame {frame} starts at event {}, but the events must go on from event {expected} without a gap",
-                info.first_seq
-            )));
-        }
     }
     Ok((events, timestamps))
 }

@@ -38,6 +38,18 @@ impl Api {
         Self { http, base: base.into() }
     }
 
+    /// The API of a server that needs an access key: every request carries it.
+    pub fn with_key(base: impl Into<String>, key: &str) -> Self {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-rewind-key", key.parse().expect("a key fit for a header"));
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .default_headers(headers)
+            .build()
+            .expect("an HTTP client");
+        Self { http, base: base.into() }
+    }
+
     pub fn base(&self) -> &str {
         &self.base
     }
@@ -49,7 +61,13 @@ impl Api {
 
     /// `POST /api/append?{query}` with `body` as it is.
     pub async fn post_append(&self, query: &str, body: Vec<u8>) -> Result<Reply, reqwest::Error> {
-        let response = self.http.post(format!("{}/api/append?{query}", self.base)).body(body).send().await?;
+        let response = self
+            .http
+            .post(format!("{}/api/append?{query}", self.base))
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .send()
+            .await?;
         let status = response.status().as_u16();
         let bytes = response.bytes().await?;
         Ok(Reply { status, body: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null) })
@@ -59,15 +77,30 @@ impl Api {
         self.post_append(&format!("epoch={}&after={}", decided_on.epoch, decided_on.head), body).await
     }
 
-    /// `GET /api/events?after=…`: the version from the headers and the frames.
+    /// `GET /api/events?after=…`, page after page as a page reads it: the version from the headers and the
+    /// frames of every event after `after`.
     pub async fn events(&self, after: u64) -> Result<(Version, Vec<u8>), reqwest::Error> {
-        let response =
-            self.http.get(format!("{}/api/events?after={after}", self.base)).send().await?.error_for_status()?;
+        let mut frames = Vec::new();
+        let mut at = after;
+        loop {
+            let (version, last, bytes) = self.events_page(&format!("after={at}&limit=100000")).await?;
+            frames.extend(bytes);
+            if last >= version.head {
+                return Ok((version, frames));
+            }
+            at = last;
+        }
+    }
+
+    /// One `GET /api/events?{query}`: the version and the last seq from the headers, and the frames.
+    pub async fn events_page(&self, query: &str) -> Result<(Version, u64, Vec<u8>), reqwest::Error> {
+        let response = self.http.get(format!("{}/api/events?{query}", self.base)).send().await?.error_for_status()?;
         let header = |name: &str| {
             response.headers().get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).expect(name)
         };
         let version = Version { epoch: header("x-rewind-epoch"), head: header("x-rewind-head") };
-        Ok((version, response.bytes().await?.to_vec()))
+        let last = header("x-rewind-last");
+        Ok((version, last, response.bytes().await?.to_vec()))
     }
 
     /// `GET /api/snapshot`: the stored snapshot's seq and bytes, if there is one.

@@ -18,11 +18,21 @@ pub struct ServerProcess {
     redis_url: String,
     extra: Vec<String>,
     dist: tempfile::TempDir,
+    key: Option<String>,
 }
 
 impl ServerProcess {
     /// Starts a copy in front of `redis_url` on a free port and waits until it answers.
     pub async fn start(redis_url: &str, extra: &[&str]) -> Self {
+        Self::start_keyed(redis_url, None, extra).await
+    }
+
+    /// A copy started with `--access-key-file` for `key` among `extra`: its [`ServerProcess::api`] sends it.
+    pub async fn start_with_key(redis_url: &str, key: &str, extra: &[&str]) -> Self {
+        Self::start_keyed(redis_url, Some(key), extra).await
+    }
+
+    async fn start_keyed(redis_url: &str, key: Option<&str>, extra: &[&str]) -> Self {
         let dist = tempfile::tempdir().expect("a folder for the app");
         std::fs::write(dist.path().join("index.html"), "<!doctype html><title>Rewind</title>").expect("index.html");
         let mut server = Self {
@@ -31,13 +41,17 @@ impl ServerProcess {
             redis_url: redis_url.to_owned(),
             extra: extra.iter().map(|s| (*s).to_owned()).collect(),
             dist,
+            key: key.map(str::to_owned),
         };
         server.launch().await;
         server
     }
 
     pub fn api(&self) -> Api {
-        Api::new(self.base())
+        match &self.key {
+            Some(key) => Api::with_key(self.base(), key),
+            None => Api::new(self.base()),
+        }
     }
 
     pub fn base(&self) -> String {
@@ -46,6 +60,14 @@ impl ServerProcess {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The copy's resident memory in KiB (Linux), to see what a request leaves behind.
+    pub fn rss_kib(&self) -> u64 {
+        let pid = self.child.as_ref().expect("a running copy").id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/<pid>/status");
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("a VmRSS line");
+        line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).expect("VmRSS in kB")
     }
 
     /// Stops the copy at once (SIGKILL), as a crash would.

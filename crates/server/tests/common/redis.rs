@@ -16,20 +16,36 @@ pub fn free_port() -> u16 {
     listener.local_addr().expect("a bound socket has an address").port()
 }
 
+/// How the project runs Redis: every write on disk before Redis answers, nothing ever evicted.
+pub const DURABLE: [&str; 6] = ["--appendonly", "yes", "--appendfsync", "always", "--maxmemory-policy", "noeviction"];
+
 pub struct RedisProcess {
     child: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
+    settings: Vec<String>,
 }
 
 impl RedisProcess {
     pub fn start() -> Self {
+        Self::start_with(&DURABLE)
+    }
+
+    /// Redis with other settings than the project's (`--appendonly no`, …).
+    pub fn start_with(settings: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("cannot make a folder for Redis's data");
         let port = free_port();
-        let child = spawn(port, dir.path());
-        let mut redis = Self { port, child: Some(child), dir };
+        let settings: Vec<String> = settings.iter().map(|s| (*s).to_owned()).collect();
+        let child = spawn(port, dir.path(), &settings);
+        let mut redis = Self { port, child: Some(child), dir, settings };
         redis.wait_until_ready();
         redis
+    }
+
+    /// Starts Redis again on the same port and data with other settings.
+    pub fn restart_with(&mut self, settings: &[&str]) {
+        self.settings = settings.iter().map(|s| (*s).to_owned()).collect();
+        self.restart();
     }
 
     pub fn port(&self) -> u16 {
@@ -51,13 +67,15 @@ impl RedisProcess {
     /// Starts Redis again on the same port with the same data folder.
     pub fn restart(&mut self) {
         self.kill();
-        self.child = Some(spawn(self.port, self.dir.path()));
+        self.child = Some(spawn(self.port, self.dir.path(), &self.settings));
         self.wait_until_ready();
     }
 
     pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
         let client = redis::Client::open(self.url()).expect("a valid Redis URL");
-        client.get_multiplexed_async_connection().await.expect("Redis answers")
+        // Patient: tests run side by side, each Redis fsyncing every write on two cores.
+        let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(Duration::from_secs(30)));
+        client.get_multiplexed_async_connection_with_config(&config).await.expect("Redis answers")
     }
 
     /// Every `event` line of the stream, in order, with its entry id.
@@ -104,11 +122,12 @@ impl Drop for RedisProcess {
     }
 }
 
-fn spawn(port: u16, dir: &Path) -> Child {
+fn spawn(port: u16, dir: &Path, settings: &[String]) -> Child {
     Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--dir"])
         .arg(dir)
-        .args(["--appendonly", "yes", "--appendfsync", "always", "--save", ""])
+        .args(["--save", ""])
+        .args(settings)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
