@@ -124,6 +124,7 @@ class SharedLog:
 
     def __init__(self, tmp: pathlib.Path, snapshot_every: int = 10_000):
         self.tmp = tmp
+        self.server_args = []
         self.redis_port = free_port()
         self.port = free_port()
         self.snapshot_every = snapshot_every
@@ -143,7 +144,7 @@ class SharedLog:
         import subprocess
         self.redis = subprocess.Popen(
             [REDIS_SERVER, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--dir", str(self.tmp),
-             "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
+             "--appendonly", "yes", "--appendfsync", "always", "--maxmemory-policy", "noeviction", "--save", ""],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
         def answers():
@@ -160,12 +161,12 @@ class SharedLog:
         import urllib.request
         self.server = subprocess.Popen(
             [str(SERVER_BIN), "--redis", self.redis_url, "--listen", f"127.0.0.1:{self.port}", "--dist", str(DIST),
-             "--snapshot-every", str(self.snapshot_every)],
+             "--snapshot-every", str(self.snapshot_every), *self.server_args],
             stdout=subprocess.DEVNULL)
 
         def answers():
             try:
-                with urllib.request.urlopen(f"{self.url}api/version", timeout=0.5) as r:
+                with urllib.request.urlopen(f"{self.url}", timeout=0.5) as r:
                     return r.status == 200
             except OSError:
                 return False
@@ -176,6 +177,13 @@ class SharedLog:
             self.server.kill()
             self.server.wait()
             self.server = None
+
+    def kill_redis(self):
+        """SIGKILL, as a crash would: Redis keeps only what its append-only file holds."""
+        if self.redis:
+            self.redis.kill()
+            self.redis.wait()
+            self.redis = None
 
     def produce(self, count):
         import subprocess

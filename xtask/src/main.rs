@@ -21,7 +21,7 @@ const PY_PACKAGES: [&str; 2] = ["playwright>=1.50,<2", "pytest>=8,<10"];
 const BINARYEN: &str = "binaryen@132.0.0";
 const WASM_OPT_VERSION: &str = "wasm-opt version 132";
 /// The cargo-fuzz targets in fuzz/fuzz_targets/, and how long `cargo xtask fuzz` runs each by default.
-const FUZZ_TARGETS: [&str; 3] = ["jsonl_import", "chunk_decode", "snapshot_decode"];
+const FUZZ_TARGETS: [&str; 4] = ["jsonl_import", "chunk_decode", "snapshot_decode", "server_request"];
 const FUZZ_SECONDS: u64 = 60;
 
 type Result<T = ()> = std::result::Result<T, String>;
@@ -451,7 +451,14 @@ fn write_fuzz_seeds(dir: &Path) -> Result {
     let no_final_newline = seed_jsonl(&SEED_EVENTS[..1]).trim_end().to_owned();
     let users: Vec<(&str, u64)> = SEED_USERS.to_vec();
     let items: Vec<(&str, u64, u64)> = SEED_ITEMS.to_vec();
-    let seeds: [(&str, Vec<Vec<u8>>); 3] = [
+    let append = |after: u64, chunk: Vec<u8>| {
+        let mut request = format!("epoch=1&after={after}&key=0123456789abcdef\n").into_bytes();
+        request.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
+        request.extend(chunk);
+        request
+    };
+    let seeds: [(&str, Vec<Vec<u8>>); 4] = [
+        ("server_request", vec![append(0, seed_chunk(&SEED_EVENTS)), b"after=0&limit=100\n".to_vec()]),
         ("jsonl_import", vec![seed_jsonl(&SEED_EVENTS).into(), crlf.into(), no_final_newline.into()]),
         ("chunk_decode", vec![seed_chunk(&SEED_EVENTS), seed_chunk(&SEED_EVENTS[..3])]),
         ("snapshot_decode", vec![seed_snapshot(12, &users, &items), seed_snapshot(0, &[], &[])]),
