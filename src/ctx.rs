@@ -10,7 +10,7 @@ use rewind_domain::{
     decode_frames, diff, diff_across_in_order, encode_frames, BlameLine, Branch, Command, Entity, ImportCheck, Log, LogFilter,
     State,
 };
-use rewind_store::{Backend, BranchShelf, Expected, SavedBranch, Store, SyncStatus};
+use rewind_store::{AccessKeyGate, Backend, BranchShelf, Expected, PageStore, SavedBranch, Store, StoreError, SyncStatus};
 use std::rc::Rc;
 
 pub const STORE_NAME: &str = "rewind";
@@ -61,9 +61,23 @@ fn branch_source(branch: &Branch) -> Source<'_> {
     Source { log: branch.log(), live: branch.live(), history_ready: true }
 }
 
+/// Whether the shop can be shown yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Finding out where the log lives.
+    Opening,
+    /// The log is open (or opening): the shop is shown.
+    Open,
+    /// The sync server wants its access key first: only its form is shown (CONTRACT §9).
+    KeyNeeded,
+}
+
 #[derive(Clone, Copy)]
 pub struct Ctx {
     session: StoredValue<Option<Rc<Session>>, LocalStorage>,
+    /// The sync server's sign-in, while it waits for its access key.
+    key_gate: StoredValue<Option<Rc<AccessKeyGate>>, LocalStorage>,
+    pub access: RwSignal<Access>,
     shop: StoredValue<Shop, LocalStorage>,
     branch: StoredValue<Option<BranchView>, LocalStorage>,
     /// The name of the what-if branch shown; `None` on the real log.
@@ -92,6 +106,8 @@ pub struct Ctx {
     pub history_ready: RwSignal<bool>,
     /// Work running or waiting in the session's queue ("Saving…").
     pub queued: RwSignal<u64>,
+    /// A write's answer was lost and the page is asking the server whether it was stored.
+    pub checking: RwSignal<bool>,
     /// Events shown of a damaged log (None: the log is whole).
     pub damaged: RwSignal<Option<u64>>,
     /// The user or item whose life the chart shows.
@@ -115,6 +131,8 @@ impl Ctx {
     pub fn new() -> Self {
         Self {
             session: StoredValue::new_local(None),
+            key_gate: StoredValue::new_local(None),
+            access: RwSignal::new(Access::Opening),
             shop: StoredValue::new_local(Shop::default()),
             branch: StoredValue::new_local(None),
             branch_name: RwSignal::new(None),
@@ -133,6 +151,7 @@ impl Ctx {
             restore: RwSignal::new(None),
             history_ready: RwSignal::new(false),
             queued: RwSignal::new(0),
+            checking: RwSignal::new(false),
             damaged: RwSignal::new(None),
             selected: RwSignal::new(None),
             filter_version: RwSignal::new(0),
@@ -308,6 +327,7 @@ impl Ctx {
             SessionUpdate::Queue(n) => self.queued.set(n),
             SessionUpdate::Failed(e) => self.fail(e.to_string()),
             SessionUpdate::Sync(status) => self.sync.set(status),
+            SessionUpdate::Checking(checking) => self.checking.set(checking),
         }
     }
 
@@ -324,9 +344,19 @@ impl Ctx {
         self.go_live();
     }
 
-    /// Opens the store and loads the log through the session.
+    /// Opens the store and loads the log through the session; first asks for the sync server's access key
+    /// if it wants one.
     pub async fn load(self) {
-        let store = Store::open_for_page(STORE_NAME).await;
+        let store = match Store::open_for_page(STORE_NAME).await {
+            PageStore::Ready(store) => store,
+            PageStore::KeyNeeded(gate) => {
+                self.key_gate.set_value(Some(Rc::new(gate)));
+                self.access.set(Access::KeyNeeded);
+                return;
+            }
+        };
+        self.key_gate.set_value(None);
+        self.access.set(Access::Open);
         self.backend.set(Some(store.backend()));
         self.sync.set(store.sync_status());
         for reason in store.fallback_reasons() {
@@ -340,6 +370,29 @@ impl Ctx {
         if let Err(e) = session.load().await {
             self.fail(e.to_string());
         }
+    }
+
+    /// Sends the access key; once the server took it, loads the shop. The error to show in the form if not:
+    /// the server's own words for a wrong key.
+    pub async fn submit_key(self, key: String) -> Result<(), String> {
+        let Some(gate) = self.key_gate.try_with_value(Clone::clone).flatten() else { return Ok(()) };
+        gate.submit(&key).await.map_err(|e| match e {
+            StoreError::AccessKey { message } => message,
+            StoreError::Offline { detail } => format!("the sync server cannot be reached ({detail}): try again in a moment"),
+            e => format!("the key could not be checked: {e}"),
+        })?;
+        self.load().await;
+        if self.access.get_untracked() == Access::KeyNeeded {
+            return Err("the sync server took the key but still asks for it: this browser may refuse its cookie \
+                        (allow cookies for this site, then try again)"
+                .into());
+        }
+        Ok(())
+    }
+
+    /// The sync server's words when it asked for its access key.
+    pub fn key_request(&self) -> Option<String> {
+        self.key_gate.try_with_value(|g| g.as_ref().map(|g| g.message.clone())).flatten()
     }
 
     /// Runs one piece of the session's work and shows its error, if any.

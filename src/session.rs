@@ -10,8 +10,8 @@
 use crate::queue::Queue;
 use rewind_domain::{compensate, Command, Event, Log, Producer, Rejection, State};
 use rewind_store::{
-    encode_chunks, should_snapshot, Expected, Feed, FeedNews, LogChange, LogVersion, Store, StoreError, SyncStatus, TabSync,
-    MAX_CHUNK_EVENTS,
+    encode_chunks, should_snapshot, Appended, Backoff, CommandKey, Expected, Feed, FeedNews, LogChange, LogVersion, Store,
+    StoreError, SyncStatus, TabSync, MAX_CHUNK_EVENTS,
 };
 use std::cell::{Cell, Ref, RefCell};
 use std::fmt;
@@ -21,6 +21,11 @@ use std::rc::Rc;
 pub const MAX_ATTEMPTS: u32 = 12;
 /// Events stored per write while generating.
 const GENERATE_BATCH: u64 = 20 * MAX_CHUNK_EVENTS as u64;
+/// How long an append whose answer was lost is sent again before the page gives up and says it does not know.
+const CHECK_FOR_MS: u64 = 60_000;
+/// The waits between those sends: the first and the longest.
+const CHECK_FIRST_MS: u32 = 500;
+const CHECK_MAX_MS: u32 = 8_000;
 
 /// The log as this page has it.
 pub struct Book {
@@ -76,6 +81,9 @@ pub enum Update {
     Failed(SessionError),
     /// The sync server of a shared log answers, or cannot be reached.
     Sync(SyncStatus),
+    /// A write's answer was lost, and the page is asking the server whether it was stored (true), or is done
+    /// asking (false).
+    Checking(bool),
 }
 
 /// Why a piece of work did not do what was asked.
@@ -184,12 +192,29 @@ fn perf_now() -> f64 {
 
 /// Lets the browser paint and handle input between slices of long work.
 pub async fn yield_to_browser() {
+    sleep(0).await;
+}
+
+/// Waits `ms` milliseconds without holding up the page.
+async fn sleep(ms: u32) {
+    let ms = i32::try_from(ms).unwrap_or(i32::MAX);
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
         }
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// While an append's outcome is unknown: what a failed send says, if it leaves the outcome unknown. A send
+/// that is refused as "nothing stored" (the server away, or asking for its key) says that of itself only,
+/// not of the send whose answer was lost.
+fn still_unknown(e: &StoreError) -> Option<&str> {
+    match e {
+        StoreError::OutcomeUnknown { detail, .. } | StoreError::Offline { detail } => Some(detail),
+        StoreError::AccessKey { message } => Some(message),
+        _ => None,
+    }
 }
 
 /// What one attempt of a write prepared: the events and their encoding, decided on `version`.
@@ -323,7 +348,7 @@ impl Session {
     /// server is back after being out of reach.
     fn listen_to_server(self: &Rc<Self>) {
         let weak = Rc::downgrade(self);
-        let was = Cell::new(SyncStatus::Connected);
+        let was = Cell::new(self.store.sync_status());
         let feed = self.store.listen(move |news| {
             let Some(session) = weak.upgrade() else { return };
             let catch_up = match news {
@@ -335,8 +360,10 @@ impl Session {
             };
             if catch_up {
                 wasm_bindgen_futures::spawn_local(async move {
-                    if let Err(e) = session.sync(LogChange::Appended).await {
-                        session.tell(Update::Failed(e));
+                    match session.sync(LogChange::Appended).await {
+                        // `sync-status` says so already, and the page catches up when the server is back.
+                        Err(SessionError::Store(StoreError::Offline { .. } | StoreError::AccessKey { .. })) | Ok(()) => {}
+                        Err(e) => session.tell(Update::Failed(e)),
                     }
                 });
             }
@@ -498,10 +525,13 @@ impl Session {
 
     /// The one write policy for appends: decide on the log as this page has it, store naming its version,
     /// apply only after the store said yes; after another tab's write, catch up and decide again.
+    /// One key for the whole write, kept across its decisions: a shared log stores it at most once, whatever
+    /// is sent again after a lost answer.
     async fn write_events(
         &self,
         mut decide_events: impl FnMut(&mut Book) -> Result<Vec<(u64, Event)>, SessionError>,
     ) -> Result<(), SessionError> {
+        let key = CommandKey::random()?;
         for _ in 0..MAX_ATTEMPTS {
             if let Some(damage) = self.damage() {
                 return Err(damage);
@@ -519,8 +549,18 @@ impl Session {
                 let chunks = encode_chunks(book.log.names(), version.head + 1, &evs, &tss);
                 Prepared { version, events, chunks }
             };
-            match self.store.append(prepared.version, &prepared.chunks).await {
-                Ok(stored) => {
+            match self.append_until_known(&prepared, &key).await {
+                Ok(Appended::StoredBefore) => {
+                    // An earlier send of this write went in (its answer was lost): the log has the events
+                    // as stored, which this page reads rather than pushing its own copy.
+                    if let Err(e) = self.catch_up().await {
+                        web_sys::console::warn_1(&format!("Rewind: stored, but not read back yet: {e}").into());
+                    }
+                    self.announce(LogChange::Appended);
+                    self.snapshot_if_due(false);
+                    return Ok(());
+                }
+                Ok(Appended::Stored(stored)) => {
                     let applied = {
                         let mut book = self.book.borrow_mut();
                         let book = &mut *book;
@@ -546,6 +586,38 @@ impl Session {
             }
         }
         Err(SessionError::Contended { attempts: MAX_ATTEMPTS })
+    }
+
+    /// Sends one decision; when its answer is lost, says that it is checking and sends the very same request
+    /// (version, events, key) again, with growing waits, until the server answers for certain: stored (now or
+    /// before), a conflict (decide again, same key: nothing was stored), or a refusal. After
+    /// [`CHECK_FOR_MS`] without such an answer, [`StoreError::OutcomeUnknown`] with how long it asked.
+    async fn append_until_known(&self, prepared: &Prepared, key: &CommandKey) -> Result<Appended, StoreError> {
+        let first = self.store.append_with_key(prepared.version, &prepared.chunks, key).await;
+        let Err(StoreError::OutcomeUnknown { detail, .. }) = first else { return first };
+        self.tell(Update::Checking(true));
+        let outcome = self.check_append(prepared, key, detail).await;
+        self.tell(Update::Checking(false));
+        outcome
+    }
+
+    async fn check_append(&self, prepared: &Prepared, key: &CommandKey, mut detail: String) -> Result<Appended, StoreError> {
+        let started = perf_now();
+        let mut backoff = Backoff::new(CHECK_FIRST_MS, CHECK_MAX_MS);
+        loop {
+            let waited_ms = (perf_now() - started).max(0.0) as u64;
+            if waited_ms >= CHECK_FOR_MS {
+                return Err(StoreError::OutcomeUnknown { detail, waited_ms });
+            }
+            sleep(backoff.next_ms()).await;
+            match self.store.append_with_key(prepared.version, &prepared.chunks, key).await {
+                Err(e) => match still_unknown(&e) {
+                    Some(now) => detail = now.to_owned(),
+                    None => return Err(e),
+                },
+                known => return known,
+            }
+        }
     }
 
     /// Restores the shop as it was after event `k`: appends the compensating events (all in one write, or

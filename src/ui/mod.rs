@@ -1,3 +1,4 @@
+mod access;
 mod blame_rows;
 mod branches;
 mod commands;
@@ -9,10 +10,12 @@ mod status;
 mod tables;
 mod timeline;
 
-use crate::ctx::Ctx;
+use crate::ctx::{Access, Ctx};
 use leptos::prelude::*;
 
-/// The whole page: status on top, commands on the left, the timeline and the state on the right.
+/// The whole page: status on top, commands on the left, the timeline and the state on the right. Nothing of
+/// the shop before it is known where its log lives, and only the access-key form while the sync server wants
+/// its key.
 #[component]
 pub fn App() -> impl IntoView {
     let ctx = Ctx::new();
@@ -24,46 +27,52 @@ pub fn App() -> impl IntoView {
         }
     });
     on_cleanup(move || on_hidden.remove());
+    let open = move || ctx.access.get() == Access::Open;
     view! {
         <header class="top">
             <div class="brand">
                 <h1>"Rewind"</h1>
                 <p class="tagline">"An event-sourced shop: the log is the truth, the state is a fold over it."</p>
             </div>
-            <status::StatusBar/>
+            <Show when=open><status::StatusBar/></Show>
         </header>
-        <status::Messages/>
-        <main class="layout">
-            <aside class="side">
-                <commands::TopUpForm/>
-                <commands::AddItemForm/>
-                <commands::OrderForm/>
-                <commands::CorrectionForms/>
-                <io::GenerateForm/>
-                <io::ImportExport/>
-            </aside>
-            <section class="main">
-                <timeline::Timeline/>
-                <branches::BranchPanel/>
-                <status::EmptyState/>
-                <div class="pair">
-                    <tables::Changes/>
-                    <history::EntityChart/>
-                </div>
-                <tables::Totals/>
-                <tables::EntityFilter/>
-                <div class="tables">
-                    <tables::UsersTable/>
-                    <tables::ItemsTable/>
-                </div>
-                <div class="pair">
-                    <compare::DiffPanel/>
-                    <compare::BlamePanel/>
-                </div>
-                <history::ReadModelsPanel/>
-                <history::EventLog/>
-            </section>
-        </main>
+        <Show when=open fallback=move || match ctx.access.get() {
+            Access::KeyNeeded => view! { <access::AccessKeyForm/> }.into_any(),
+            _ => view! { <p class="opening" role="status">"Opening the shop…"</p> }.into_any(),
+        }>
+            <status::Messages/>
+            <main class="layout">
+                <aside class="side">
+                    <commands::TopUpForm/>
+                    <commands::AddItemForm/>
+                    <commands::OrderForm/>
+                    <commands::CorrectionForms/>
+                    <io::GenerateForm/>
+                    <io::ImportExport/>
+                </aside>
+                <section class="main">
+                    <timeline::Timeline/>
+                    <branches::BranchPanel/>
+                    <status::EmptyState/>
+                    <div class="pair">
+                        <tables::Changes/>
+                        <history::EntityChart/>
+                    </div>
+                    <tables::Totals/>
+                    <tables::EntityFilter/>
+                    <div class="tables">
+                        <tables::UsersTable/>
+                        <tables::ItemsTable/>
+                    </div>
+                    <div class="pair">
+                        <compare::DiffPanel/>
+                        <compare::BlamePanel/>
+                    </div>
+                    <history::ReadModelsPanel/>
+                    <history::EventLog/>
+                </section>
+            </main>
+        </Show>
     }
 }
 

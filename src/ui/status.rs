@@ -1,7 +1,7 @@
 use super::count;
 use crate::ctx::Ctx;
 use leptos::prelude::*;
-use rewind_store::{Backend, SyncStatus};
+use rewind_store::{Backend, SyncStatus, Unreachable};
 
 /// The log's size, where it is kept, and how it was restored (CONTRACT §3).
 #[component]
@@ -9,6 +9,11 @@ pub fn StatusBar() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let backend = move || ctx.backend.get().map_or("opening…", Backend::as_str);
     let restore = move || ctx.restore.get();
+    let sync_title = move || match ctx.sync.get() {
+        SyncStatus::Local => "The log lives in this browser only".to_owned(),
+        SyncStatus::Connected => "The log is the sync server's shared log; this browser keeps a copy".to_owned(),
+        SyncStatus::Offline(why) => format!("{} Nothing can be added until it is back.", why.explain()),
+    };
     view! {
         <div class="status" aria-label="Status">
             <span class="pill">
@@ -19,13 +24,11 @@ pub fn StatusBar() -> impl IntoView {
                 title=move || ctx.backend.get().map_or("Where the log is kept", Backend::durability)>
                 "Storage: " <span data-testid="storage-backend">{backend}</span>
             </span>
-            <span class="pill" class:warn=move || ctx.sync.get() == SyncStatus::Offline
-                title=move || match ctx.sync.get() {
-                    SyncStatus::Local => "The log lives in this browser only",
-                    SyncStatus::Connected => "The log is the sync server's shared log; this browser keeps a copy",
-                    SyncStatus::Offline => "The sync server cannot be reached: nothing can be added until it is back",
-                }>
-                "Sync: " <span data-testid="sync-status">{move || ctx.sync.get().as_str()}</span>
+            <span class="pill" class:warn=move || ctx.sync.get().is_offline() title=sync_title>
+                "Sync: "
+                <span data-testid="sync-status" title=sync_title data-reason=move || ctx.sync.get().reason().map(Unreachable::as_str)>
+                    {move || ctx.sync.get().as_str()}
+                </span>
             </span>
             <span class="pill" data-testid="restore-info"
                 data-snapshot-seq=move || restore().map(|r| r.snapshot_seq)
@@ -41,10 +44,13 @@ pub fn StatusBar() -> impl IntoView {
                 }}
             </span>
             <Show when=move || { ctx.queued.get() > 0 }>
-                <span class="pill saving" data-testid="saving" aria-live="polite">
-                    {move || match ctx.queued.get() {
-                        1 => "Saving…".to_owned(),
-                        n => format!("Saving… ({} waiting)", n - 1),
+                <span class="pill saving" class:warn=move || ctx.checking.get() data-testid="saving" aria-live="polite"
+                    data-checking=move || ctx.checking.get().to_string()>
+                    {move || match (ctx.checking.get(), ctx.queued.get()) {
+                        (true, 1) => "Checking whether the server stored it…".to_owned(),
+                        (true, n) => format!("Checking whether the server stored it… ({} waiting)", n - 1),
+                        (false, 1) => "Saving…".to_owned(),
+                        (false, n) => format!("Saving… ({} waiting)", n - 1),
                     }}
                 </span>
             </Show>
@@ -63,12 +69,16 @@ pub fn Messages() -> impl IntoView {
                     {b.durability()} " Export to keep a copy of your events."
                 </p>
             })}
-            <Show when=move || ctx.sync.get() == SyncStatus::Offline>
-                <p class="banner warn" role="status" data-testid="offline">
-                    "The sync server cannot be reached. Commands are refused, and nothing is counted, until it is \
-                     back; this page catches up by itself then."
+            {move || ctx.sync.get().reason().map(|why| view! {
+                <p class="banner warn" role="status" data-testid="offline" data-reason=why.as_str()>
+                    {why.explain()}
+                    {match why {
+                        Unreachable::AccessKey => "",
+                        _ => " Commands are refused, and nothing is counted, until it is back; this page catches up \
+                               by itself then.",
+                    }}
                 </p>
-            </Show>
+            })}
             <DamagedLog/>
             {move || ctx.error.get().map(|message| view! {
                 <div class="banner error" data-testid="error" role="alert">

@@ -26,6 +26,12 @@ pub enum StoreError {
     NotCaughtUp { waited_ms: u64 },
     /// The sync server (or its Redis) cannot be reached; nothing was stored.
     Offline { detail: String },
+    /// An append whose answer was lost (no answer, or the server's own "may or may not be stored"): it is not
+    /// known whether it was stored. The log says it once the server answers; `waited_ms` is how long the page
+    /// kept asking (0: not yet).
+    OutcomeUnknown { detail: String, waited_ms: u64 },
+    /// The sync server wants its access key (none given yet, a wrong one, or this browser dropped the cookie).
+    AccessKey { message: String },
     /// The sync server refused the write, in its words (the shop's rules, or a request it cannot read).
     Refused { message: String },
     /// A write that replaces the whole log (import, clear) on a shared log, which other pages write to.
@@ -122,6 +128,22 @@ impl fmt::Display for StoreError {
                 f,
                 "the sync server cannot be reached ({detail}), so nothing was stored; \
                  this page catches up by itself when it is back"
+            ),
+            StoreError::OutcomeUnknown { detail, waited_ms: 0 } => write!(
+                f,
+                "the sync server's answer was lost ({detail}), so it is not known whether this was stored; \
+                 the log shows it once the server answers: look there before trying again"
+            ),
+            StoreError::OutcomeUnknown { detail, waited_ms } => write!(
+                f,
+                "it is not known whether this was stored: the sync server gave no clear answer in {} s of asking \
+                 ({detail}). It is shown in the log once the server answers, if it was stored: look there before \
+                 trying again",
+                waited_ms.div_ceil(1000)
+            ),
+            StoreError::AccessKey { message } => write!(
+                f,
+                "the sync server wants its access key ({message}), so nothing was stored: reload the page to enter it"
             ),
             StoreError::Refused { message } => write!(f, "the sync server refused it, nothing was stored: {message}"),
             StoreError::SharedLogKept => write!(

@@ -29,13 +29,13 @@ pub use policy::{should_snapshot, SNAPSHOT_EVERY, SNAPSHOTS_KEPT};
 pub use records::{encode_chunks, EncodedChunk, MAX_CHUNK_BYTES};
 pub use rewind_domain::MAX_CHUNK_EVENTS;
 pub use rule::{Expected, LogVersion};
-pub use shared::{Feed, FeedNews, SyncStatus};
+pub use shared::{AccessKeyGate, Appended, Backoff, CommandKey, Feed, FeedNews, SyncStatus, Unreachable};
 pub use sync::{LogChange, TabSync};
 
 use records::{RawRecord, Records};
 use rewind_domain::{apply_chunk_tail_until, chunk_info, decode_frames, decode_snapshot, encode_snapshot, Log, Names, State, MAX};
 use rule::{NewEpoch, Write};
-use shared::SharedLog;
+use shared::{Found, SharedLog};
 use std::fmt;
 
 /// Which storage holds the log.
@@ -95,6 +95,13 @@ pub struct Store {
     shared: Option<SharedLog>,
 }
 
+/// What a page opens: its store, or first the sync server's access-key form.
+pub enum PageStore {
+    Ready(Store),
+    /// The sync server wants its access key: nothing of the shop until it is given.
+    KeyNeeded(AccessKeyGate),
+}
+
 /// What a load did: the live state, and how it was rebuilt.
 pub struct Restored {
     pub names: Names,
@@ -152,21 +159,26 @@ impl Store {
     }
 
     /// Opens this page's log: the shared log of the sync server that served the page, if one did (with the
-    /// store `name-shared` as its cache), else the store `name` in this browser.
-    pub async fn open_for_page(name: &str) -> Store {
+    /// store `name-shared` as its cache), also while that server cannot be reached; else the store `name` in
+    /// this browser. A server that wants its access key first gets it before anything is opened.
+    pub async fn open_for_page(name: &str) -> PageStore {
         match SharedLog::find().await {
-            Some((shared, _)) => Store { shared: Some(shared), ..Store::open(&format!("{name}-shared")).await },
-            None => Store::open(name).await,
+            Found::Shared(shared) => {
+                PageStore::Ready(Store { shared: Some(shared), ..Store::open(&format!("{name}-shared")).await })
+            }
+            Found::Local => PageStore::Ready(Store::open(name).await),
+            Found::KeyNeeded(gate) => PageStore::KeyNeeded(gate),
         }
     }
 
-    /// Whether the log is shared (and, as far as is known at opening, reachable).
+    /// Whether the log is shared, and whether its server answers, as far as the last answer tells.
     pub fn sync_status(&self) -> SyncStatus {
-        if self.shared.is_some() {
-            SyncStatus::Connected
-        } else {
-            SyncStatus::Local
-        }
+        self.shared.as_ref().map_or(SyncStatus::Local, SharedLog::status)
+    }
+
+    /// Whether the sync server is known to be out of reach (then reads go to this page's cache at once).
+    fn server_away(&self) -> bool {
+        self.sync_status().is_offline()
     }
 
     /// On a shared log, listens to the server's feed (see [`SharedLog::listen`]); `None` on a local log.
@@ -207,12 +219,40 @@ impl Store {
     /// Appends chunks that continue the log of `expected`, in one durable write; returns the new version.
     /// If another writer moved the head first, nothing is written and the answer is
     /// [`StoreError::Conflict`]; if the whole log was replaced since, [`StoreError::Replaced`].
+    /// (The page's session uses [`Store::append_with_key`], whose request can be sent again.)
     pub async fn append(&self, expected: LogVersion, chunks: &[EncodedChunk]) -> Result<LogVersion, StoreError> {
-        if let Some(shared) = &self.shared {
-            let stored = shared.append(expected, chunks).await?;
-            self.cache(expected, chunks).await;
-            return Ok(stored);
+        if self.shared.is_none() {
+            return self.append_here(expected, chunks).await;
         }
+        match self.append_with_key(expected, chunks, &CommandKey::random()?).await? {
+            Appended::Stored(version) => Ok(version),
+            Appended::StoredBefore => {
+                Err(StoreError::Read("the sync server says a command key never sent before was stored already".into()))
+            }
+        }
+    }
+
+    /// As [`Store::append`], for one command's write under its `key`. On a shared log, an answer that was lost
+    /// is [`StoreError::OutcomeUnknown`]: send the same chunks, on the same version, with the same key again,
+    /// and the server stores them at most once ([`Appended::StoredBefore`] if the first send went in).
+    /// A local log has no use for the key: its write either commits or not.
+    pub async fn append_with_key(
+        &self,
+        expected: LogVersion,
+        chunks: &[EncodedChunk],
+        key: &CommandKey,
+    ) -> Result<Appended, StoreError> {
+        let Some(shared) = &self.shared else {
+            return self.append_here(expected, chunks).await.map(Appended::Stored);
+        };
+        let appended = shared.append(expected, chunks, key).await?;
+        if let Appended::Stored(_) = appended {
+            self.cache(expected, chunks).await;
+        }
+        Ok(appended)
+    }
+
+    async fn append_here(&self, expected: LogVersion, chunks: &[EncodedChunk]) -> Result<LogVersion, StoreError> {
         let written = self.records.write(&Write::Append { expected, chunks }).await?;
         written.ok_or_else(|| StoreError::Write("the append was dropped".into()))
     }
@@ -270,11 +310,12 @@ impl Store {
 
     /// The live state from the newest valid snapshot plus the events after it, up to the stored head.
     /// On a shared log, from this page's cache when it holds anything (the log is caught up afterwards by
-    /// [`Store::read_log`]), else from the server's snapshot and the tail after it.
+    /// [`Store::read_log`]), else from the server's snapshot and the tail after it, unless the server is known
+    /// to be away (then the page starts from its cache, and catches up when the server is back).
     pub async fn restore(&self) -> Result<Restored, StoreError> {
         let (_, restored) = self.consistent_read(async |index| self.restore_at(index).await).await?;
         match &self.shared {
-            Some(shared) if restored.live.seq() == 0 => restore_shared(shared).await,
+            Some(shared) if restored.live.seq() == 0 && !self.server_away() => restore_shared(shared).await,
             _ => Ok(restored),
         }
     }
@@ -335,9 +376,13 @@ impl Store {
     }
 
     async fn read_shared_log(&self, shared: &SharedLog) -> Result<LoadedLog, StoreError> {
+        if self.server_away() {
+            return self.read_cached_log().await;
+        }
         let server = match shared.version().await {
             Ok(v) => v,
-            Err(StoreError::Offline { .. }) => return self.read_cached_log().await,
+            // The page shows its cache; the feed catches up once the server answers (or the key is given).
+            Err(StoreError::Offline { .. } | StoreError::AccessKey { .. }) => return self.read_cached_log().await,
             Err(e) => return Err(e),
         };
         let mut cached = self.read_cached_log().await?;

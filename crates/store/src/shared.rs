@@ -1,15 +1,82 @@
 //! The shared log: the sync server's endpoints (docs/shared-log.md), seen from a page. The server (and the
 //! Redis Stream behind it) holds the truth; this page's own storage keeps a copy as a cache.
+//!
+//! Every request has a time limit, and every answer (or its absence) tells the page whether the server and its
+//! Redis can be reached ([`SyncStatus`]). While they cannot, the page asks again with a capped, jittered
+//! backoff, and opens the feed again once the server answers.
 
 use crate::error::StoreError;
 use crate::records::EncodedChunk;
 use crate::rule::LogVersion;
 use serde::Deserialize;
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
+
+// Bound by hand, as the Web Locks in locks.rs: two small calls, without widening the crate's web-sys features.
+#[wasm_bindgen]
+extern "C" {
+    type AbortController;
+
+    #[wasm_bindgen(constructor, catch)]
+    fn new() -> Result<AbortController, JsValue>;
+
+    #[wasm_bindgen(method, getter)]
+    fn signal(this: &AbortController) -> JsValue;
+
+    #[wasm_bindgen(method)]
+    fn abort(this: &AbortController);
+
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues, catch)]
+    fn get_random_values(bytes: &js_sys::Uint8Array) -> Result<JsValue, JsValue>;
+}
+
+/// How long the page waits for `/api/version` (also the probe while the server is away).
+const VERSION_TIMEOUT_MS: i32 = 10_000;
+/// How long the page waits for one page of events, or for the snapshot.
+const EVENTS_TIMEOUT_MS: i32 = 20_000;
+/// How long the page waits for an append's answer. Without one the outcome is unknown and the same request
+/// (same key) is sent again, so a short limit costs a retry, never a second copy.
+const APPEND_TIMEOUT_MS: i32 = 30_000;
+/// Events asked for per request (the server's maximum): a log of a million events is ten requests.
+const EVENTS_PAGE: u64 = 100_000;
+/// The feed's reconnection: the first wait and the longest one.
+const FEED_RETRY_FIRST_MS: u32 = 500;
+const FEED_RETRY_MAX_MS: u32 = 10_000;
+
+/// Why a sync server's log cannot be used right now, for the page to say (`sync-status`'s `data-reason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unreachable {
+    /// No answer at all (the network failed, or none came in time): the sync server is down or out of reach.
+    Server,
+    /// The sync server answers, but its Redis does not (a `503`).
+    Redis,
+    /// The sync server asks for its access key again (the key changed, or this browser dropped the cookie).
+    AccessKey,
+}
+
+impl Unreachable {
+    /// The reason as the page names it (`data-reason`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unreachable::Server => "server",
+            Unreachable::Redis => "redis",
+            Unreachable::AccessKey => "access-key",
+        }
+    }
+
+    /// What is wrong, in a user's words.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Unreachable::Server => "The sync server cannot be reached (it does not answer).",
+            Unreachable::Redis => "The sync server answers, but its Redis cannot be reached.",
+            Unreachable::AccessKey => "The sync server asks for its access key again: reload the page to enter it.",
+        }
+    }
+}
 
 /// Whether this page's log is shared, and whether the server answers (CONTRACT §6 `sync-status`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,8 +85,8 @@ pub enum SyncStatus {
     Local,
     /// The shared log of a sync server, which answers.
     Connected,
-    /// A sync server is this page's log, but it cannot be reached.
-    Offline,
+    /// A sync server is this page's log, but it cannot be used now, for this reason.
+    Offline(Unreachable),
 }
 
 impl SyncStatus {
@@ -27,9 +94,81 @@ impl SyncStatus {
         match self {
             SyncStatus::Local => "local",
             SyncStatus::Connected => "connected",
-            SyncStatus::Offline => "offline",
+            SyncStatus::Offline(_) => "offline",
         }
     }
+
+    pub fn is_offline(self) -> bool {
+        matches!(self, SyncStatus::Offline(_))
+    }
+
+    /// Why the shared log cannot be used, when it cannot.
+    pub fn reason(self) -> Option<Unreachable> {
+        match self {
+            SyncStatus::Offline(why) => Some(why),
+            _ => None,
+        }
+    }
+}
+
+/// Waits that grow: each the double of the last, up to a cap, each shortened by a random part of up to half,
+/// so that pages that lost the server together do not all come back in the same instant.
+#[derive(Clone, Copy, Debug)]
+pub struct Backoff {
+    first_ms: u32,
+    max_ms: u32,
+    step_ms: u32,
+}
+
+impl Backoff {
+    pub const fn new(first_ms: u32, max_ms: u32) -> Backoff {
+        Backoff { first_ms, max_ms, step_ms: first_ms }
+    }
+
+    /// The next wait, in milliseconds: between half the current step and the step.
+    pub fn next_ms(&mut self) -> u32 {
+        let step = self.step_ms;
+        self.step_ms = step.saturating_mul(2).min(self.max_ms).max(self.first_ms);
+        let jitter = (js_sys::Math::random() * f64::from(step / 2)) as u32;
+        step - step / 2 + jitter
+    }
+
+    /// Back to the first wait (the server answered).
+    pub fn reset(&mut self) {
+        self.step_ms = self.first_ms;
+    }
+}
+
+/// The key of one command's write (docs/shared-log.md, "exactly once"): the server stores it with the events,
+/// and a second append that carries it is not stored again. Chosen once per command and sent with every retry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandKey(String);
+
+impl CommandKey {
+    /// 128 random bits from the browser's `crypto.getRandomValues`, as 32 hex digits (the server takes 16 to 64
+    /// characters of `[A-Za-z0-9_-]`).
+    pub fn random() -> Result<CommandKey, StoreError> {
+        let bytes = js_sys::Uint8Array::new_with_length(16);
+        get_random_values(&bytes).map_err(|e| StoreError::Write(format!(
+            "this browser gave no random numbers for the command's key (crypto.getRandomValues: {})",
+            describe(&e)
+        )))?;
+        Ok(CommandKey(bytes.to_vec().iter().map(|b| format!("{b:02x}")).collect()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What an append stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored now, exactly as sent: the log's new version.
+    Stored(LogVersion),
+    /// The command's key was stored already (an earlier send whose answer was lost): nothing was stored now,
+    /// and what is stored is read from the log, not taken from this page's events.
+    StoredBefore,
 }
 
 #[derive(Deserialize)]
@@ -39,8 +178,21 @@ struct VersionJson {
 }
 
 #[derive(Deserialize)]
+struct AppendedJson {
+    epoch: u64,
+    head: u64,
+    #[serde(default)]
+    stored_before: bool,
+}
+
+#[derive(Deserialize)]
 struct MessageJson {
     message: String,
+}
+
+#[derive(Deserialize)]
+struct OutcomeJson {
+    outcome: Option<String>,
 }
 
 /// One answer of the server: its status, bytes and the headers the endpoints use.
@@ -50,6 +202,8 @@ struct Answer {
     epoch: Option<u64>,
     head: Option<u64>,
     seq: Option<u64>,
+    /// The last event in a page of events (`x-rewind-last`).
+    last: Option<u64>,
 }
 
 impl Answer {
@@ -65,6 +219,12 @@ impl Answer {
             .unwrap_or_else(|_| format!("the sync server answered {}", self.status))
     }
 
+    /// A `503` that says the server cannot tell whether the append was stored (Redis stopped answering
+    /// in the middle of it), unlike a plain `503`, after which nothing was stored.
+    fn outcome_unknown(&self) -> bool {
+        serde_json::from_slice::<OutcomeJson>(&self.bytes).is_ok_and(|o| o.outcome.as_deref() == Some("unknown"))
+    }
+
     fn version_headers(&self) -> Result<LogVersion, StoreError> {
         match (self.epoch, self.head) {
             (Some(epoch), Some(head)) => Ok(LogVersion { epoch, head }),
@@ -73,48 +233,89 @@ impl Answer {
     }
 }
 
-fn offline(e: JsValue) -> StoreError {
-    let detail = e
-        .dyn_ref::<js_sys::Error>()
+/// No answer: the request failed on the way, or no answer came in time.
+struct NoAnswer {
+    detail: String,
+}
+
+fn describe(e: &JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
         .map(|e| String::from(e.message()))
         .or_else(|| e.as_string())
-        .unwrap_or_else(|| "no answer".into());
-    StoreError::Offline { detail }
+        .unwrap_or_else(|| "no answer".into())
+}
+
+fn no_answer(e: JsValue) -> NoAnswer {
+    NoAnswer { detail: describe(&e) }
+}
+
+fn offline(no: NoAnswer) -> StoreError {
+    StoreError::Offline { detail: no.detail }
 }
 
 fn header(headers: &web_sys::Headers, name: &str) -> Option<u64> {
     headers.get(name).ok().flatten().and_then(|v| v.trim().parse().ok())
 }
 
-/// The sync server of this page's origin.
-pub struct SharedLog {
-    /// Absolute URL of `/api` on the page's origin.
-    api: String,
+/// A request's body and its media type.
+struct Body<'a> {
+    bytes: &'a [u8],
+    content_type: &'static str,
 }
 
-impl SharedLog {
-    /// The sync server that served this page, if one did: a page served by anything else (trunk) keeps
-    /// its log in the browser.
-    pub async fn find() -> Option<(SharedLog, LogVersion)> {
-        let origin = web_sys::window()?.location().origin().ok()?;
-        let shared = SharedLog { api: format!("{origin}/api") };
-        let answer = shared.request("GET", "/version", None).await.ok()?;
-        let version = (answer.status == 200).then(|| answer.version_json().ok()).flatten()?;
-        Some((shared, version))
+/// Aborts a request that takes longer than allowed; dropped (and its timer cleared) when the answer is in.
+struct Deadline {
+    window: web_sys::Window,
+    handle: i32,
+    fired: Rc<Cell<bool>>,
+    _on_time_up: Closure<dyn FnMut()>,
+}
+
+impl Deadline {
+    /// Sets the limit on the request of `init`; `None` where the browser cannot abort requests.
+    fn set(window: &web_sys::Window, init: &web_sys::RequestInit, ms: i32) -> Option<Deadline> {
+        let controller = AbortController::new().ok()?;
+        js_sys::Reflect::set(init, &JsValue::from_str("signal"), &controller.signal()).ok()?;
+        let fired = Rc::new(Cell::new(false));
+        let flag = fired.clone();
+        let on_time_up = Closure::<dyn FnMut()>::new(move || {
+            flag.set(true);
+            controller.abort();
+        });
+        let handle = window
+            .set_timeout_with_callback_and_timeout_and_arguments_0(on_time_up.as_ref().unchecked_ref(), ms)
+            .ok()?;
+        Some(Deadline { window: window.clone(), handle, fired, _on_time_up: on_time_up })
     }
 
-    async fn request(&self, method: &str, path: &str, body: Option<&[u8]>) -> Result<Answer, StoreError> {
-        let window = web_sys::window().ok_or_else(|| StoreError::Offline { detail: "no window".into() })?;
-        let init = web_sys::RequestInit::new();
-        init.set_method(method);
-        init.set_cache(web_sys::RequestCache::NoStore);
-        if let Some(body) = body {
-            init.set_body(&js_sys::Uint8Array::from(body).into());
-        }
-        let url = format!("{}{path}", self.api);
+    fn fired(&self) -> bool {
+        self.fired.get()
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        self.window.clear_timeout_with_handle(self.handle);
+    }
+}
+
+/// One request to `url`, answered within `timeout_ms` (the body included), or no answer.
+async fn fetch(url: &str, method: &str, body: Option<Body<'_>>, timeout_ms: i32) -> Result<Answer, NoAnswer> {
+    let window = web_sys::window().ok_or_else(|| NoAnswer { detail: "no window".into() })?;
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    init.set_cache(web_sys::RequestCache::NoStore);
+    if let Some(body) = body {
+        let headers = web_sys::Headers::new().map_err(no_answer)?;
+        headers.set("content-type", body.content_type).map_err(no_answer)?;
+        init.set_headers(&headers);
+        init.set_body(&js_sys::Uint8Array::from(body.bytes).into());
+    }
+    let deadline = Deadline::set(&window, &init, timeout_ms);
+    let answer = async {
         let response: web_sys::Response =
-            JsFuture::from(window.fetch_with_str_and_init(&url, &init)).await.map_err(offline)?.dyn_into().map_err(offline)?;
-        let buffer = JsFuture::from(response.array_buffer().map_err(offline)?).await.map_err(offline)?;
+            JsFuture::from(window.fetch_with_str_and_init(url, &init)).await.map_err(no_answer)?.dyn_into().map_err(no_answer)?;
+        let buffer = JsFuture::from(response.array_buffer().map_err(no_answer)?).await.map_err(no_answer)?;
         let headers = response.headers();
         Ok(Answer {
             status: response.status(),
@@ -122,39 +323,201 @@ impl SharedLog {
             epoch: header(&headers, "x-rewind-epoch"),
             head: header(&headers, "x-rewind-head"),
             seq: header(&headers, "x-rewind-seq"),
+            last: header(&headers, "x-rewind-last"),
         })
+    }
+    .await;
+    answer.map_err(|no| match &deadline {
+        Some(d) if d.fired() => NoAnswer { detail: format!("no answer within {} s", timeout_ms / 1000) },
+        _ => no,
+    })
+}
+
+/// What `/api/version` says about the page's origin when the page opens.
+pub(crate) enum Found {
+    /// No sync server (`404`, or a static server's page instead of a version): the log lives in the browser.
+    Local,
+    /// A sync server, reachable or not (its status says which).
+    Shared(SharedLog),
+    /// A sync server that wants its access key first.
+    KeyNeeded(AccessKeyGate),
+}
+
+/// The access-key sign-in of a sync server started with `--access-key-file` (CONTRACT §9).
+pub struct AccessKeyGate {
+    api: String,
+    /// What the server said when it asked for the key.
+    pub message: String,
+}
+
+impl AccessKeyGate {
+    /// Sends `key` to the server, which answers with an `HttpOnly` cookie that every later request carries.
+    /// [`StoreError::AccessKey`] with the server's words when the key is wrong.
+    pub async fn submit(&self, key: &str) -> Result<(), StoreError> {
+        let body = format!("key={}", String::from(js_sys::encode_uri_component(key)));
+        let form = Body { bytes: body.as_bytes(), content_type: "application/x-www-form-urlencoded" };
+        let answer = fetch(&format!("{}/session", self.api), "POST", Some(form), VERSION_TIMEOUT_MS).await.map_err(offline)?;
+        match answer.status {
+            200..=299 => Ok(()),
+            _ => Err(refused(&answer)),
+        }
+    }
+}
+
+/// Whether the feed's WebSocket is open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SocketState {
+    Closed,
+    Connecting,
+    Open,
+}
+
+type Listener = Box<dyn Fn(FeedNews)>;
+
+/// The sync server of this page's origin, what is known of its reach, and its feed once the page listens.
+struct Link {
+    /// Absolute URL of `/api` on the page's origin.
+    api: String,
+    status: Cell<SyncStatus>,
+    /// Hears the feed's news and every change of status, while the page listens.
+    listener: RefCell<Option<Listener>>,
+    socket: RefCell<Option<Socket>>,
+    socket_state: Cell<SocketState>,
+    backoff: Cell<Backoff>,
+    /// A try to reach the server again is set to run (one at a time).
+    retrying: Cell<bool>,
+}
+
+impl Link {
+    fn tell(&self, news: FeedNews) {
+        if let Some(listener) = self.listener.borrow().as_ref() {
+            listener(news);
+        }
+    }
+
+    fn listening(&self) -> bool {
+        self.listener.borrow().is_some()
+    }
+}
+
+/// The sync server of this page's origin.
+pub struct SharedLog(Rc<Link>);
+
+impl SharedLog {
+    /// What served this page. Only a server that says it has no such endpoint (`404`), or answers with
+    /// something that is not a version (trunk answers `index.html` for every path), means the log is the
+    /// browser's: any other answer, and no answer at all, means a sync server that may be back in a moment,
+    /// and a browser-only log would be a fork of it that no one else sees.
+    pub(crate) async fn find() -> Found {
+        let Some(origin) = web_sys::window().and_then(|w| w.location().origin().ok()) else { return Found::Local };
+        let api = format!("{origin}/api");
+        let shared = SharedLog(Rc::new(Link {
+            api: api.clone(),
+            status: Cell::new(SyncStatus::Offline(Unreachable::Server)),
+            listener: RefCell::new(None),
+            socket: RefCell::new(None),
+            socket_state: Cell::new(SocketState::Closed),
+            backoff: Cell::new(Backoff::new(FEED_RETRY_FIRST_MS, FEED_RETRY_MAX_MS)),
+            retrying: Cell::new(false),
+        }));
+        match shared.request("GET", "/version", None, VERSION_TIMEOUT_MS).await {
+            Ok(answer) if answer.status == 404 => Found::Local,
+            Ok(answer) if answer.status == 200 && answer.version_json().is_err() => Found::Local,
+            Ok(answer) if answer.status == 401 => Found::KeyNeeded(AccessKeyGate { api, message: answer.message() }),
+            _ => Found::Shared(shared),
+        }
+    }
+
+    /// Whether the server and its Redis answer, as far as the last answer (or its absence) tells.
+    pub fn status(&self) -> SyncStatus {
+        self.0.status.get()
+    }
+
+    async fn request(&self, method: &str, path: &str, body: Option<Body<'_>>, timeout_ms: i32) -> Result<Answer, NoAnswer> {
+        let outcome = fetch(&format!("{}{path}", self.0.api), method, body, timeout_ms).await;
+        heard(&self.0, &outcome);
+        outcome
     }
 
     /// The server's version of the log.
     pub async fn version(&self) -> Result<LogVersion, StoreError> {
-        let answer = self.request("GET", "/version", None).await?;
+        let answer = self.request("GET", "/version", None, VERSION_TIMEOUT_MS).await.map_err(offline)?;
         match answer.status {
             200 => answer.version_json(),
             _ => Err(refused(&answer)),
         }
     }
 
-    /// The events after `after`, as frames of chunks, and the version they reach.
-    /// [`StoreError::Replaced`] when the server's log is shorter (it is another log).
+    /// The events after `after` up to the server's head, as frames of chunks, and the version they reach.
+    /// The server answers in pages; this asks until the last page reaches the head it names.
+    /// [`StoreError::Replaced`] when the server's log is shorter (it is another log), or was replaced
+    /// between two pages.
     pub async fn events_after(&self, after: u64) -> Result<(LogVersion, Vec<u8>), StoreError> {
-        let answer = self.request("GET", &format!("/events?after={after}"), None).await?;
-        match answer.status {
-            200 => Ok((answer.version_headers()?, answer.bytes)),
-            409 => Err(StoreError::Replaced),
-            _ => Err(refused(&answer)),
+        let mut body = Vec::new();
+        let mut epoch = None;
+        let mut from = after;
+        loop {
+            let path = format!("/events?after={from}&limit={EVENTS_PAGE}");
+            let answer = self.request("GET", &path, None, EVENTS_TIMEOUT_MS).await.map_err(offline)?;
+            match answer.status {
+                200 => {}
+                409 => return Err(StoreError::Replaced),
+                _ => return Err(refused(&answer)),
+            }
+            let page = answer.version_headers()?;
+            if epoch.is_some_and(|e| e != page.epoch) {
+                return Err(StoreError::Replaced);
+            }
+            epoch = Some(page.epoch);
+            // A server that sends the whole tail at once names no last event: the body reaches its head.
+            let last = answer.last.unwrap_or(page.head);
+            if last < from || last > page.head {
+                return Err(StoreError::Read(format!(
+                    "the sync server sent a page of events ending at {last}, outside {from} to {}",
+                    page.head
+                )));
+            }
+            body.extend_from_slice(&answer.bytes);
+            if last == page.head {
+                return Ok((LogVersion { epoch: page.epoch, head: last }, body));
+            }
+            if last == from {
+                return Err(StoreError::Read(format!(
+                    "the sync server sent no events after {from}, though its log holds {}",
+                    page.head
+                )));
+            }
+            from = last;
         }
     }
 
-    /// Appends `chunks`, decided on `expected`; the new version once the server (and Redis) stored them.
-    pub async fn append(&self, expected: LogVersion, chunks: &[EncodedChunk]) -> Result<LogVersion, StoreError> {
+    /// Sends `chunks`, decided on `expected`, under the command's `key`. Where the outcome cannot be known (no
+    /// answer, or the server's own "may or may not be stored"), [`StoreError::OutcomeUnknown`]: the caller sends
+    /// the very same request again, and the key keeps it from being stored twice.
+    pub async fn append(&self, expected: LogVersion, chunks: &[EncodedChunk], key: &CommandKey) -> Result<Appended, StoreError> {
+        if self.status().is_offline() {
+            // Asked first, with a request that changes nothing: while the server is away a command is refused
+            // as "nothing was stored" without being sent, rather than sent into a failure whose outcome is
+            // unknown.
+            self.version().await?;
+        }
         let mut body = Vec::with_capacity(chunks.iter().map(|c| c.bytes.len() + 4).sum());
         for chunk in chunks {
             rewind_domain::push_frame(&mut body, &chunk.bytes);
         }
-        let path = format!("/append?epoch={}&after={}", expected.epoch, expected.head);
-        let answer = self.request("POST", &path, Some(&body)).await?;
+        let path = format!("/append?epoch={}&after={}&key={}", expected.epoch, expected.head, key.as_str());
+        let frames = Body { bytes: &body, content_type: "application/octet-stream" };
+        let answer = match self.request("POST", &path, Some(frames), APPEND_TIMEOUT_MS).await {
+            Ok(answer) => answer,
+            // The request may have reached the server and been stored before the connection went.
+            Err(no) => return Err(StoreError::OutcomeUnknown { detail: no.detail, waited_ms: 0 }),
+        };
         match answer.status {
-            200 => answer.version_json(),
+            200 => Ok(match serde_json::from_slice::<AppendedJson>(&answer.bytes) {
+                Ok(a) if !a.stored_before => Appended::Stored(LogVersion { epoch: a.epoch, head: a.head }),
+                // Stored (before, or the answer does not say at which version): the log shows what is stored.
+                _ => Appended::StoredBefore,
+            }),
             409 => {
                 let now = answer.version_json()?;
                 if now.epoch != expected.epoch {
@@ -163,13 +526,14 @@ impl SharedLog {
                     Err(StoreError::Conflict { expected: expected.head, found: now.head })
                 }
             }
+            503 if answer.outcome_unknown() => Err(StoreError::OutcomeUnknown { detail: answer.message(), waited_ms: 0 }),
             _ => Err(refused(&answer)),
         }
     }
 
     /// The server's newest snapshot: its sequence number and bytes, if it has one.
     pub async fn snapshot(&self) -> Result<Option<(LogVersion, Vec<u8>)>, StoreError> {
-        let answer = self.request("GET", "/snapshot", None).await?;
+        let answer = self.request("GET", "/snapshot", None, EVENTS_TIMEOUT_MS).await.map_err(offline)?;
         match (answer.status, answer.epoch, answer.seq) {
             (200, Some(epoch), Some(seq)) => Ok(Some((LogVersion { epoch, head: seq }, answer.bytes))),
             (204, ..) => Ok(None),
@@ -178,19 +542,92 @@ impl SharedLog {
     }
 
     /// Listens to the server's feed: `on_news` hears the version whenever the shared log grows, and the
-    /// status whenever the connection opens or drops. A dropped connection is tried again every second.
+    /// status whenever it changes. While the server or its Redis cannot be reached, the page asks again after
+    /// a growing wait (0.5 s doubling to 10 s, jittered), and opens the feed again once the server answers.
     pub fn listen(&self, on_news: impl Fn(FeedNews) + 'static) -> Feed {
-        let url = self.api.replacen("http", "ws", 1) + "/feed";
-        let feed = Feed(Rc::new(FeedInner { url, on_news: Box::new(on_news), socket: RefCell::new(None) }));
-        connect(&feed.0);
-        feed
+        *self.0.listener.borrow_mut() = Some(Box::new(on_news));
+        // What requests made before anyone listened found out (the server may have gone since the page opened).
+        self.0.tell(FeedNews::Status(self.status()));
+        connect(&self.0);
+        Feed(self.0.clone())
     }
 }
 
 fn refused(answer: &Answer) -> StoreError {
     match answer.status {
+        401 => StoreError::AccessKey { message: answer.message() },
         502..=504 => StoreError::Offline { detail: answer.message() },
         _ => StoreError::Refused { message: answer.message() },
+    }
+}
+
+/// What an answer, or its absence, tells of the server's reach.
+fn heard(link: &Rc<Link>, outcome: &Result<Answer, NoAnswer>) {
+    let answer = match outcome {
+        Err(_) => return set_status(link, SyncStatus::Offline(Unreachable::Server)),
+        Ok(answer) => answer,
+    };
+    match answer.status {
+        503 => set_status(link, SyncStatus::Offline(Unreachable::Redis)),
+        // A proxy in front of the server says that the server does not answer.
+        502 | 504 => set_status(link, SyncStatus::Offline(Unreachable::Server)),
+        401 => set_status(link, SyncStatus::Offline(Unreachable::AccessKey)),
+        // Answers that the server could give only after asking Redis.
+        200..=299 | 409 | 422 => match link.socket_state.get() {
+            SocketState::Open => set_status(link, SyncStatus::Connected),
+            // The socket's opening says it.
+            SocketState::Connecting => {}
+            // The server is back before the feed: open it now rather than after the wait.
+            SocketState::Closed if link.listening() => connect(link),
+            SocketState::Closed => set_status(link, SyncStatus::Connected),
+        },
+        // Refusals of one request (400, 403, 413, 415, …) say nothing of the server's reach.
+        _ => {}
+    }
+}
+
+fn set_status(link: &Rc<Link>, status: SyncStatus) {
+    if link.status.replace(status) != status {
+        link.tell(FeedNews::Status(status));
+    }
+    if status.is_offline() {
+        recover_later(link);
+    } else {
+        link.backoff.set(Backoff::new(FEED_RETRY_FIRST_MS, FEED_RETRY_MAX_MS));
+    }
+}
+
+/// Sets the next try to reach the server, after the backoff's wait, unless one is set already.
+fn recover_later(link: &Rc<Link>) {
+    if link.retrying.get() || !link.listening() || !link.status.get().is_offline() {
+        return;
+    }
+    let mut backoff = link.backoff.get();
+    let wait = backoff.next_ms();
+    link.backoff.set(backoff);
+    link.retrying.set(true);
+    let weak = Rc::downgrade(link);
+    let retry = Closure::once_into_js(move || wasm_bindgen_futures::spawn_local(recover(weak)));
+    let set = web_sys::window()
+        .map(|w| w.set_timeout_with_callback_and_timeout_and_arguments_0(retry.unchecked_ref(), i32::try_from(wait).unwrap_or(i32::MAX)));
+    if !matches!(set, Some(Ok(_))) {
+        link.retrying.set(false);
+    }
+}
+
+/// One try to reach the server: `/api/version` says whether the server (no answer) or its Redis (`503`) is
+/// away; once it answers, [`heard`] opens the feed again or says connected.
+async fn recover(link: Weak<Link>) {
+    let Some(link) = link.upgrade() else { return };
+    link.retrying.set(false);
+    if !link.listening() || !link.status.get().is_offline() || link.socket_state.get() == SocketState::Connecting {
+        return;
+    }
+    let shared = SharedLog(link.clone());
+    let _ = shared.request("GET", "/version", None, VERSION_TIMEOUT_MS).await;
+    // Still away (or an answer that told nothing): try again later.
+    if link.socket_state.get() != SocketState::Connecting {
+        recover_later(&link);
     }
 }
 
@@ -202,7 +639,7 @@ pub enum FeedNews {
 }
 
 /// A live connection to the server's feed (kept open, and reopened, while this value lives).
-pub struct Feed(Rc<FeedInner>);
+pub struct Feed(Rc<Link>);
 
 type Handler<T> = Closure<dyn FnMut(T)>;
 
@@ -213,62 +650,67 @@ struct Socket {
     _on_close: Handler<web_sys::CloseEvent>,
 }
 
-struct FeedInner {
-    url: String,
-    on_news: Box<dyn Fn(FeedNews)>,
-    socket: RefCell<Option<Socket>>,
+impl Socket {
+    /// Closes the socket without hearing from it again.
+    fn close(self) {
+        self.socket.set_onopen(None);
+        self.socket.set_onmessage(None);
+        self.socket.set_onclose(None);
+        let _ = self.socket.close();
+    }
 }
 
-fn connect(inner: &Rc<FeedInner>) {
-    let Ok(socket) = web_sys::WebSocket::new(&inner.url) else {
-        (inner.on_news)(FeedNews::Status(SyncStatus::Offline));
-        retry_later(inner);
-        return;
+/// Opens the feed's socket (closing the one before, if any). Never called from one of the socket's own
+/// handlers, which must not be dropped while they run.
+fn connect(link: &Rc<Link>) {
+    if let Some(old) = link.socket.borrow_mut().take() {
+        old.close();
+    }
+    let url = link.api.replacen("http", "ws", 1) + "/feed";
+    let Ok(socket) = web_sys::WebSocket::new(&url) else {
+        link.socket_state.set(SocketState::Closed);
+        return set_status(link, SyncStatus::Offline(Unreachable::Server));
     };
-    let weak = Rc::downgrade(inner);
+    link.socket_state.set(SocketState::Connecting);
+    let weak = Rc::downgrade(link);
     let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-        if let Some(inner) = weak.upgrade() {
-            (inner.on_news)(FeedNews::Status(SyncStatus::Connected));
+        if let Some(link) = weak.upgrade() {
+            link.socket_state.set(SocketState::Open);
+            // An open socket says the server is there, not that its Redis answers or that it takes the key:
+            // then the next try's `/api/version` says when it is connected.
+            match link.status.get() {
+                SyncStatus::Offline(Unreachable::Redis | Unreachable::AccessKey) => recover_later(&link),
+                _ => set_status(&link, SyncStatus::Connected),
+            }
         }
     });
-    let weak = Rc::downgrade(inner);
+    let weak = Rc::downgrade(link);
     let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-        let Some(inner) = weak.upgrade() else { return };
+        let Some(link) = weak.upgrade() else { return };
         let Some(text) = e.data().as_string() else { return };
         if let Ok(v) = serde_json::from_str::<VersionJson>(&text) {
-            (inner.on_news)(FeedNews::Grew(LogVersion { epoch: v.epoch, head: v.head }));
+            link.tell(FeedNews::Grew(LogVersion { epoch: v.epoch, head: v.head }));
         }
     });
-    let weak = Rc::downgrade(inner);
+    let weak = Rc::downgrade(link);
     let on_close = Closure::<dyn FnMut(web_sys::CloseEvent)>::new(move |_| {
-        if let Some(inner) = weak.upgrade() {
-            (inner.on_news)(FeedNews::Status(SyncStatus::Offline));
-            retry_later(&inner);
+        if let Some(link) = weak.upgrade() {
+            link.socket_state.set(SocketState::Closed);
+            set_status(&link, SyncStatus::Offline(Unreachable::Server));
         }
     });
     socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-    *inner.socket.borrow_mut() = Some(Socket { socket, _on_open: on_open, _on_message: on_message, _on_close: on_close });
+    *link.socket.borrow_mut() = Some(Socket { socket, _on_open: on_open, _on_message: on_message, _on_close: on_close });
 }
 
-fn retry_later(inner: &Rc<FeedInner>) {
-    let weak = Rc::downgrade(inner);
-    let retry = Closure::once_into_js(move || {
-        if let Some(inner) = weak.upgrade() {
-            connect(&inner);
-        }
-    });
-    if let Some(window) = web_sys::window() {
-        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(retry.unchecked_ref(), 1_000);
-    }
-}
-
-impl Drop for FeedInner {
+impl Drop for Feed {
     fn drop(&mut self) {
-        if let Some(s) = self.socket.get_mut().take() {
-            s.socket.set_onclose(None);
-            let _ = s.socket.close();
+        *self.0.listener.borrow_mut() = None;
+        if let Some(socket) = self.0.socket.borrow_mut().take() {
+            socket.close();
         }
+        self.0.socket_state.set(SocketState::Closed);
     }
 }

@@ -4,7 +4,10 @@
 #![cfg(target_arch = "wasm32")]
 
 use rewind_domain::{decide, encode_jsonl, generate_log, Command, Log, State};
-use rewind_store::{encode_chunks, Backend, EncodedChunk, Expected, LogVersion, RecordDamage, Store, StoreError};
+use rewind_store::{
+    encode_chunks, Appended, Backend, Backoff, CommandKey, EncodedChunk, Expected, LogVersion, PageStore, RecordDamage, Store,
+    StoreError, SyncStatus, Unreachable,
+};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -545,4 +548,236 @@ async fn refused_indexeddb_falls_back_to_local_storage_then_memory() {
     assert_eq!(memory.restore().await.unwrap().live.seq(), 1);
     // The real backends are back for the other tests.
     assert_eq!(Store::open(&unique("after")).await.backend(), Backend::IndexedDb);
+}
+
+/// A sync server played inside the page: `window.fetch` answers `/api/…` from a log kept in JavaScript
+/// (docs/shared-log.md's endpoints; one event per append), and records every request. `plan(path, action)`
+/// answers the next request to `path` otherwise: with a function of the request, or `'lose'` (handled as
+/// usual, then the answer is lost, as when the connection drops after the server stored it).
+const FAKE_SERVER: &str = r#"(() => {
+  const real = window.fetch;
+  const json = (status, value) => new Response(JSON.stringify(value), { status, headers: { 'content-type': 'application/json' } });
+  const fake = window.__rewindFake = {
+    epoch: 7, entries: [], keys: new Set(), calls: [], plans: {}, pageSize: 100000, json,
+    head() { return this.entries.length ? this.entries[this.entries.length - 1].last : 0; },
+    add(first, last, body) { this.entries.push({ first, last, body }); },
+    plan(path, action) { (this.plans[path] ||= []).push(action); },
+    stop() { window.fetch = real; delete window.__rewindFake; },
+    answer(call) {
+      const q = call.query;
+      switch (call.path) {
+        case '/api/version': return json(200, { epoch: this.epoch, head: this.head() });
+        case '/api/snapshot': return new Response(null, { status: 204 });
+        case '/api/events': {
+          const after = Number(q.after);
+          const upto = Math.min(this.head(), after + Math.min(Number(q.limit ?? 10000), this.pageSize));
+          const page = this.entries.filter(e => e.first > after && e.last <= upto);
+          const bytes = new Uint8Array(page.reduce((n, e) => n + e.body.length, 0));
+          let at = 0;
+          for (const e of page) { bytes.set(e.body, at); at += e.body.length; }
+          const last = page.length ? page[page.length - 1].last : after;
+          return new Response(bytes, { status: 200, headers: {
+            'x-rewind-epoch': String(this.epoch), 'x-rewind-head': String(this.head()), 'x-rewind-last': String(last) } });
+        }
+        case '/api/append': {
+          if (this.keys.has(q.key)) return json(200, { epoch: this.epoch, head: this.head(), stored_before: true });
+          if (Number(q.epoch) !== this.epoch || Number(q.after) !== this.head()) {
+            return json(409, { epoch: this.epoch, head: this.head(), message: 'the log moved' });
+          }
+          this.keys.add(q.key);
+          this.add(this.head() + 1, this.head() + 1, call.body);
+          return json(200, { epoch: this.epoch, head: this.head() });
+        }
+        case '/api/session': return new Response(null, { status: 204 });
+        default: return new Response('not found', { status: 404 });
+      }
+    },
+  };
+  window.fetch = async (url, init = {}) => {
+    const u = new URL(url, location.href);
+    const call = { method: init.method ?? 'GET', path: u.pathname, query: Object.fromEntries(u.searchParams),
+      type: new Headers(init.headers ?? {}).get('content-type'), body: init.body ? new Uint8Array(init.body) : null };
+    fake.calls.push(call);
+    const action = fake.plans[call.path]?.shift();
+    if (action === 'lose') { fake.answer(call); throw new TypeError('Failed to fetch'); }
+    return action ? action(call) : fake.answer(call);
+  };
+})()"#;
+
+/// The fake sync server, in place until dropped.
+struct FakeServer;
+
+impl FakeServer {
+    fn start() -> FakeServer {
+        eval(FAKE_SERVER);
+        FakeServer
+    }
+
+    /// Stores `chunks` as the server's log.
+    fn seed(&self, chunks: &[EncodedChunk]) {
+        let fake = js_sys::eval("window.__rewindFake").unwrap();
+        let add: js_sys::Function = js_sys::Reflect::get(&fake, &"add".into()).unwrap().into();
+        for c in chunks {
+            let mut frame = Vec::new();
+            rewind_domain::push_frame(&mut frame, &c.bytes);
+            let (first, last) = (c.first_seq as f64, (c.first_seq + c.count - 1) as f64);
+            add.call3(&fake, &first.into(), &last.into(), &js_sys::Uint8Array::from(&frame[..]).into()).unwrap();
+        }
+    }
+
+    /// Answers the next request to `path` with the JavaScript `action` (see [`FAKE_SERVER`]).
+    fn plan(&self, path: &str, action: &str) {
+        eval(&format!("(() => {{ const json = window.__rewindFake.json; window.__rewindFake.plan('{path}', {action}); }})()"));
+    }
+
+    /// A JavaScript expression over the fake (`fake`), as text.
+    fn text(&self, expr: &str) -> String {
+        js_sys::eval(&format!("(fake => String({expr}))(window.__rewindFake)")).unwrap().as_string().unwrap()
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        eval("window.__rewindFake && window.__rewindFake.stop()");
+    }
+}
+
+async fn open_shared(name: &str) -> Store {
+    match Store::open_for_page(name).await {
+        PageStore::Ready(store) => store,
+        PageStore::KeyNeeded(gate) => panic!("the server asks for a key: {}", gate.message),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn only_a_missing_endpoint_keeps_the_log_in_the_browser_any_other_answer_is_a_sync_server_out_of_reach() {
+    let server = FakeServer::start();
+    let cases = [
+        ("() => new Response('not found', { status: 404 })", SyncStatus::Local),
+        ("() => new Response('<!DOCTYPE html><title>trunk</title>', { status: 200 })", SyncStatus::Local),
+        ("() => json(200, { epoch: 7, head: 0 })", SyncStatus::Connected),
+        ("() => json(503, { message: 'Redis cannot be reached' })", SyncStatus::Offline(Unreachable::Redis)),
+        ("() => { throw new TypeError('Failed to fetch'); }", SyncStatus::Offline(Unreachable::Server)),
+        ("() => json(500, { message: 'a bug' })", SyncStatus::Offline(Unreachable::Server)),
+        ("() => new Response('bad gateway', { status: 502 })", SyncStatus::Offline(Unreachable::Server)),
+    ];
+    for (answer, status) in cases {
+        server.plan("/api/version", answer);
+        let store = open_shared(&unique("find")).await;
+        assert_eq!(store.sync_status(), status, "{answer}");
+    }
+    // A page that opens while the server is away restores from its cache, without waiting for the server.
+    server.plan("/api/version", "() => { throw new TypeError('Failed to fetch'); }");
+    let store = open_shared(&unique("away")).await;
+    let calls = server.text("fake.calls.length");
+    assert_eq!(store.restore().await.unwrap().live.seq(), 0);
+    assert_eq!(store.read_log().await.unwrap().log.len(), 0);
+    assert_eq!(server.text("fake.calls.length"), calls, "no request while the server is known to be away");
+}
+
+#[wasm_bindgen_test]
+async fn a_server_that_wants_its_access_key_gets_it_before_anything_opens() {
+    let server = FakeServer::start();
+    server.plan("/api/version", "() => json(401, { message: 'this shop needs its access key', access_key: 'required' })");
+    let PageStore::KeyNeeded(gate) = Store::open_for_page(&unique("key")).await else { panic!("opened without the key") };
+    assert_eq!(gate.message, "this shop needs its access key");
+
+    server.plan("/api/session", "() => json(401, { message: 'that is not the key' })");
+    let refused = gate.submit("wrong key&more").await;
+    assert_eq!(refused, Err(StoreError::AccessKey { message: "that is not the key".into() }));
+    let sent = server.text("(c => c.method + ' ' + c.type + ' ' + new TextDecoder().decode(c.body))(fake.calls[fake.calls.length - 1])");
+    assert_eq!(sent, "POST application/x-www-form-urlencoded key=wrong%20key%26more");
+    gate.submit("the key").await.unwrap();
+    assert_eq!(open_shared(&unique("key")).await.sync_status(), SyncStatus::Connected);
+}
+
+#[wasm_bindgen_test]
+async fn the_shared_log_is_read_page_by_page_up_to_the_head() {
+    let server = FakeServer::start();
+    let (log, _) = generate_log(11, 5_000).unwrap();
+    let chunks: Vec<EncodedChunk> =
+        (0..5).flat_map(|i| encode_chunks(log.names(), i * 1_000 + 1, &log.events()[i as usize * 1_000..][..1_000], &log.timestamps()[i as usize * 1_000..][..1_000])).collect();
+    server.seed(&chunks);
+    eval("window.__rewindFake.pageSize = 2000");
+    let store = open_shared(&unique("pages")).await;
+
+    let restored = store.restore().await.unwrap();
+    assert_eq!((restored.snapshot_seq, restored.tail), (0, 5_000), "a new page restores from the server's pages");
+    let loaded = store.read_log().await.unwrap();
+    assert!(loaded.problem.is_none(), "{:?}", loaded.problem);
+    assert_eq!(loaded.log.len(), 5_000);
+    assert_eq!(loaded.version, Expected::Version(LogVersion { epoch: 7, head: 5_000 }));
+    let asked = server.text("fake.calls.filter(c => c.path === '/api/events').map(c => c.query.after + '/' + c.query.limit).join(' ')");
+    assert_eq!(asked, "0/100000 2000/100000 4000/100000 0/100000 2000/100000 4000/100000");
+
+    // Catching up reads nothing more than the head, and the cache now holds the log.
+    let tail = store.tail_after(LogVersion { epoch: 7, head: 5_000 }).await.unwrap();
+    assert_eq!(tail.version.head, 5_000);
+    assert_eq!(server.text("fake.calls.filter(c => c.path === '/api/events').length"), "7");
+    assert_eq!(store.version().await.unwrap(), LogVersion { epoch: 7, head: 5_000 });
+}
+
+#[wasm_bindgen_test]
+async fn an_append_says_its_type_and_key_and_a_lost_answer_is_unknown_until_the_same_request_is_answered() {
+    let server = FakeServer::start();
+    let store = open_shared(&unique("append")).await;
+    let mut copy = Copy::new();
+    copy.version = LogVersion { epoch: 7, head: 0 };
+    let event = decide(&copy.live, copy.log.names_mut(), &(), &Command::TopUp { user: "alice".into(), amount: 5 }).unwrap();
+    let chunks = encode_chunks(copy.log.names(), 1, &[event], &[1]);
+    let key = CommandKey::random().unwrap();
+
+    server.plan("/api/append", "'lose'");
+    let lost = store.append_with_key(copy.version, &chunks, &key).await;
+    assert!(matches!(lost, Err(StoreError::OutcomeUnknown { waited_ms: 0, .. })), "{lost:?}");
+    assert!(!lost.unwrap_err().to_string().contains("nothing was stored"));
+    assert_eq!(store.sync_status(), SyncStatus::Offline(Unreachable::Server));
+    // The same request again: stored before, not again.
+    assert_eq!(store.append_with_key(copy.version, &chunks, &key).await, Ok(Appended::StoredBefore));
+    assert_eq!(server.text("fake.head()"), "1");
+    assert_eq!(store.sync_status(), SyncStatus::Connected);
+    let sent = server.text("fake.calls.filter(c => c.path === '/api/append').map(c => [c.type, c.query.key, c.query.after].join(' ')).join('; ')");
+    let once = format!("application/octet-stream {} 0", key.as_str());
+    assert_eq!(sent, format!("{once}; {once}"));
+
+    // Another command decided on the same version: a conflict, nothing stored.
+    let other = CommandKey::random().unwrap();
+    assert_eq!(store.append_with_key(copy.version, &chunks, &other).await, Err(StoreError::Conflict { expected: 0, found: 1 }));
+    copy.catch_up(&store).await.unwrap();
+    assert_eq!(copy.log.len(), 1);
+
+    // Redis stopped answering mid-append: unknown. Redis unreachable: nothing stored, and the status says why.
+    let next = encode_chunks(copy.log.names(), 2, &[event], &[2]);
+    server.plan("/api/append", "() => json(503, { message: 'Redis stopped answering', outcome: 'unknown' })");
+    let unknown = store.append_with_key(copy.version, &next, &other).await;
+    assert_eq!(unknown, Err(StoreError::OutcomeUnknown { detail: "Redis stopped answering".into(), waited_ms: 0 }));
+    server.plan("/api/append", "() => json(503, { message: 'Redis cannot be reached' })");
+    let offline = store.append_with_key(copy.version, &next, &other).await;
+    assert_eq!(offline, Err(StoreError::Offline { detail: "Redis cannot be reached".into() }));
+    assert_eq!(store.sync_status(), SyncStatus::Offline(Unreachable::Redis));
+    assert!(offline.unwrap_err().to_string().contains("nothing was stored"));
+    // While the server is away, a command is refused without being sent.
+    server.plan("/api/version", "() => json(503, { message: 'Redis cannot be reached' })");
+    let appends = server.text("fake.calls.filter(c => c.path === '/api/append').length");
+    assert!(matches!(store.append_with_key(copy.version, &next, &other).await, Err(StoreError::Offline { .. })));
+    assert_eq!(server.text("fake.calls.filter(c => c.path === '/api/append').length"), appends);
+    // Back: stored.
+    let stored = store.append_with_key(copy.version, &next, &other).await.unwrap();
+    assert_eq!(stored, Appended::Stored(LogVersion { epoch: 7, head: 2 }));
+}
+
+#[wasm_bindgen_test]
+fn command_keys_are_128_random_bits_and_backoff_grows_to_its_cap_with_jitter() {
+    let (a, b) = (CommandKey::random().unwrap(), CommandKey::random().unwrap());
+    assert_ne!(a, b);
+    assert_eq!(a.as_str().len(), 32);
+    assert!(a.as_str().bytes().all(|c| c.is_ascii_hexdigit()), "{a:?}");
+
+    let mut backoff = Backoff::new(500, 10_000);
+    let waits: Vec<u32> = (0..8).map(|_| backoff.next_ms()).collect();
+    for (wait, step) in waits.iter().zip([500, 1_000, 2_000, 4_000, 8_000, 10_000, 10_000, 10_000]) {
+        assert!((step / 2..=step).contains(wait), "{waits:?}");
+    }
+    backoff.reset();
+    assert!(backoff.next_ms() <= 500);
 }
