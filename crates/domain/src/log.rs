@@ -105,6 +105,12 @@ impl Log {
         &self.names
     }
 
+    /// The name tables as shared with this log: a reader that holds them can encode events after the log
+    /// has moved on (a name learnt meanwhile copies the tables for the log, never for the reader).
+    pub fn names_shared(&self) -> Arc<Names> {
+        Arc::clone(&self.names)
+    }
+
     pub fn names_mut(&mut self) -> &mut Names {
         Arc::make_mut(&mut self.names)
     }

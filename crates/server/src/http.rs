@@ -305,3 +305,29 @@ async fn wrong_method() -> ApiError {
         "wrong method: POST /api/append and /api/session; GET /api/version, /api/events, /api/snapshot and /api/feed",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_request_that_panics_is_answered_500_and_the_copy_serves_the_next() {
+        // The router's own last layer, around a handler with a bug.
+        async fn bug() -> &'static str {
+            panic!("a bug")
+        }
+        let app = Router::new()
+            .route("/bug", get(bug))
+            .route("/fine", get(|| async { "fine" }))
+            .layer(CatchPanicLayer::custom(panicked));
+        let answer = app.clone().oneshot(Request::get("/bug").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(answer.into_body(), 4096).await.unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(json["message"].as_str().unwrap().contains("nothing was stored"));
+        let answer = app.oneshot(Request::get("/fine").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+    }
+}

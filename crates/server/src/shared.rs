@@ -8,7 +8,7 @@ use crate::request::{AppendBody, AppendQuery, EventsQuery};
 use rewind_domain::{decode_chunk_strict, encode_frames, encode_snapshot, Event, Log, LogError, Rejection};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{watch, Mutex, MutexGuard, OwnedMutexGuard};
+use tokio::sync::{watch, Mutex, MutexGuard};
 
 /// How long a check of Redis's settings is trusted while nothing fails: a Redis restarted without its
 /// append-only file is refused within this time at worst, and at once when the restart broke a request.
@@ -169,25 +169,26 @@ impl SharedLog {
 
     /// Up to `query.limit` events after `query.after`, as frames.
     pub async fn events_after(&self, query: EventsQuery) -> Result<Frames, ReadError> {
-        let mut cache: OwnedMutexGuard<Cache> = Arc::clone(&self.cache).lock_owned().await;
-        self.catch_up(&mut cache).await?;
-        let version = cache.version();
-        let after = query.after;
-        if after > version.head {
-            return Err(ReadError::PastHead { after, version });
-        }
-        if query.chain.is_some_and(|chain| cache.chain_at(after) != Some(chain)) {
-            return Err(ReadError::Replaced { after, version });
-        }
-        let last = after + query.limit.min(version.head - after);
-        let chain = cache.chain_at(last).unwrap_or_default();
-        // A page of at most 100,000 events takes milliseconds to encode: off the async workers, still under
-        // the lock so that no append moves the log meanwhile.
-        let encode = move || {
+        let (version, last, chain, names, events, timestamps) = {
+            let cache = self.caught_up().await?;
+            let version = cache.version();
+            let after = query.after;
+            if after > version.head {
+                return Err(ReadError::PastHead { after, version });
+            }
+            if query.chain.is_some_and(|chain| cache.chain_at(after) != Some(chain)) {
+                return Err(ReadError::Replaced { after, version });
+            }
+            let last = after + query.limit.min(version.head - after);
             let count = usize::try_from(last - after).unwrap_or(usize::MAX);
             let (events, timestamps) = cache.log().range(after + 1, count);
-            encode_frames(cache.log().names(), after + 1, events, timestamps)
+            let chain = cache.chain_at(last).unwrap_or_default();
+            (version, last, chain, cache.log().names_shared(), events.to_vec(), timestamps.to_vec())
         };
+        // Encoded outside the lock and off the async workers: appends go on meanwhile. A page of at most
+        // 100,000 events is a copy of a few MB; the name tables are shared, not copied.
+        let first = last + 1 - events.len() as u64;
+        let encode = move || encode_frames(&names, first, &events, &timestamps);
         let bytes = match tokio::task::spawn_blocking(encode).await {
             Ok(bytes) => bytes,
             Err(join) => match join.try_into_panic() {

@@ -388,12 +388,19 @@ impl Store {
         let mut cached = self.read_cached_log().await?;
         if let (None, Expected::Version(have)) = (&cached.problem, cached.version) {
             if have.epoch == server.epoch && have.head <= server.head {
-                let (version, body) = shared.events_after(have.head).await?;
-                let (records, chunks) = from_frames(&body)?;
-                self.cache(have, &chunks).await;
-                cached.problem = extend(&mut cached.log, &mut cached.live, &records, version.head).err();
-                cached.version = Expected::Version(version);
-                return Ok(cached);
+                // Replaced: the server's log is another one that grew past this cache under the same epoch
+                // (its chain differs): read it whole, below, rather than mix the two.
+                match shared.events_after(have.head).await {
+                    Ok((version, body)) => {
+                        let (records, chunks) = from_frames(&body)?;
+                        self.cache(have, &chunks).await;
+                        cached.problem = extend(&mut cached.log, &mut cached.live, &records, version.head).err();
+                        cached.version = Expected::Version(version);
+                        return Ok(cached);
+                    }
+                    Err(StoreError::Replaced) => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
         let (version, body) = shared.events_after(0).await?;

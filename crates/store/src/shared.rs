@@ -182,7 +182,53 @@ struct AppendedJson {
     epoch: u64,
     head: u64,
     #[serde(default)]
+    chain: Option<String>,
+    #[serde(default)]
     stored_before: bool,
+}
+
+/// The server's name for the log up to some event (docs/shared-log.md, "The chain"): a page that sends it
+/// with a read or an append learns that the log was replaced (a restore, a failover) instead of mixing two
+/// logs. Kept in localStorage beside the cache (`CHAIN_KEY`), with the version it was learnt at: it is only
+/// sent when the page asks from that very version, so a stale entry costs nothing but the check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ChainMark {
+    epoch: u64,
+    head: u64,
+    chain: String,
+}
+
+const CHAIN_KEY: &str = "rewind-shared-chain";
+
+fn is_chain(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+impl ChainMark {
+    fn stored() -> Option<ChainMark> {
+        let text = web_sys::window()?.local_storage().ok()??.get_item(CHAIN_KEY).ok()??;
+        let mut parts = text.split(':');
+        let (epoch, head, chain) = (parts.next()?.parse().ok()?, parts.next()?.parse().ok()?, parts.next()?);
+        is_chain(chain).then(|| ChainMark { epoch, head, chain: chain.to_owned() })
+    }
+
+    /// Best effort: without it, the page reads and appends as before, by epoch and head alone.
+    fn store(&self) {
+        let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+        if let Some(storage) = storage {
+            let _ = storage.set_item(CHAIN_KEY, &format!("{}:{}:{}", self.epoch, self.head, self.chain));
+        }
+    }
+
+    /// `&chain=…` for a request made from `head` of log `epoch` (any epoch if `None`), if it is known there.
+    fn query_at(epoch: Option<u64>, head: u64) -> String {
+        match ChainMark::stored() {
+            Some(mark) if mark.head == head && head > 0 && epoch.is_none_or(|e| e == mark.epoch) => {
+                format!("&chain={}", mark.chain)
+            }
+            _ => String::new(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -204,6 +250,8 @@ struct Answer {
     seq: Option<u64>,
     /// The last event in a page of events (`x-rewind-last`).
     last: Option<u64>,
+    /// The chain of the log up to that event, or the snapshot's seq (`x-rewind-chain`).
+    chain: Option<String>,
 }
 
 impl Answer {
@@ -324,6 +372,7 @@ async fn fetch(url: &str, method: &str, body: Option<Body<'_>>, timeout_ms: i32)
             head: header(&headers, "x-rewind-head"),
             seq: header(&headers, "x-rewind-seq"),
             last: header(&headers, "x-rewind-last"),
+            chain: headers.get("x-rewind-chain").ok().flatten().filter(|c| is_chain(c)),
         })
     }
     .await;
@@ -456,8 +505,9 @@ impl SharedLog {
         let mut body = Vec::new();
         let mut epoch = None;
         let mut from = after;
+        let mut chain = ChainMark::query_at(None, after);
         loop {
-            let path = format!("/events?after={from}&limit={EVENTS_PAGE}");
+            let path = format!("/events?after={from}&limit={EVENTS_PAGE}{}", std::mem::take(&mut chain));
             let answer = self.request("GET", &path, None, EVENTS_TIMEOUT_MS).await.map_err(offline)?;
             match answer.status {
                 200 => {}
@@ -479,6 +529,9 @@ impl SharedLog {
             }
             body.extend_from_slice(&answer.bytes);
             if last == page.head {
+                if let Some(chain) = answer.chain {
+                    ChainMark { epoch: page.epoch, head: last, chain }.store();
+                }
                 return Ok((LogVersion { epoch: page.epoch, head: last }, body));
             }
             if last == from {
@@ -505,7 +558,8 @@ impl SharedLog {
         for chunk in chunks {
             rewind_domain::push_frame(&mut body, &chunk.bytes);
         }
-        let path = format!("/append?epoch={}&after={}&key={}", expected.epoch, expected.head, key.as_str());
+        let chain = ChainMark::query_at(Some(expected.epoch), expected.head);
+        let path = format!("/append?epoch={}&after={}&key={}{chain}", expected.epoch, expected.head, key.as_str());
         let frames = Body { bytes: &body, content_type: "application/octet-stream" };
         let answer = match self.request("POST", &path, Some(frames), APPEND_TIMEOUT_MS).await {
             Ok(answer) => answer,
@@ -514,7 +568,12 @@ impl SharedLog {
         };
         match answer.status {
             200 => Ok(match serde_json::from_slice::<AppendedJson>(&answer.bytes) {
-                Ok(a) if !a.stored_before => Appended::Stored(LogVersion { epoch: a.epoch, head: a.head }),
+                Ok(a) if !a.stored_before => {
+                    if let Some(chain) = a.chain.filter(|c| is_chain(c)) {
+                        ChainMark { epoch: a.epoch, head: a.head, chain }.store();
+                    }
+                    Appended::Stored(LogVersion { epoch: a.epoch, head: a.head })
+                }
                 // Stored (before, or the answer does not say at which version): the log shows what is stored.
                 _ => Appended::StoredBefore,
             }),
@@ -535,7 +594,13 @@ impl SharedLog {
     pub async fn snapshot(&self) -> Result<Option<(LogVersion, Vec<u8>)>, StoreError> {
         let answer = self.request("GET", "/snapshot", None, EVENTS_TIMEOUT_MS).await.map_err(offline)?;
         match (answer.status, answer.epoch, answer.seq) {
-            (200, Some(epoch), Some(seq)) => Ok(Some((LogVersion { epoch, head: seq }, answer.bytes))),
+            (200, Some(epoch), Some(seq)) => {
+                // The tail after the snapshot is read from its seq: on the log the snapshot was taken of.
+                if let Some(chain) = answer.chain {
+                    ChainMark { epoch, head: seq, chain }.store();
+                }
+                Ok(Some((LogVersion { epoch, head: seq }, answer.bytes)))
+            }
             (204, ..) => Ok(None),
             _ => Err(refused(&answer)),
         }
