@@ -104,33 +104,40 @@ def test_a_shop_with_an_access_key_shows_nothing_until_it_is_given(browser, shar
         ctx.close()
 
 
-def test_a_page_opened_while_redis_is_down_stays_on_the_shared_log_and_catches_up(browser, shared_log):
-    ctx = browser.new_context()
+def test_pages_open_and_opened_while_redis_is_down_stay_on_the_shared_log_and_catch_up(browser, shared_log):
+    ann_ctx, bob_ctx = browser.new_context(), None
     try:
-        page = ctx.new_page()
-        first = ShopPage(page, shared_log.url).open()
-        first.top_up("alice", 100)
-        expect(page.get_by_test_id("event-count")).to_have_text("1")
-        ctx.close()
+        ann_page = ann_ctx.new_page()
+        ann = ShopPage(ann_page, shared_log.url).open()
+        ann.top_up("alice", 100)
+        expect(ann_page.get_by_test_id("event-count")).to_have_text("1")
 
         shared_log.kill_redis()
-        ctx = browser.new_context()
-        page = ctx.new_page()
-        page.goto(shared_log.url)
-        status = page.get_by_test_id("sync-status")
-        expect(status).to_have_text("offline", timeout=30_000)
+        ann_status = ann_page.get_by_test_id("sync-status")
+        expect(ann_status).to_have_text("offline", timeout=30_000)
+        expect(ann_status).to_have_attribute("data-reason", "redis")
+        # A page opened now, while Redis is down.
+        bob_ctx = browser.new_context()
+        bob_page = bob_ctx.new_page()
+        bob_page.goto(shared_log.url)
+        bob_status = bob_page.get_by_test_id("sync-status")
+        expect(bob_status).to_have_text("offline", timeout=30_000)
         time.sleep(1)
-        expect(status).to_have_text("offline")  # never "local": the sync server served this page
+        expect(bob_status).to_have_text("offline")  # never "local": the sync server served this page
 
         shared_log.start_redis()
-        expect(status).to_have_text("connected", timeout=30_000)
-        expect(page.get_by_test_id("event-count")).to_have_text("1", timeout=20_000)
-        shop = ShopPage(page, shared_log.url)
-        shop.top_up("alice", 5)
-        expect(page.get_by_test_id("event-count")).to_have_text("2")
+        for page in (ann_page, bob_page):
+            expect(page.get_by_test_id("sync-status")).to_have_text("connected", timeout=30_000)
+            expect(page.get_by_test_id("event-count")).to_have_text("1", timeout=20_000)
+        bob = ShopPage(bob_page, shared_log.url)
+        bob.top_up("alice", 5)
+        expect(bob_page.get_by_test_id("event-count")).to_have_text("2")
+        expect(ann_page.get_by_test_id("event-count")).to_have_text("2", timeout=5_000)
         assert head(shared_log) == 2, "the command went to the shared log"
     finally:
-        ctx.close()
+        ann_ctx.close()
+        if bob_ctx:
+            bob_ctx.close()
 
 
 def redis_command(shared_log, *args):

@@ -1,7 +1,7 @@
 //! Rewind's dev tooling. `cargo xtask serve` and `cargo xtask test` each install whatever is missing on a
 //! fresh Debian machine (wasm target, trunk, wasm-bindgen-cli, Chromium and its driver, binaryen, Python
 //! Playwright) and then serve the app or run every test. Both are idempotent: with the tools present they
-//! only check versions. `cargo xtask fuzz [SECONDS]` runs the decoders' fuzz targets (fuzz/, nightly and
+//! only check versions. `cargo xtask fuzz [SECONDS] [TARGET…]` runs the decoders' fuzz targets (fuzz/, nightly and
 //! cargo-fuzz, installed if missing); it is not part of `test`.
 
 use std::io::{BufRead, BufReader};
@@ -43,8 +43,8 @@ fn main() -> ExitCode {
                  the same, with the log shared through Redis and rewind-server (data under target/redis)\n  \
                  test    install what is missing, then run every test (native, browser, end-to-end)\n  \
                  bench   install what is missing, then run the benchmarks (native, in Chromium, the sync server)\n  \
-                 fuzz [SECONDS]\n          \
-                 run each fuzz target of fuzz/ for SECONDS (default 60), installing nightly and cargo-fuzz if missing\n  \
+                 fuzz [SECONDS] [TARGET…]\n          \
+                 run each fuzz target of fuzz/ (or those named) for SECONDS (default 60), installing nightly and cargo-fuzz if missing\n  \
                  setup   only install what is missing"
             );
             return ExitCode::from(2);
@@ -300,7 +300,8 @@ fn bench(args: &[String]) -> Result {
     Ok(())
 }
 
-/// `cargo xtask fuzz [SECONDS]`: seeds the corpora, builds the fuzz targets once, runs each for `SECONDS`, and
+/// `cargo xtask fuzz [SECONDS] [TARGET…]`: seeds the corpora, builds the fuzz targets once, runs each (or each
+/// named) for `SECONDS`, and
 /// sums up executions and crashes per target. Fails if any target crashed (its input is under fuzz/artifacts/).
 fn fuzz(args: &[String]) -> Result {
     let seconds = match args.first() {
@@ -311,6 +312,12 @@ fn fuzz(args: &[String]) -> Result {
             .filter(|s| *s > 0)
             .ok_or_else(|| format!("SECONDS must be a whole number of seconds above 0, not {text:?}"))?,
     };
+    let named = args.get(1..).unwrap_or_default();
+    if let Some(unknown) = named.iter().find(|n| !FUZZ_TARGETS.contains(&n.as_str())) {
+        return Err(format!("no fuzz target {unknown:?}: there are {}", FUZZ_TARGETS.join(", ")));
+    }
+    let targets: Vec<&'static str> =
+        FUZZ_TARGETS.into_iter().filter(|t| named.is_empty() || named.iter().any(|n| n == t)).collect();
     let has_nightly = Command::new("rustup").args(["toolchain", "list"]).output().is_ok_and(|o| {
         // `nightly-<host>`, not a dated `nightly-2025-…`: that is what `+nightly` picks.
         String::from_utf8_lossy(&o.stdout)
@@ -328,7 +335,7 @@ fn fuzz(args: &[String]) -> Result {
     // Without a sanitizer: the domain forbids unsafe code, and the fuzzers run several times faster.
     run(nightly_fuzz(&dir).args(["build", "--sanitizer", "none"]))?;
     let mut outcomes = Vec::new();
-    for target in FUZZ_TARGETS {
+    for target in targets {
         outcomes.push(fuzz_target(&dir, target, seconds)?);
     }
     eprintln!("\nfuzzing, {seconds} s per target:");

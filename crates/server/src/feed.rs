@@ -15,14 +15,22 @@ const BLOCK: Duration = Duration::from_secs(5);
 /// Pause before connecting again after Redis went away.
 const RETRY: Duration = Duration::from_millis(500);
 
-/// Starts the feed at `initial` (the version the cache was built at). The receiver sees every change.
+/// What the feed publishes: the log's version, and whether Redis answers (pages are told when it does not).
+pub struct Feed {
+    pub version: watch::Receiver<Version>,
+    pub redis_up: watch::Receiver<bool>,
+}
+
+/// Starts the feed at `initial` (the version the cache was built at). The receivers see every change.
 /// Whenever Redis comes back after an outage, its settings are checked again: it may be another Redis.
-pub fn spawn(shared: SharedLog, initial: Version) -> (watch::Receiver<Version>, JoinHandle<()>) {
-    let (tx, rx) = watch::channel(initial);
+pub fn spawn(shared: SharedLog, initial: Version) -> (Feed, JoinHandle<()>) {
+    let (tx, version) = watch::channel(initial);
+    let (up_tx, redis_up) = watch::channel(true);
     let task = tokio::spawn(async move {
         // Said once per outage, not once per attempt.
         let mut outage = false;
-        while let Err(error) = follow(&shared, &tx, &mut outage).await {
+        while let Err(error) = follow(&shared, &tx, &up_tx, &mut outage).await {
+            up_tx.send_replace(false);
             if !outage {
                 eprintln!("rewind-server: the feed lost Redis ({error}); trying again every {RETRY:?}");
                 outage = true;
@@ -30,11 +38,16 @@ pub fn spawn(shared: SharedLog, initial: Version) -> (watch::Receiver<Version>, 
             tokio::time::sleep(RETRY).await;
         }
     });
-    (rx, task)
+    (Feed { version, redis_up }, task)
 }
 
 /// Publishes the version until Redis fails or every receiver is gone.
-async fn follow(shared: &SharedLog, tx: &watch::Sender<Version>, outage: &mut bool) -> Result<(), StoreError> {
+async fn follow(
+    shared: &SharedLog,
+    tx: &watch::Sender<Version>,
+    up: &watch::Sender<bool>,
+    outage: &mut bool,
+) -> Result<(), StoreError> {
     // The response timeout must outlast the blocking read.
     let mut conn = shared.redis().dedicated_connection(BLOCK * 2).await?;
     loop {
@@ -43,6 +56,7 @@ async fn follow(shared: &SharedLog, tx: &watch::Sender<Version>, outage: &mut bo
             eprintln!("rewind-server: the feed reaches Redis again");
             shared.recheck_durable().await?;
         }
+        up.send_if_modified(|was| !std::mem::replace(was, true));
         tx.send_if_modified(|current| std::mem::replace(current, version) != version);
         if tx.is_closed() {
             return Ok(());

@@ -11,7 +11,7 @@ use crate::shared::{AppendError, Mark, ReadError, SharedLog};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, FormRejection};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{DefaultBodyLimit, RawQuery, Request, State};
 use axum::http::header::{HeaderName, CONTENT_TYPE, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};
@@ -53,6 +53,9 @@ const FEED_SILENCE: Duration = Duration::from_secs(60);
 pub struct AppState {
     pub shared: SharedLog,
     pub feed: watch::Receiver<Version>,
+    /// Whether the feed reaches Redis: while it does not, feed sockets are closed, so that pages find out
+    /// (asking `/api/version`, they hear a `503`) rather than wait on a feed that says nothing.
+    pub redis_up: watch::Receiver<bool>,
     pub feeds: Arc<Semaphore>,
     pub access: Arc<Access>,
 }
@@ -256,12 +259,22 @@ async fn feed(State(app): State<AppState>, upgrade: Result<WebSocketUpgrade, Web
     upgrade
         .max_message_size(FEED_MESSAGE_LIMIT)
         .max_frame_size(FEED_MESSAGE_LIMIT)
-        .on_upgrade(move |socket| tell_versions(socket, app.feed, permit))
+        .on_upgrade(move |socket| tell_versions(socket, app.feed, app.redis_up, permit))
 }
 
 /// Sends the log's version when the socket opens and whenever it changes, until the page goes (it closes,
-/// breaks, or stays silent past [`FEED_SILENCE`]).
-async fn tell_versions(mut socket: WebSocket, mut feed: watch::Receiver<Version>, _permit: OwnedSemaphorePermit) {
+/// breaks, or stays silent past [`FEED_SILENCE`]) or Redis cannot be reached (the socket is closed, saying so).
+async fn tell_versions(
+    mut socket: WebSocket,
+    mut feed: watch::Receiver<Version>,
+    mut redis_up: watch::Receiver<bool>,
+    _permit: OwnedSemaphorePermit,
+) {
+    let lost = CloseFrame { code: close_code::AGAIN, reason: "Redis cannot be reached: ask /api/version".into() };
+    if !*redis_up.borrow_and_update() {
+        let _ = socket.send(Message::Close(Some(lost))).await;
+        return;
+    }
     let mut current = Some(*feed.borrow_and_update());
     let mut ping = tokio::time::interval(FEED_PING);
     ping.tick().await;
@@ -278,6 +291,12 @@ async fn tell_versions(mut socket: WebSocket, mut feed: watch::Receiver<Version>
                 Ok(()) => current = Some(*feed.borrow_and_update()),
                 Err(_) => return, // the server is shutting down
             },
+            changed = redis_up.changed() => {
+                if changed.is_err() || !*redis_up.borrow_and_update() {
+                    let _ = socket.send(Message::Close(Some(lost))).await;
+                    return;
+                }
+            }
             _ = ping.tick() => {
                 if heard.elapsed() > FEED_SILENCE || socket.send(Message::Ping(Bytes::new())).await.is_err() {
                     return;

@@ -90,10 +90,11 @@ impl Server {
             .map_err(|source| ServeError::Bind { addr: options.listen, source })?;
         let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: options.listen, source })?;
         let (feed, feed_task) = feed::spawn(shared.clone(), started_at);
-        let snapshot_task = snapshot::spawn(shared.clone(), feed.clone(), options.snapshots);
+        let snapshot_task = snapshot::spawn(shared.clone(), feed.version.clone(), options.snapshots);
         let state = http::AppState {
             shared,
-            feed,
+            feed: feed.version,
+            redis_up: feed.redis_up,
             feeds: Arc::new(tokio::sync::Semaphore::new(http::MAX_FEEDS)),
             access: Arc::new(guard::Access::new(&options.access, addr)),
         };

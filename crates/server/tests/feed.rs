@@ -54,3 +54,44 @@ async fn the_feed_tells_of_an_append_through_another_copy_within_a_second() {
     assert_eq!(answer, Message::Pong(b"still there?".to_vec().into()));
     socket.close(None).await.unwrap();
 }
+
+/// The next close the feed sends, waiting at most `within`; versions and pings before it are skipped.
+async fn next_close(socket: &mut Socket, within: Duration) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let message = tokio::time::timeout(left, socket.next()).await.expect("the feed did not close in time");
+        match message {
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| f.reason.to_string()).unwrap_or_default(),
+            Some(Ok(_)) => {}
+            other => panic!("the feed ended without a close: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_redis_is_down_the_feed_closes_its_sockets_and_opens_again_when_it_is_back() {
+    let mut redis = RedisProcess::start();
+    let server = ServerProcess::start(&redis.url(), &[]).await;
+    let url = format!("ws://127.0.0.1:{}/api/feed", server.port());
+    let (mut socket, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    next_version(&mut socket, Duration::from_secs(5)).await;
+
+    redis.kill();
+    let reason = next_close(&mut socket, Duration::from_secs(10)).await;
+    assert!(reason.contains("Redis"), "{reason}");
+    // A page that opens the feed meanwhile is told at once.
+    let (mut again, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    assert!(next_close(&mut again, Duration::from_secs(2)).await.contains("Redis"));
+
+    redis.restart();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (mut socket, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+        match tokio::time::timeout(Duration::from_secs(2), socket.next()).await {
+            Ok(Some(Ok(Message::Text(_)))) => break,
+            _ => assert!(Instant::now() < deadline, "the feed did not open again once Redis was back"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
