@@ -113,7 +113,7 @@ impl Cache {
     /// Whether a chain stored for event `seq` (none for entries written before chains were kept) is the
     /// cache's own.
     fn agrees(&self, seq: u64, stored: Option<&[u8]>) -> bool {
-        stored.is_none_or(|stored| self.chain_at(seq).is_some_and(|chain| chain.to_hex().as_bytes() == stored))
+        stored.is_none_or(|stored| self.chain_at(seq).is_some_and(|chain| Chain::from_hex_bytes(stored) == Some(chain)))
     }
 
     fn start_over(&mut self, epoch: u64) {
@@ -128,7 +128,7 @@ impl Cache {
         }
         let line = entry.line.ok_or_else(|| damaged(format!("entry {} has no field \"event\"", entry.id)))?;
         let chain = self.head_chain().next(&line);
-        if entry.chain.as_deref().is_some_and(|stored| stored != chain.to_hex().as_bytes()) {
+        if entry.chain.as_deref().is_some_and(|stored| Chain::from_hex_bytes(stored) != Some(chain)) {
             return Err(damaged("its chain does not follow from the events before it: the stream was written by something other than Rewind".into()));
         }
         push_jsonl_line(&mut self.log, &mut self.live, &line).map_err(damaged)?;
@@ -165,11 +165,5 @@ impl Cache {
             }
             self.chains.push(*chain);
         }
-    }
-
-    /// Whether the cache holds exactly these events right after `after`.
-    pub fn holds(&self, after: u64, events: &[Event], timestamps: &[u64]) -> bool {
-        let (stored, stored_ts) = self.log.range(after + 1, events.len());
-        stored == events && stored_ts == timestamps
     }
 }

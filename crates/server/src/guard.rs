@@ -94,6 +94,26 @@ pub struct AccessOptions {
     pub allow_hosts: Vec<String>,
 }
 
+impl AccessOptions {
+    /// An allowed name or origin that is not this machine's: a proxy in front of a loopback address makes
+    /// the shop as public as its name, so the key is needed as for a public address.
+    pub fn names_beyond_loopback(&self) -> Option<&str> {
+        let origins = self.allow_origins.iter().map(|o| o.split_once("://").map_or(o.as_str(), |(_, rest)| rest));
+        origins.chain(self.allow_hosts.iter().map(String::as_str)).find(|name| !is_loopback_name(name))
+    }
+}
+
+/// `localhost`, `127.x.y.z` or `[::1]`, with or without a port.
+fn is_loopback_name(name: &str) -> bool {
+    let name = name.trim_end_matches('/').to_ascii_lowercase();
+    let host = if name.starts_with('[') {
+        name.split(']').next().map(|h| format!("{h}]")).unwrap_or_default()
+    } else {
+        name.split(':').next().unwrap_or_default().to_owned()
+    };
+    host == "localhost" || host == "[::1]" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 impl Access {
     /// The rules for a copy bound to `addr`. On a loopback address it answers to the loopback names with the
     /// port it listens on; on any other it answers to every name (who can reach it must have the key).
@@ -137,10 +157,28 @@ impl Access {
             self.check_origin(&host, headers)?;
         }
         let api = path == "/api" || path.starts_with("/api/");
+        if api {
+            self.check_site(headers)?;
+        }
         if api && path != "/api/session" {
             self.check_key(headers)?;
         }
         Ok(())
+    }
+
+    /// A browser says where a request comes from (`Sec-Fetch-Site`): the API answers only the shop's own
+    /// pages (and allowed origins), even for reads, so that no other site can make a browser load the log
+    /// again and again (an `<img>` of `/api/events`, a no-cors fetch).
+    fn check_site(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        let site = headers.get("sec-fetch-site").map(|s| s.as_bytes());
+        if !matches!(site, Some(b"cross-site" | b"same-site")) {
+            return Ok(());
+        }
+        let origin = headers.get(ORIGIN).and_then(|o| o.to_str().ok()).map(str::to_ascii_lowercase);
+        match origin {
+            Some(origin) if self.origins.contains(&origin) => Ok(()),
+            _ => Err(ApiError::forbidden("the shop's API answers its own pages only: open the shop itself")),
+        }
     }
 
     fn check_origin(&self, host: &str, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -250,6 +288,34 @@ mod tests {
         assert_eq!(get(&[host, ("cookie", &format!("a=b; rewind_key={key}"))], "/api/events"), Ok(()));
         assert_eq!(get(&[host], "/index.html"), Ok(()), "the app itself is public: it shows the sign-in form");
         assert_eq!(get(&[host], "/api/session"), Ok(()));
+    }
+
+    #[test]
+    fn reads_from_other_sites_are_refused_too() {
+        let access = local(None);
+        let read = |pairs: &[(&'static str, &str)]| access.check(&Method::GET, "/api/events", &headers(pairs)).map_err(|e| e.status().as_u16());
+        let host = ("host", "127.0.0.1:8080");
+        assert_eq!(read(&[host, ("sec-fetch-site", "cross-site")]), Err(403));
+        assert_eq!(read(&[host, ("sec-fetch-site", "same-site")]), Err(403));
+        assert_eq!(read(&[host, ("sec-fetch-site", "same-origin")]), Ok(()));
+        assert_eq!(read(&[host, ("sec-fetch-site", "cross-site"), ("origin", "http://shop.example")]), Ok(()));
+        assert_eq!(read(&[host]), Ok(()));
+    }
+
+    #[test]
+    fn a_name_beyond_loopback_needs_the_key_as_a_public_address_does() {
+        let named = |origins: &[&str], hosts: &[&str]| {
+            AccessOptions {
+                key: None,
+                allow_origins: origins.iter().map(|s| (*s).to_owned()).collect(),
+                allow_hosts: hosts.iter().map(|s| (*s).to_owned()).collect(),
+            }
+            .names_beyond_loopback()
+            .map(str::to_owned)
+        };
+        assert_eq!(named(&["http://localhost:3000", "http://127.0.0.1:5173"], &["[::1]:8080"]), None);
+        assert_eq!(named(&["https://shop.example"], &[]), Some("shop.example".into()));
+        assert_eq!(named(&[], &["shop.example:8080"]), Some("shop.example:8080".into()));
     }
 
     #[test]

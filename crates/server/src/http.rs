@@ -9,12 +9,12 @@ use crate::refusal::ApiError;
 use crate::request::{AppendBody, AppendQuery, EventsQuery, RequestError, BODY_LIMIT, MAX_APPEND_EVENTS};
 use crate::shared::{AppendError, Mark, ReadError, SharedLog};
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, FormRejection};
+use axum::extract::rejection::FormRejection;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{DefaultBodyLimit, RawQuery, Request, State};
-use axum::http::header::{HeaderName, CONTENT_TYPE, SET_COOKIE};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::header::{HeaderName, CONTENT_LENGTH, CONTENT_TYPE, SET_COOKIE};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -42,6 +42,12 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const SMALL_BODY_LIMIT: usize = 4 * 1024;
 /// Feed sockets one copy keeps open at most; past them a page is told to try again.
 pub const MAX_FEEDS: usize = 4_096;
+/// Appends whose bodies are read at once: they wait for the log one after another anyway.
+pub const MAX_APPENDS: usize = 16;
+/// How long a send to a feed socket may take: a page that stopped reading is gone.
+const FEED_SEND: Duration = Duration::from_secs(10);
+/// A wrong key costs its sender this long: guessing a key of 16 characters or more stays hopeless.
+const WRONG_KEY_PAUSE: Duration = Duration::from_millis(250);
 /// The feed's pages send nothing but pings and a close: anything bigger is not a page of the shop.
 const FEED_MESSAGE_LIMIT: usize = 1024;
 /// How often the feed pings a page, and how long a page may stay silent (no pong, nothing) before it is
@@ -52,6 +58,8 @@ const FEED_SILENCE: Duration = Duration::from_secs(60);
 #[derive(Clone)]
 pub struct AppState {
     pub shared: SharedLog,
+    /// Append bodies held in memory at once.
+    pub appends: Arc<Semaphore>,
     pub feed: watch::Receiver<Version>,
     /// Whether the feed reaches Redis: while it does not, feed sockets are closed, so that pages find out
     /// (asking `/api/version`, they hear a `503`) rather than wait on a feed that says nothing.
@@ -68,7 +76,7 @@ pub fn router(state: AppState, dist: &Path) -> Router {
     Router::new()
         .route("/api/version", get(version))
         .route("/api/events", get(events))
-        .route("/api/append", post(append).layer(DefaultBodyLimit::max(BODY_LIMIT)))
+        .route("/api/append", post(append))
         .route("/api/snapshot", get(snapshot))
         .route("/api/feed", get(feed))
         .route("/api/session", post(sign_in))
@@ -179,12 +187,9 @@ async fn events(State(app): State<AppState>, RawQuery(query): RawQuery) -> Resul
     Ok((headers, frames.bytes).into_response())
 }
 
-async fn append(
-    State(app): State<AppState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<MarkJson>, ApiError> {
+async fn append(State(app): State<AppState>, request: Request) -> Result<Json<MarkJson>, ApiError> {
+    // Everything that can refuse without the body is checked before a byte of it is read.
+    let headers = request.headers();
     let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if content_type.split(';').next().map(str::trim) != Some(FRAMES) {
         return Err(ApiError::new(
@@ -192,19 +197,40 @@ async fn append(
             format!("an append's body is frames of events: send it as Content-Type: {FRAMES}"),
         ));
     }
-    let query = AppendQuery::parse(query.as_deref())?;
-    let body = body.map_err(|rejection| match rejection {
-        BytesRejection::FailedToBufferBody(_) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+    let too_large = || {
+        ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the body is larger than {} MiB: append at most {MAX_APPEND_EVENTS} events at once",
-                BODY_LIMIT >> 20
-            ),
-        ),
-        other => ApiError::new(other.status(), format!("the body could not be read: {}", other.body_text())),
+            format!("the body is larger than {} MiB: append at most {MAX_APPEND_EVENTS} events at once", BODY_LIMIT >> 20),
+        )
+    };
+    let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > BODY_LIMIT) {
+        return Err(too_large());
+    }
+    let query = AppendQuery::parse(request.uri().query())?;
+    // Bodies in memory at once are bounded too: appends wait their turn for the log anyway.
+    let _permit = Arc::clone(&app.appends).acquire_owned().await.map_err(|_| ReadError::ShuttingDown)?;
+    let body = axum::body::to_bytes(request.into_body(), BODY_LIMIT).await.map_err(|error| {
+        if declared.is_none() {
+            too_large()
+        } else {
+            ApiError::bad_request(format!("the body could not be read: {error}"))
+        }
     })?;
-    let body = AppendBody::parse(&body, query.decided_on.head)?;
-    let stored = app.shared.append(&query, &body).await?;
+    // In a task of its own: a request cut off by its time limit must not stop the append half-way (between
+    // deciding and rolling back what a refusal leaves); the task finishes, and the page asks again.
+    let shared = app.shared.clone();
+    let task = tokio::spawn(async move {
+        let parsed = AppendBody::parse(&body, query.decided_on.head)?;
+        shared.append(&query, &parsed).await.map_err(ApiError::from)
+    });
+    let stored = match task.await {
+        Ok(stored) => stored?,
+        Err(join) => match join.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(_) => return Err(ReadError::ShuttingDown.into()),
+        },
+    };
     Ok(MarkJson::new(stored.mark, stored.before))
 }
 
@@ -234,7 +260,10 @@ async fn sign_in(State(app): State<AppState>, form: Result<Form<SignIn>, FormRej
         Some(key) if key.matches(&form.key) => {
             Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, key.cookie())]).into_response())
         }
-        Some(_) => Err(ApiError::needs_key("wrong", "that is not this shop's access key")),
+        Some(_) => {
+            tokio::time::sleep(WRONG_KEY_PAUSE).await;
+            Err(ApiError::needs_key("wrong", "that is not this shop's access key"))
+        }
     }
 }
 
@@ -272,7 +301,7 @@ async fn tell_versions(
 ) {
     let lost = CloseFrame { code: close_code::AGAIN, reason: "Redis cannot be reached: ask /api/version".into() };
     if !*redis_up.borrow_and_update() {
-        let _ = socket.send(Message::Close(Some(lost))).await;
+        let _ = tokio::time::timeout(FEED_SEND, socket.send(Message::Close(Some(lost)))).await;
         return;
     }
     let mut current = Some(*feed.borrow_and_update());
@@ -282,7 +311,7 @@ async fn tell_versions(
     loop {
         if let Some(version) = current.take() {
             let Ok(text) = serde_json::to_string(&version) else { return };
-            if socket.send(Message::Text(text.into())).await.is_err() {
+            if !matches!(tokio::time::timeout(FEED_SEND, socket.send(Message::Text(text.into()))).await, Ok(Ok(()))) {
                 return;
             }
         }
@@ -293,12 +322,13 @@ async fn tell_versions(
             },
             changed = redis_up.changed() => {
                 if changed.is_err() || !*redis_up.borrow_and_update() {
-                    let _ = socket.send(Message::Close(Some(lost))).await;
+                    let _ = tokio::time::timeout(FEED_SEND, socket.send(Message::Close(Some(lost)))).await;
                     return;
                 }
             }
             _ = ping.tick() => {
-                if heard.elapsed() > FEED_SILENCE || socket.send(Message::Ping(Bytes::new())).await.is_err() {
+                let pinged = tokio::time::timeout(FEED_SEND, socket.send(Message::Ping(Bytes::new()))).await;
+                if heard.elapsed() > FEED_SILENCE || !matches!(pinged, Ok(Ok(()))) {
                     return;
                 }
             }

@@ -59,6 +59,11 @@ pub enum ServeError {
          or listen on 127.0.0.1"
     )]
     OpenWithoutKey(SocketAddr),
+    #[error(
+        "--allow-origin/--allow-host {0} is not a name of this machine: pages of that name (through a proxy) could \
+         write to the shop; give --access-key-file FILE as well"
+    )]
+    NamedWithoutKey(String),
     #[error("serving stopped: {0}")]
     Serve(#[source] std::io::Error),
 }
@@ -69,6 +74,7 @@ pub struct Server {
     router: axum::Router,
     addr: SocketAddr,
     started_at: redis_log::Version,
+    limits: listener::Limits,
     _tasks: Tasks,
 }
 
@@ -82,6 +88,9 @@ impl Server {
         if !options.listen.ip().is_loopback() && options.access.key.is_none() {
             return Err(ServeError::OpenWithoutKey(options.listen));
         }
+        if let (Some(name), None) = (options.access.names_beyond_loopback(), &options.access.key) {
+            return Err(ServeError::NamedWithoutKey(name.to_owned()));
+        }
         let redis = RedisLog::connect(&options.redis_url).await?;
         let shared = SharedLog::open(redis.clone()).await?;
         let started_at = shared.version().await?;
@@ -91,15 +100,17 @@ impl Server {
         let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: options.listen, source })?;
         let (feed, feed_task) = feed::spawn(shared.clone(), started_at);
         let snapshot_task = snapshot::spawn(shared.clone(), feed.version.clone(), options.snapshots);
+        let limits = listener::Limits::of_this_process();
         let state = http::AppState {
+            appends: Arc::new(tokio::sync::Semaphore::new(http::MAX_APPENDS)),
             shared,
             feed: feed.version,
             redis_up: feed.redis_up,
-            feeds: Arc::new(tokio::sync::Semaphore::new(http::MAX_FEEDS)),
+            feeds: Arc::new(tokio::sync::Semaphore::new(limits.feeds)),
             access: Arc::new(guard::Access::new(&options.access, addr)),
         };
         let router = http::router(state, &options.dist);
-        Ok(Self { listener, router, addr, started_at, _tasks: Tasks(vec![feed_task, snapshot_task]) })
+        Ok(Self { listener, router, addr, started_at, limits, _tasks: Tasks(vec![feed_task, snapshot_task]) })
     }
 
     /// The address it listens on.
@@ -114,7 +125,7 @@ impl Server {
 
     /// Serves until `shutdown` completes; then stops the background tasks too.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
-        listener::serve(self.listener, self.router, shutdown).await.map_err(ServeError::Serve)
+        listener::serve(self.listener, self.router, self.limits.connections, shutdown).await.map_err(ServeError::Serve)
     }
 }
 
@@ -164,11 +175,13 @@ pub async fn run(cli: cli::Cli) -> Result<(), Error> {
             let options = cli.serve.options()?.ok_or(Error::Usage)?;
             let server = Server::start(&options).await?;
             println!(
-                "rewind-server listens on http://{} (log at event {}, Redis {}, app from {})",
+                "rewind-server listens on http://{} (log at event {}, Redis {}, app from {}; at most {} connections and {} feeds)",
                 server.local_addr(),
                 server.started_at().head,
                 options.redis_url,
-                options.dist.display()
+                options.dist.display(),
+                server.limits.connections,
+                server.limits.feeds,
             );
             server.run_until(shutdown_signal()).await?;
             Ok(())

@@ -21,13 +21,34 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most a request's head may take in memory.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 
-/// Serves `router` on `listener` until `shutdown` completes.
+/// Open connections and feed sockets a copy can keep with the file descriptors it may open: the soft limit
+/// is raised to the hard one first, and some are kept for Redis and the app's files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub connections: usize,
+    pub feeds: usize,
+}
+
+impl Limits {
+    pub fn of_this_process() -> Limits {
+        let files = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1_024);
+        Limits::for_files(files)
+    }
+
+    fn for_files(files: u64) -> Limits {
+        let budget = usize::try_from(files.saturating_sub(256)).unwrap_or(usize::MAX);
+        Limits { connections: MAX_CONNECTIONS.min(budget / 3 * 2), feeds: crate::http::MAX_FEEDS.min(budget / 3) }
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, with at most `connections` open at once.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    connections: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), std::io::Error> {
-    let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let connections = Arc::new(Semaphore::new(connections));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT).max_buf_size(MAX_HEAD_BYTES).keep_alive(true);
     let http = Arc::new(http);
@@ -57,5 +78,17 @@ pub async fn serve(
             let _ = http.serve_connection(TokioIo::new(stream), service).with_upgrades().await;
             drop(permit);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limits_fit_the_file_descriptors_there_are() {
+        assert_eq!(Limits::for_files(20_000), Limits { connections: MAX_CONNECTIONS, feeds: crate::http::MAX_FEEDS });
+        let small = Limits::for_files(1_024);
+        assert!(small.connections + small.feeds <= 1_024 - 256);
     }
 }

@@ -59,20 +59,49 @@ local function log_head(stream)
   local deleted = generated ~= head or f['entries-added'] ~= f['length']
   return head, chain, deleted
 end
+
+-- The seq of the first event of the command of `key`, if this log holds it: the key's record names the
+-- epoch and seq it was stored at, and the entry there must carry the key (a key that outlived its log, a
+-- stream moved away or regrown, is not "stored").
+local function key_stored(stream, record, key, epoch)
+  local seen = redis.call('GET', record)
+  if not seen then
+    return false
+  end
+  local at_epoch, seq = string.match(seen, '^(%d+):(%d+)$')
+  if not seq or at_epoch ~= epoch then
+    return false
+  end
+  local entry = redis.call('XRANGE', stream, seq .. '-0', seq .. '-0')
+  if not entry[1] then
+    return false
+  end
+  local fields = entry[1][2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 'key' and fields[i + 1] == key then
+      return tonumber(seq)
+    end
+  end
+  return false
+end
 "#;
 
-/// Names the log on first contact (`SET NX`, so that copies starting together agree on one name), then
-/// answers the epoch, the head, the head's chain and whether entries were deleted; with `ARGV[2]` > 0, also
-/// up to that many entries from `ARGV[1]`, all in one atomic step.
+/// The epoch, the head, the head's chain and whether entries were deleted; with `ARGV[2]` > 0, also up to that
+/// many entries from `ARGV[1]`, all in one atomic step. Reads only (`no-writes`), so reads go on while Redis
+/// refuses writes (out of memory, a failing disk). An epoch of `''`: the log has no name yet.
 const READ_LUA: &str = r#"
-redis.call('SET', KEYS[2], ARGV[3], 'NX')
 local epoch = redis.call('GET', KEYS[2])
 local head, chain, deleted = log_head(KEYS[1])
 local entries = {}
 if tonumber(ARGV[2]) > 0 then
   entries = redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', ARGV[2])
 end
-return {epoch, head, chain or '', deleted and 1 or 0, entries}
+return {epoch or '', head, chain or '', deleted and 1 or 0, entries}
+"#;
+
+/// Where the first event of the command of key `ARGV[1]` is, in the log of epoch `ARGV[2]`: 0 if it is not.
+const KEY_LUA: &str = r#"
+return key_stored(KEYS[1], KEYS[2], ARGV[1], ARGV[2]) or 0
 "#;
 
 /// The checked append. Compares the epoch, head and head chain an append was decided on with the stream's,
@@ -85,10 +114,10 @@ local epoch = redis.call('GET', KEYS[2])
 local head, chain, deleted = log_head(KEYS[1])
 chain = chain or ''
 local key = ARGV[4]
-if key ~= '' then
-  local seen = redis.call('GET', KEYS[3])
+if key ~= '' and epoch then
+  local seen = key_stored(KEYS[1], KEYS[3], key, epoch)
   if seen then
-    return {'seen', epoch or '0', head, chain, tonumber(seen)}
+    return {'seen', epoch, head, chain, seen}
   end
 end
 if deleted then
@@ -107,37 +136,57 @@ for i = 1, n do
   end
 end
 if key ~= '' then
-  redis.call('SET', KEYS[3], head + 1, 'EX', ARGV[5])
+  redis.call('SET', KEYS[3], epoch .. ':' .. (head + 1), 'EX', ARGV[5])
 end
 return {'ok', epoch, head + n, ARGV[5 + 2 * n], 0}
 "#;
 
 /// Stores a snapshot only if it belongs to this epoch, is not past the stream's head, names the same log as
 /// the stream's entry at its seq (the chain) and is newer than the stored one: so copies racing each other
-/// never move it backwards, and it is never ahead of the stream or of another log.
+/// never move it backwards, and it is never ahead of the stream or of another log. A stored snapshot that
+/// does not name the stream's log counts as none.
 const SNAPSHOT_LUA: &str = r#"
+local function chain_at(stream, seq)
+  local entry = redis.call('XRANGE', stream, seq .. '-0', seq .. '-0')
+  if not entry[1] then
+    return false
+  end
+  local fields = entry[1][2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 'chain' then
+      return fields[i + 1]
+    end
+  end
+  return false
+end
 local epoch = redis.call('GET', KEYS[3])
-local head = log_head(KEYS[2])
+local head, _, deleted = log_head(KEYS[2])
 local stored = 0
-local fields = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
-if fields[1] == epoch and fields[2] and tonumber(fields[2]) <= head then
+local fields = redis.call('HMGET', KEYS[1], 'epoch', 'seq', 'chain')
+if fields[1] == epoch and fields[2] and tonumber(fields[2]) <= head and fields[3] == chain_at(KEYS[2], fields[2]) then
   stored = tonumber(fields[2])
 end
 local seq = tonumber(ARGV[2])
-if epoch ~= ARGV[1] or seq > head or seq <= stored then
+local at = chain_at(KEYS[2], ARGV[2])
+if deleted or epoch ~= ARGV[1] or seq > head or seq <= stored or (at and at ~= ARGV[4]) then
   return stored
 end
 redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'seq', ARGV[2], 'bytes', ARGV[3], 'chain', ARGV[4])
 return seq
 "#;
 
-/// A script: the shebang (so that Redis refuses a write script up front when out of memory), the head
-/// finder, then the body.
+/// A script: the shebang (so that Redis refuses a write script up front when out of memory, and lets a
+/// read-only one run whatever happens to writes), the head finder, then the body.
 fn script(body: &str) -> Script {
     Script::new(&format!("#!lua\n{HEAD_LUA}{body}"))
 }
 
-static READ: LazyLock<Script> = LazyLock::new(|| script(READ_LUA));
+fn read_only_script(body: &str) -> Script {
+    Script::new(&format!("#!lua flags=no-writes\n{HEAD_LUA}{body}"))
+}
+
+static READ: LazyLock<Script> = LazyLock::new(|| read_only_script(READ_LUA));
+static KEY_STORED: LazyLock<Script> = LazyLock::new(|| read_only_script(KEY_LUA));
 static APPEND: LazyLock<Script> = LazyLock::new(|| script(APPEND_LUA));
 static WRITE_SNAPSHOT: LazyLock<Script> = LazyLock::new(|| script(SNAPSHOT_LUA));
 
@@ -169,17 +218,36 @@ impl Chain {
     }
 
     pub fn to_hex(self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = String::with_capacity(32);
+        for byte in self.0 {
+            hex.push(char::from(DIGITS[usize::from(byte >> 4)]));
+            hex.push(char::from(DIGITS[usize::from(byte & 15)]));
+        }
+        hex
     }
 
     /// The chain written as [`Chain::to_hex`] writes it; `None` for anything else.
     pub fn from_hex(text: &str) -> Option<Chain> {
-        if text.len() != 32 || !text.is_ascii() {
+        Self::from_hex_bytes(text.as_bytes())
+    }
+
+    /// As [`Chain::from_hex`], from the bytes Redis answers with (a million of them on a start: no text made).
+    pub fn from_hex_bytes(text: &[u8]) -> Option<Chain> {
+        fn nibble(digit: u8) -> Option<u8> {
+            match digit {
+                b'0'..=b'9' => Some(digit - b'0'),
+                b'a'..=b'f' => Some(digit - b'a' + 10),
+                _ => None,
+            }
+        }
+        if text.len() != 32 {
             return None;
         }
         let mut chain = [0u8; 16];
-        for (byte, pair) in chain.iter_mut().zip(text.as_bytes().chunks(2)) {
-            *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+        for (byte, pair) in chain.iter_mut().zip(text.chunks_exact(2)) {
+            let [high, low] = *pair else { return None };
+            *byte = nibble(high)? << 4 | nibble(low)?;
         }
         Some(Chain(chain))
     }
@@ -411,10 +479,12 @@ impl RedisLog {
         }
     }
 
-    /// Where the first event of the command of `key` was stored, if it was.
-    pub async fn key_seen(&self, key: &CommandKey) -> Result<Option<u64>, StoreError> {
-        let key = format!("{KEY_PREFIX}{}", key.as_str());
-        Ok(redis::cmd("GET").arg(key).query_async(&mut self.conn.clone()).await?)
+    /// Where the first event of the command of `key` was stored in the log of `epoch`, if it was.
+    pub async fn key_seen(&self, key: &CommandKey, epoch: u64) -> Result<Option<u64>, StoreError> {
+        let mut invocation = KEY_STORED.key(STREAM_KEY);
+        invocation.key(format!("{KEY_PREFIX}{}", key.as_str())).arg(key.as_str()).arg(epoch);
+        let seq: u64 = invocation.invoke_async(&mut self.conn.clone()).await?;
+        Ok((seq > 0).then_some(seq))
     }
 
     /// The newest snapshot as stored (the caller checks that it belongs to its log).
@@ -448,9 +518,15 @@ pub async fn head_on(conn: &mut impl redis::aio::ConnectionLike) -> Result<Head,
 
 async fn read_on(conn: &mut impl redis::aio::ConnectionLike, from: u64, count: usize) -> Result<Page, StoreError> {
     let mut invocation = READ.key(STREAM_KEY);
-    invocation.key(EPOCH_KEY).arg(format!("{from}-0")).arg(count).arg(now_ms());
-    let (epoch, head, chain, deleted, entries): (String, u64, String, u8, Value) =
+    invocation.key(EPOCH_KEY).arg(format!("{from}-0")).arg(count);
+    let (mut epoch, mut head, mut chain, mut deleted, mut entries): (String, u64, String, u8, Value) =
         invocation.invoke_async(conn).await?;
+    if epoch.is_empty() {
+        // The first contact: the log is named (`SET NX`, so that copies starting together agree on one name),
+        // then read again.
+        let _: Value = redis::cmd("SET").arg(EPOCH_KEY).arg(now_ms()).arg("NX").query_async(conn).await?;
+        (epoch, head, chain, deleted, entries) = invocation.invoke_async(conn).await?;
+    }
     let version = Version { epoch: parse_epoch(&epoch)?, head };
     let chain = match chain.as_str() {
         "" => None,

@@ -223,7 +223,7 @@ impl SharedLog {
         if !on_our_log {
             // Checked before a byte of the body is decoded: a stale append costs nothing but this.
             return match &query.key {
-                Some(key) if self.redis.key_seen(key).await.map_err(AppendError::NotStored)?.is_some() => {
+                Some(key) if self.redis.key_seen(key, cache.version().epoch).await.map_err(AppendError::NotStored)?.is_some() => {
                     Ok(Stored { mark: mark(&cache), before: true })
                 }
                 _ => Err(AppendError::Stale(cache.version())),
@@ -271,11 +271,17 @@ impl SharedLog {
                 error
             }
         };
-        // The script may have run although its answer was lost: look before saying what happened.
+        // The script may have run although its answer was lost: look before saying what happened. The chain
+        // says whether the log holds exactly these events (their names may have other ids once read back).
+        let ours = lines.last().map(|(_, chain)| *chain);
+        let last = decided_on.head + events.len() as u64;
         match self.catch_up(&mut cache).await {
-            Ok(()) if cache.version().epoch == decided_on.epoch && cache.holds(decided_on.head, &events, &timestamps) => {
+            Ok(()) if cache.version().epoch == decided_on.epoch && cache.chain_at(last) == ours => {
                 Ok(Stored { mark: mark(&cache), before: false })
             }
+            // Not in the log yet; but a script whose connection dropped may still run after this read. With a
+            // key, the page sends the same request again and the script's own check settles it.
+            Ok(()) if query.key.is_some() => Err(AppendError::Unconfirmed(error)),
             Ok(()) => Err(AppendError::NotStored(error)),
             Err(_) => Err(AppendError::Unconfirmed(error)),
         }

@@ -92,6 +92,9 @@ async fn a_killed_redis_loses_no_acknowledged_append() {
     let before = acked.lock().unwrap().len();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(acked.lock().unwrap().len(), before, "nothing is acknowledged while Redis is down");
+    // Longer than the connection's own retries (which hide a shorter outage from the writer altogether).
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(acked.lock().unwrap().len(), before, "nothing is acknowledged while Redis is down");
     redis.restart();
     // The same server copy, still running, reconnects by itself.
     wait_for_acks(&acked, before + 100, Duration::from_secs(30)).await;

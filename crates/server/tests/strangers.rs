@@ -59,7 +59,7 @@ fn junk_names_chunk(first_seq: u64, users: &[String]) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_of_other_origins_and_other_names_change_nothing() {
     let redis = RedisProcess::start();
-    let server = ServerProcess::start(&redis.url(), &["--allow-origin", "http://till.example"]).await;
+    let server = ServerProcess::start(&redis.url(), &["--allow-origin", "http://localhost:5173"]).await;
     let (query, frames) = one_top_up(&server.api(), "mallory").await;
     let url = format!("{}/api/append?{query}", server.base());
 
@@ -102,10 +102,10 @@ async fn pages_of_other_origins_and_other_names_change_nothing() {
         other => panic!("a foreign origin's WebSocket was not refused: {:?}", other.map(|(_, r)| r.status())),
     }
     assert!(ws(&server.base()).await.is_ok());
-    assert!(ws("http://till.example").await.is_ok());
+    assert!(ws("http://localhost:5173").await.is_ok());
 
     // The allowed origin and the own one write.
-    let allowed = http().post(&url).header("origin", "http://till.example").header("content-type", "application/octet-stream");
+    let allowed = http().post(&url).header("origin", "http://localhost:5173").header("content-type", "application/octet-stream");
     assert_eq!(reply(allowed.body(frames).send().await.unwrap()).await.status, 200);
     assert_eq!(redis.stream_len().await, 1);
 }
@@ -168,6 +168,15 @@ async fn listening_beyond_loopback_without_a_key_refuses_to_start() {
     assert!(!output.status.success());
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(said.contains("--access-key-file") && said.contains("loopback"), "{said}");
+    // Behind a proxy of a public name, a loopback address is as public as that name.
+    let output = std::process::Command::new(SERVER)
+        .args(["--redis", &redis.url(), "--listen", "127.0.0.1:0", "--allow-origin", "https://shop.example", "--dist"])
+        .arg(dist.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("shop.example") && said.contains("--access-key-file"), "{said}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -188,9 +197,11 @@ async fn one_request_can_make_the_server_do_only_so_much() {
     let (million, _) = generate_log(6, 1_000_000).unwrap();
     let body = encode_frames(million.names(), 1, million.events(), million.timestamps());
     let started = Instant::now();
-    let status = api.post_append(&query, body).await.unwrap().status;
-    assert!(status == 400 || status == 413, "{status}");
-    println!("a million events refused ({status}) in {:?}", started.elapsed());
+    // Refused on its declared length before it is read: the server may close the connection while the
+    // client is still sending, and the client sees that instead of the answer.
+    let refused = api.post_append(&query, body).await.map(|reply| reply.status);
+    assert!(matches!(refused, Ok(400 | 413) | Err(_)), "{refused:?}");
+    println!("a million events refused ({refused:?}) in {:?}", started.elapsed());
     // A chunk of zero events, an empty body, and 40,001 empty frames.
     let mut empty_chunk = Vec::new();
     push_frame(&mut empty_chunk, &rewind_domain::encode_chunk(big.names(), 1, &[], &[]));
@@ -199,7 +210,8 @@ async fn one_request_can_make_the_server_do_only_so_much() {
     assert_eq!(api.post_append(&query, vec![0u8; 4 * 40_001]).await.unwrap().status, 400);
     // A body past the limit is cut off before it is all read.
     let huge = vec![0u8; rewind_server::BODY_LIMIT + 1];
-    assert_eq!(api.post_append(&query, huge).await.unwrap().status, 413);
+    let refused = api.post_append(&query, huge).await.map(|reply| reply.status);
+    assert!(matches!(refused, Ok(413) | Err(_)), "{refused:?}");
     // Reads are paged.
     assert_eq!(http().get(format!("{}/api/events?after=0&limit=100001", server.base())).send().await.unwrap().status(), 400);
     assert_eq!(redis.stream_len().await, 0, "no refusal stored anything");

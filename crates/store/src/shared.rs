@@ -534,6 +534,8 @@ impl SharedLog {
                 }
                 return Ok((LogVersion { epoch: page.epoch, head: last }, body));
             }
+            // The next page is asked for on the log this one ended in: a log replaced in between is refused.
+            chain = answer.chain.map(|c| format!("&chain={c}")).unwrap_or_default();
             if last == from {
                 return Err(StoreError::Read(format!(
                     "the sync server sent no events after {from}, though its log holds {}",
