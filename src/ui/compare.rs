@@ -43,7 +43,7 @@ fn list_viewport(
 ) -> impl IntoView {
     let viewport: NodeRef<leptos::html::Div> = NodeRef::new();
     view! {
-        <div class="rows-viewport" node_ref=viewport tabindex="0" aria-label=label
+        <div class="rows-viewport" node_ref=viewport tabindex="0" role="region" aria-label=label
             style:max-height=format!("{}px", VIEW_ROWS as f64 * ROW_H)
             on:scroll=move |_| if let Some(el) = viewport.get_untracked() { scroll_top.set(el.scroll_top() as f64) }>
             <div class="rows-spacer" role="list" node_ref=spacer style:height=move || format!("{}px", len.get() as f64 * ROW_H)>
@@ -130,8 +130,9 @@ pub fn DiffPanel() -> impl IntoView {
         let v = v.min(head);
         let (from, to) = ctx.diff_points.get_untracked().unwrap_or((0, head));
         let (from, to) = if from_side { (v, to) } else { (from, v) };
-        // The earlier point is always "before".
-        ctx.diff_points.set(Some((from.min(to), from.max(to))));
+        // As typed: "before" is the state after `diff-from` events, whichever point is later (a backward
+        // comparison is a question too), and a point typed digit by digit is never swapped with the other.
+        ctx.diff_points.set(Some((from, to)));
     };
     view! {
         <section class="card diff" aria-labelledby="diff-title">

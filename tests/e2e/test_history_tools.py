@@ -59,6 +59,22 @@ def test_diff_lists_every_value_that_differs_including_entities_created_in_betwe
     expect(shop.page.get_by_test_id("diff-count")).to_have_text("0")
 
 
+def test_points_stay_as_typed_and_a_backward_comparison_can_be_asked(shop):
+    a_small_history(shop)
+    set_points(shop, 6, 2)
+    # Typed left to right, the first point later than the second: neither is swapped.
+    expect(shop.page.get_by_test_id("diff-from")).to_have_value("6")
+    expect(shop.page.get_by_test_id("diff-to")).to_have_value("2")
+    # "before" is the state after diff-from events (6), "after" the state after diff-to events (2); users and
+    # items that did not exist yet at 2 have no value there to list.
+    expect(shop.page.get_by_test_id("diff-count")).to_have_text("3")
+    assert diff_rows(shop.page.locator(".diff")) == [
+        {"kind": "user", "id": "alice", "field": "balance", "before": 440, "after": 500},
+        {"kind": "item", "id": "apple", "field": "price", "before": 45, "after": 30},
+        {"kind": "item", "id": "apple", "field": "stock", "before": 8, "after": 10},
+    ]
+
+
 def test_a_click_and_a_shift_click_in_the_event_log_set_the_two_points(shop):
     a_small_history(shop)
     log = shop.page.locator("[data-testid=log-row]")
