@@ -35,6 +35,25 @@ const CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
 /// from it (Redis's own count of entries ever added, and the last id it generated, disagree with what is
 /// left: nothing of Rewind deletes entries, so the log is damaged and nothing may be added after it).
 const HEAD_LUA: &str = r#"
+-- The value of field `name` of an entry's flat field list, or false.
+local function field(fields, name)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then
+      return fields[i + 1]
+    end
+  end
+  return false
+end
+
+-- The value of field `name` of the entry `seq`, or false when there is no such entry or field.
+local function entry_field(stream, seq, name)
+  local entry = redis.call('XRANGE', stream, seq .. '-0', seq .. '-0')
+  if not entry[1] then
+    return false
+  end
+  return field(entry[1][2], name)
+end
+
 local function log_head(stream)
   if redis.call('EXISTS', stream) == 0 then
     return 0, false, false
@@ -48,12 +67,7 @@ local function log_head(stream)
   local last = f['last-entry']
   if last then
     head = tonumber(string.match(last[1], '^(%d+)%-'))
-    local fields = last[2]
-    for i = 1, #fields, 2 do
-      if fields[i] == 'chain' then
-        chain = fields[i + 1]
-      end
-    end
+    chain = field(last[2], 'chain')
   end
   local generated = tonumber(string.match(f['last-generated-id'], '^(%d+)%-'))
   local deleted = generated ~= head or f['entries-added'] ~= f['length']
@@ -72,17 +86,10 @@ local function key_stored(stream, record, key, epoch)
   if not seq or at_epoch ~= epoch then
     return false
   end
-  local entry = redis.call('XRANGE', stream, seq .. '-0', seq .. '-0')
-  if not entry[1] then
+  if entry_field(stream, seq, 'key') ~= key then
     return false
   end
-  local fields = entry[1][2]
-  for i = 1, #fields, 2 do
-    if fields[i] == 'key' and fields[i + 1] == key then
-      return tonumber(seq)
-    end
-  end
-  return false
+  return tonumber(seq)
 end
 "#;
 
@@ -143,28 +150,15 @@ return {'ok', epoch, head + n, ARGV[5 + 2 * n], 0}
 /// never move it backwards, and it is never ahead of the stream or of another log. A stored snapshot that
 /// does not name the stream's log counts as none.
 const SNAPSHOT_LUA: &str = r#"
-local function chain_at(stream, seq)
-  local entry = redis.call('XRANGE', stream, seq .. '-0', seq .. '-0')
-  if not entry[1] then
-    return false
-  end
-  local fields = entry[1][2]
-  for i = 1, #fields, 2 do
-    if fields[i] == 'chain' then
-      return fields[i + 1]
-    end
-  end
-  return false
-end
 local epoch = redis.call('GET', KEYS[3])
 local head, _, deleted = log_head(KEYS[2])
 local stored = 0
 local fields = redis.call('HMGET', KEYS[1], 'epoch', 'seq', 'chain')
-if fields[1] == epoch and fields[2] and tonumber(fields[2]) <= head and fields[3] == chain_at(KEYS[2], fields[2]) then
+if fields[1] == epoch and fields[2] and tonumber(fields[2]) <= head and fields[3] == entry_field(KEYS[2], fields[2], 'chain') then
   stored = tonumber(fields[2])
 end
 local seq = tonumber(ARGV[2])
-local at = chain_at(KEYS[2], ARGV[2])
+local at = entry_field(KEYS[2], ARGV[2], 'chain')
 if deleted or epoch ~= ARGV[1] or seq > head or seq <= stored or (at and at ~= ARGV[4]) then
   return stored
 end
