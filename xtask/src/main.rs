@@ -15,11 +15,18 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// Debian's Redis (7.0): the shared log's engine, for `serve --shared` and the sync server's tests.
 const REDIS_SERVER: &str = "/usr/bin/redis-server";
 const REDIS_BENCHMARK: &str = "/usr/bin/redis-benchmark";
+const BROTLI: &str = "/usr/bin/brotli";
+/// The page's budget: the WebAssembly a browser downloads, gzipped (issue 26).
+const WASM_GZIP_BUDGET: u64 = 300 * 1024;
+/// The size profiler `cargo xtask bench size` runs over the app's WebAssembly (installed if missing).
+const TWIGGY_VERSION: &str = "0.8.0";
 const PY_PACKAGES: [&str; 2] = ["playwright>=1.50,<2", "pytest>=8,<10"];
 /// wasm-opt comes from the npm registry's binaryen build: Debian's version 108 breaks the externref table
 /// that wasm-bindgen 0.2.130 emits (the optimised page fails at start). Installed under `.tools/`.
 const BINARYEN: &str = "binaryen@132.0.0";
 const WASM_OPT_VERSION: &str = "wasm-opt version 132";
+/// axe-core, the accessibility checker the end-to-end tests run over every panel (from npm, under `.tools/`).
+const AXE_CORE: &str = "axe-core@4.10.3";
 /// The cargo-fuzz targets in fuzz/fuzz_targets/, and how long `cargo xtask fuzz` runs each by default.
 const FUZZ_TARGETS: [&str; 4] = ["jsonl_import", "chunk_decode", "snapshot_decode", "server_request"];
 const FUZZ_SECONDS: u64 = 60;
@@ -42,7 +49,7 @@ fn main() -> ExitCode {
                  serve --shared\n          \
                  the same, with the log shared through Redis and rewind-server (data under target/redis)\n  \
                  test    install what is missing, then run every test (native, browser, end-to-end)\n  \
-                 bench   install what is missing, then run the benchmarks (native, in Chromium, the sync server)\n  \
+                 bench [PART…]\n          install what is missing, then run the benchmarks (native, browser, app, history, scale, shared, size, baseline)\n  \
                  fuzz [SECONDS] [TARGET…]\n          \
                  run each fuzz target of fuzz/ (or those named) for SECONDS (default 60), installing nightly and cargo-fuzz if missing\n  \
                  setup   only install what is missing"
@@ -100,6 +107,8 @@ fn setup() -> Result {
         ("chromium-driver", CHROMEDRIVER),
         ("redis-server", REDIS_SERVER),
         ("redis-tools", REDIS_BENCHMARK),
+        // The release build's hook writes a brotli copy of the page's files (Trunk.toml).
+        ("brotli", BROTLI),
     ];
     let missing_debs: Vec<&str> = debs
         .into_iter()
@@ -127,6 +136,12 @@ fn setup() -> Result {
     if !version_of(&wasm_opt.to_string_lossy(), "--version").is_some_and(|v| v.starts_with(WASM_OPT_VERSION)) {
         let prefix = root().join(".tools");
         run(Command::new("npm").args(["install", "--no-audit", "--no-fund", "--prefix"]).arg(&prefix).arg(BINARYEN))?;
+    }
+    let axe = root().join(".tools/node_modules/axe-core/package.json");
+    let axe_version = AXE_CORE.trim_start_matches("axe-core@");
+    if !std::fs::read_to_string(&axe).is_ok_and(|p| p.contains(&format!("\"version\": \"{axe_version}\""))) {
+        let prefix = root().join(".tools");
+        run(Command::new("npm").args(["install", "--no-audit", "--no-fund", "--prefix"]).arg(&prefix).arg(AXE_CORE))?;
     }
 
     let has_py = Command::new("python3")
@@ -288,6 +303,9 @@ fn bench(args: &[String]) -> Result {
         run(trunk().args(["build", "--release", "--offline"]))?;
         run(Command::new("python3").current_dir(root()).args(["tests/e2e/bench_shared.py"]))?;
     }
+    if only("size") {
+        size()?;
+    }
     if only("baseline") {
         // The yardstick: plain JavaScript and raw IndexedDB in the same browser.
         let script = root().join("../shared/bench/run-js-baseline.py");
@@ -298,6 +316,138 @@ fn bench(args: &[String]) -> Result {
         }
     }
     Ok(())
+}
+
+/// `cargo xtask bench size`: the release page's files raw, gzipped and brotli-compressed (the copies the build's
+/// hook wrote, as rewind-server sends them), the WebAssembly against its budget, and its largest contributors by
+/// crate and by function from `twiggy` (over the linker's output, which still has names: before wasm-bindgen
+/// and wasm-opt, so the shares matter more than the bytes).
+fn size() -> Result {
+    run(trunk().args(["build", "--release", "--offline"]))?;
+    let dist = root().join("dist");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dist)
+        .map_err(|e| format!("cannot list {}: {e}", dist.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "wasm" || x == "js" || x == "css" || x == "html"))
+        .collect();
+    files.sort();
+    let len = |p: &Path| std::fs::metadata(p).map(|m| m.len()).ok();
+    let kb = |n: Option<u64>| n.map_or("-".to_owned(), |n| format!("{:.1} KB", n as f64 / 1024.0));
+    println!("\n{:<44} {:>12} {:>12} {:>12}", "file (dist/)", "raw", "gzip -9", "brotli -q 11");
+    let mut wasm_gz = None;
+    for file in &files {
+        let with = |ext: &str| {
+            let mut name = file.as_os_str().to_owned();
+            name.push(ext);
+            len(Path::new(&name))
+        };
+        let (gz, br) = (with(".gz"), with(".br"));
+        if file.extension().is_some_and(|x| x == "wasm") {
+            wasm_gz = gz;
+        }
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        println!("{name:<44} {:>12} {:>12} {:>12}", kb(len(file)), kb(gz), kb(br));
+    }
+    match wasm_gz {
+        Some(gz) if gz <= WASM_GZIP_BUDGET => println!("WebAssembly gzipped: {} of the {} budget", kb(Some(gz)), kb(Some(WASM_GZIP_BUDGET))),
+        Some(gz) => println!("WebAssembly gzipped: {}, OVER the {} budget by {}", kb(Some(gz)), kb(Some(WASM_GZIP_BUDGET)), kb(Some(gz - WASM_GZIP_BUDGET))),
+        None => println!("no gzipped WebAssembly in dist/: the release build's hook did not run (Trunk.toml)"),
+    }
+
+    if version_of("twiggy", "--version").is_none_or(|v| !v.ends_with(TWIGGY_VERSION)) {
+        run(cargo().args(["install", "--locked", "twiggy", "--version", TWIGGY_VERSION]))?;
+    }
+    let linked = root().join("target/wasm32-unknown-unknown/release/rewind.wasm");
+    let out = Command::new("twiggy")
+        .args(["top", "-n", "1000000", "-f", "csv"])
+        .arg(&linked)
+        .output()
+        .map_err(|e| format!("could not start twiggy: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("twiggy top {} failed: {}", linked.display(), String::from_utf8_lossy(&out.stderr)));
+    }
+    let items = twiggy_items(&String::from_utf8_lossy(&out.stdout));
+    let code: Vec<&(String, u64)> = items.iter().filter(|(name, _)| !is_metadata(name)).collect();
+    let total: u64 = code.iter().map(|(_, size)| size).sum();
+    let mut by_crate: Vec<(String, u64)> = Vec::new();
+    for (name, size) in &code {
+        let krate = crate_of(name);
+        match by_crate.iter_mut().find(|(k, _)| *k == krate) {
+            Some((_, sum)) => *sum += size,
+            None => by_crate.push((krate, *size)),
+        }
+    }
+    by_crate.sort_by_key(|(_, size)| std::cmp::Reverse(*size));
+    println!("\nlargest contributors by crate (code and data before wasm-bindgen and wasm-opt: {})", kb(Some(total)));
+    for (krate, size) in by_crate.iter().take(15) {
+        println!("{:>10}  {:>5.1}%  {krate}", kb(Some(*size)), *size as f64 * 100.0 / total.max(1) as f64);
+    }
+    println!("\nlargest functions");
+    for (name, size) in code.iter().take(15) {
+        let short: String = name.chars().take(110).collect();
+        println!("{:>10}  {short}", kb(Some(*size)));
+    }
+    Ok(())
+}
+
+/// Name and shallow size of each row of `twiggy top -f csv` (the name is quoted when it holds a comma or a
+/// quote, with quotes doubled).
+fn twiggy_items(csv: &str) -> Vec<(String, u64)> {
+    let mut items = Vec::new();
+    for line in csv.lines().skip(1) {
+        let (name, rest) = match line.strip_prefix('"') {
+            Some(quoted) => {
+                let mut name = String::new();
+                let mut chars = quoted.char_indices().peekable();
+                let mut end = None;
+                while let Some((i, c)) = chars.next() {
+                    if c == '"' {
+                        if chars.peek().is_some_and(|(_, next)| *next == '"') {
+                            chars.next();
+                            name.push('"');
+                        } else {
+                            end = Some(i + 1);
+                            break;
+                        }
+                    } else {
+                        name.push(c);
+                    }
+                }
+                match end.and_then(|e| quoted.get(e..)) {
+                    Some(rest) => (name, rest.trim_start_matches(',')),
+                    None => continue,
+                }
+            }
+            None => match line.split_once(',') {
+                Some((name, rest)) => (name.to_owned(), rest),
+                None => continue,
+            },
+        };
+        if let Some(size) = rest.split(',').next().and_then(|s| s.trim().parse::<u64>().ok()) {
+            items.push((name, size));
+        }
+    }
+    items
+}
+
+/// Sections that wasm-bindgen and wasm-opt remove: names, wasm-bindgen's own descriptions, exports' entries.
+fn is_metadata(name: &str) -> bool {
+    name.contains("\"function names\" subsection")
+        || name.starts_with("custom section")
+        || name.starts_with("export ")
+        || name.contains("wasm_bindgen::describe")
+        || name.starts_with("__wbindgen_describe")
+}
+
+/// The crate a symbol's code comes from: the first path segment, looking through `<impl … for …>` and `<T as …>`.
+fn crate_of(name: &str) -> String {
+    if name.starts_with("data") {
+        return "data (strings, tables)".to_owned();
+    }
+    let trimmed = name.trim_start_matches(['<', '&']).trim_start_matches("impl ").trim_start_matches("mut ");
+    let trimmed = trimmed.strip_prefix("T as ").or_else(|| trimmed.strip_prefix("F as ")).unwrap_or(trimmed);
+    let head: String = trimmed.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    if head.is_empty() { "(other)".to_owned() } else { head }
 }
 
 /// `cargo xtask fuzz [SECONDS] [TARGET…]`: seeds the corpora, builds the fuzz targets once, runs each (or each
@@ -590,5 +740,20 @@ mod tests {
         assert_eq!(out, [0xAC, 0x02]);
         // The CRC-32 check value of "123456789".
         assert_eq!(with_crc(b"123456789".to_vec())[9..], 0xCBF4_3926u32.to_le_bytes());
+    }
+
+    #[test]
+    fn the_size_report_reads_twiggys_quoted_names_and_finds_their_crates() {
+        let csv = "Name,ShallowSize,ShallowSizePercent,RetainedSize,RetainedSizePercent\n\
+                   \"<tachys::view::Foo<(a, \"\"b\"\")> as Render>::build\",120,1.0,120,1.0\n\
+                   rewind_domain::chunk::decode_into::h0123,80,0.5,80,0.5\n\
+                   \"\"\"function names\"\" subsection\",999,9.0,999,9.0\n";
+        let items = twiggy_items(csv);
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[0], ("<tachys::view::Foo<(a, \"b\")> as Render>::build".to_owned(), 120));
+        assert_eq!(crate_of(&items[0].0), "tachys");
+        assert_eq!(crate_of(&items[1].0), "rewind_domain");
+        assert!(is_metadata(&items[2].0));
+        assert_eq!(crate_of("<T as reactive_graph::traits::Get>::get"), "reactive_graph");
     }
 }

@@ -71,7 +71,7 @@ pub struct AppState {
 /// The API under `/api`, and the files of `dist` for every other path (`index.html` for unknown ones, so the
 /// app's own routes load the app).
 pub fn router(state: AppState, dist: &Path) -> Router {
-    let files = ServeDir::new(dist).precompressed_gzip().precompressed_br().fallback(ServeFile::new(dist.join("index.html")));
+    let files = app_files(dist);
     let access = Arc::clone(&state.access);
     Router::new()
         .route("/api/version", get(version))
@@ -89,6 +89,12 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         .layer(middleware::from_fn(time_limit))
         .layer(middleware::from_fn_with_state(access, guard))
         .layer(CatchPanicLayer::custom(panicked))
+}
+
+/// The page's files. A release build leaves `.br` and `.gz` copies beside them (Trunk.toml's hook): a browser
+/// that accepts one gets it, a third of the WebAssembly's bytes.
+fn app_files(dist: &Path) -> ServeDir<ServeFile> {
+    ServeDir::new(dist).precompressed_br().precompressed_gzip().fallback(ServeFile::new(dist.join("index.html")))
 }
 
 /// A request that takes too long is answered, and whatever it was doing is dropped. An append cut off so
@@ -378,5 +384,28 @@ mod tests {
         assert!(json["message"].as_str().unwrap().contains("nothing was stored"));
         let answer = app.oneshot(Request::get("/fine").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(answer.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn the_page_is_sent_compressed_to_a_browser_that_accepts_it() {
+        let dist = tempfile::tempdir().unwrap();
+        std::fs::write(dist.path().join("index.html"), "<html></html>").unwrap();
+        std::fs::write(dist.path().join("app_bg.wasm"), vec![0u8; 4096]).unwrap();
+        std::fs::write(dist.path().join("app_bg.wasm.br"), b"brotli bytes").unwrap();
+        std::fs::write(dist.path().join("app_bg.wasm.gz"), b"gzip bytes").unwrap();
+        let files = Router::new().fallback_service(app_files(dist.path()));
+        let fetch = |accept: &'static str| {
+            let files = files.clone();
+            async move {
+                let request = Request::get("/app_bg.wasm").header("accept-encoding", accept).body(Body::empty()).unwrap();
+                let answer = files.oneshot(request).await.unwrap();
+                let encoding = answer.headers().get("content-encoding").map(|v| v.to_str().unwrap().to_owned());
+                let body = axum::body::to_bytes(answer.into_body(), 1 << 20).await.unwrap();
+                (encoding, body.len())
+            }
+        };
+        assert_eq!(fetch("gzip, deflate, br, zstd").await, (Some("br".to_owned()), 12));
+        assert_eq!(fetch("gzip").await, (Some("gzip".to_owned()), 10));
+        assert_eq!(fetch("identity").await, (None, 4096));
     }
 }
