@@ -141,7 +141,7 @@ pub fn EventLog() -> impl IntoView {
             <Show when=move || listed.get() == 0>
                 <p class="muted">{move || if ctx.head.get() == 0 { "No events yet." } else { "No event matches the filter." }}</p>
             </Show>
-            <div class="log-viewport" node_ref=viewport tabindex="0" aria-label="Events, in order"
+            <div class="log-viewport" node_ref=viewport tabindex="0" role="region" aria-label="Events, in order"
                 style:height=format!("{}px", VIEW_ROWS as f64 * ROW_H)
                 on:scroll=move |_| if let Some(el) = viewport.get_untracked() {
                     let at = el.scroll_top();
