@@ -8,7 +8,7 @@
 //! clear, keeping the intact events of a damaged log) asks the user again with the new count instead.
 
 use crate::queue::Queue;
-use rewind_domain::{compensate, Command, Event, Log, Producer, Rejection, State};
+use rewind_domain::{compensate, Command, Event, Log, Names, Producer, Rejection, State};
 use rewind_store::{
     encode_chunks, should_snapshot, Appended, Backoff, CommandKey, Expected, Feed, FeedNews, LogChange, LogVersion, Store,
     StoreError, SyncStatus, TabSync, MAX_CHUNK_EVENTS,
@@ -727,7 +727,12 @@ impl Session {
                     }
                     self.tell(Update::Replaced);
                     self.announce(LogChange::Replaced);
-                    self.snapshot_if_due(false);
+                    // Inside the turn, not in the background: a reload right after a large import then
+                    // starts from this snapshot instead of replaying every imported event.
+                    if let Some(due) = self.due_snapshot(false) {
+                        self.progress(format!("Saving a snapshot at event {}", due.live.seq()), 0.95);
+                        write_snapshot(&self.store, due).await;
+                    }
                     return Ok(Replacement::Done(version.head));
                 }
                 Err(StoreError::Conflict { .. } | StoreError::Replaced) => {
@@ -742,21 +747,33 @@ impl Session {
     /// Writes a snapshot of the live state in the background when the policy says so. It is taken from a
     /// state whose events are all stored, and the store drops it if the log was replaced meanwhile.
     pub fn snapshot_if_due(&self, page_hidden: bool) {
-        let due = {
-            let Ok(mut book) = self.book.try_borrow_mut() else { return };
-            let Expected::Version(version) = book.version else { return };
-            if !book.history_ready || book.problem.is_some() || !should_snapshot(book.head(), book.last_snapshot, page_hidden) {
-                return;
-            }
-            book.last_snapshot = book.head();
-            (version.epoch, book.live.clone(), book.log.names().clone())
-        };
+        let Some(due) = self.due_snapshot(page_hidden) else { return };
         let store = self.store.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let (epoch, live, names) = due;
-            if let Err(e) = store.write_snapshot(epoch, &live, &names).await {
-                web_sys::console::warn_1(&format!("Rewind could not write a snapshot: {e}").into());
-            }
-        });
+        wasm_bindgen_futures::spawn_local(async move { write_snapshot(&store, due).await });
+    }
+
+    /// The live state to snapshot now, if the policy says one is due; marks it as taken.
+    fn due_snapshot(&self, page_hidden: bool) -> Option<DueSnapshot> {
+        let Ok(mut book) = self.book.try_borrow_mut() else { return None };
+        let Expected::Version(version) = book.version else { return None };
+        if !book.history_ready || book.problem.is_some() || !should_snapshot(book.head(), book.last_snapshot, page_hidden) {
+            return None;
+        }
+        book.last_snapshot = book.head();
+        Some(DueSnapshot { epoch: version.epoch, live: book.live.clone(), names: book.log.names().clone() })
+    }
+}
+
+/// A snapshot the policy asked for, taken from a state whose events are all stored.
+struct DueSnapshot {
+    epoch: u64,
+    live: State,
+    names: Names,
+}
+
+/// A snapshot that cannot be written costs only speed at the next load (the log is whole): said, not shown.
+async fn write_snapshot(store: &Store, due: DueSnapshot) {
+    if let Err(e) = store.write_snapshot(due.epoch, &due.live, &due.names).await {
+        web_sys::console::warn_1(&format!("Rewind could not write a snapshot: {e}").into());
     }
 }

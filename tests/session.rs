@@ -157,6 +157,19 @@ async fn an_import_asks_again_with_the_new_count_when_another_tab_appended_meanw
     assert_eq!(c.store().head().await.unwrap(), 1_001, "B's event was not erased");
 }
 
+#[wasm_bindgen_test]
+async fn an_import_leaves_a_snapshot_at_its_head_so_a_reload_replays_nothing() {
+    let name = unique("import-snapshot");
+    let (s, loaded) = session(&name, answering(true).0).await;
+    loaded.unwrap();
+    let (file, file_live) = generate_log(30, 25_000).unwrap();
+    assert_eq!(s.import(file, file_live.clone(), "big.jsonl").await.unwrap(), Replacement::Done(25_000));
+    // At once, as a reload right after the import would: no background write to wait for.
+    let restored = Store::open(&name).await.restore().await.unwrap();
+    assert_eq!((restored.snapshot_seq, restored.tail), (25_000, 0), "the reload starts from the import's snapshot");
+    assert_eq!(restored.live, file_live);
+}
+
 /// Stores a generated log of `n` events in IndexedDB `name`, then changes one stored value by script.
 async fn damaged_store(name: &str, n: u64, damage_js: &str) {
     let store = Store::open(name).await;
