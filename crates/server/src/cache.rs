@@ -2,7 +2,7 @@
 //! answer reads from. Redis is the truth: the cache only ever follows it, and starts over when Redis holds
 //! another log (a new epoch, or a stream shorter than the cache).
 
-use crate::redis_log::{Chain, Entry, RedisLog, StoreError, Version};
+use crate::redis_log::{Chain, Entry, RedisLog, RedisLogError, Version};
 use rewind_domain::{encode_jsonl_line, push_jsonl_line, Event, Log, State};
 
 /// Entries read from Redis in one request while catching up: big enough that a million events take a
@@ -13,7 +13,7 @@ const PAGE: usize = 10_000;
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] RedisLogError),
     /// The stream holds something the domain refuses: it was written by something other than Rewind's
     /// checked append. Nothing past it can be trusted, so nothing more is appended either.
     #[error("the shared log in Redis is damaged at event {seq}: {reason}; repair or remove that entry of the stream")]

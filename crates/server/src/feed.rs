@@ -2,7 +2,7 @@
 //! publishes the log's version; every WebSocket of the copy listens to that one task, so a thousand pages
 //! cost Redis one blocked read, not a thousand.
 
-use crate::redis_log::{head_on, StoreError, Version, STREAM_KEY};
+use crate::redis_log::{head_on, RedisLogError, Version, STREAM_KEY};
 use crate::shared::SharedLog;
 use redis::aio::MultiplexedConnection;
 use std::time::Duration;
@@ -47,7 +47,7 @@ async fn follow(
     tx: &watch::Sender<Version>,
     up: &watch::Sender<bool>,
     outage: &mut bool,
-) -> Result<(), StoreError> {
+) -> Result<(), RedisLogError> {
     // The response timeout must outlast the blocking read.
     let mut conn = shared.redis().dedicated_connection(BLOCK * 2).await?;
     loop {
@@ -66,7 +66,7 @@ async fn follow(
 }
 
 /// Returns once the stream holds an entry past `head`, or after [`BLOCK`].
-async fn wait_past(conn: &mut MultiplexedConnection, head: u64) -> Result<(), StoreError> {
+async fn wait_past(conn: &mut MultiplexedConnection, head: u64) -> Result<(), RedisLogError> {
     // COUNT 1: the entry is only a wake-up call; the version is read afterwards, however many came.
     let _: redis::Value = redis::cmd("XREAD")
         .arg("COUNT")

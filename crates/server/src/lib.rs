@@ -20,7 +20,7 @@ pub use cache::CacheError;
 pub use guard::{AccessKey, AccessKeyError, AccessOptions};
 pub use listener::MAX_CONNECTIONS;
 pub use produce::{produce, ProduceError, ProduceOptions, Produced};
-pub use redis_log::{ConnectError, RedisLog, StoreError, Version};
+pub use redis_log::{ConnectError, RedisLog, SnapshotAnswer, RedisLogError, Version};
 pub use request::{BODY_LIMIT, MAX_APPEND_EVENTS};
 pub use shared::{AppendError, ReadError, SharedLog};
 pub use snapshot::SnapshotPolicy;

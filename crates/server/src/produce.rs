@@ -3,7 +3,7 @@
 //! again, exactly as a page does.
 
 use crate::cache::{Cache, CacheError};
-use crate::redis_log::{now_ms, Appended, RedisLog, StoreError, Version};
+use crate::redis_log::{now_ms, Appended, RedisLog, RedisLogError, Version};
 use rewind_domain::{Producer, Rejection};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub enum ProduceError {
     #[error(transparent)]
     Cache(#[from] CacheError),
     #[error("{0}; nothing of the batch was stored")]
-    Store(#[from] StoreError),
+    Store(#[from] RedisLogError),
     #[error("the producer found no valid event to add ({0}): the shop is too close to its limits; try another --seed")]
     NoValidEvent(Rejection),
 }

@@ -159,11 +159,14 @@ if fields[1] == epoch and fields[2] and tonumber(fields[2]) <= head and fields[3
 end
 local seq = tonumber(ARGV[2])
 local at = entry_field(KEYS[2], ARGV[2], 'chain')
-if deleted or epoch ~= ARGV[1] or seq > head or seq <= stored or (at and at ~= ARGV[4]) then
-  return stored
+if deleted or epoch ~= ARGV[1] or seq > head or (at and at ~= ARGV[4]) then
+  return {'refused', stored}
+end
+if seq <= stored then
+  return {'kept', stored}
 end
 redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'seq', ARGV[2], 'bytes', ARGV[3], 'chain', ARGV[4])
-return seq
+return {'stored', seq}
 "#;
 
 /// A script: the shebang (so that Redis refuses a write script up front when out of memory, and lets a
@@ -246,7 +249,7 @@ impl Chain {
 
 /// What went wrong talking to Redis.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum RedisLogError {
     #[error("Redis cannot be reached ({0})")]
     Unreachable(#[source] RedisError),
     #[error("Redis refused the request ({0})")]
@@ -257,7 +260,7 @@ pub enum StoreError {
     NotDurable(#[from] NotDurable),
 }
 
-impl From<RedisError> for StoreError {
+impl From<RedisError> for RedisLogError {
     fn from(error: RedisError) -> Self {
         let transient = error.is_io_error()
             || error.is_timeout()
@@ -265,9 +268,9 @@ impl From<RedisError> for StoreError {
             || error.is_connection_refusal()
             || error.is_unrecoverable_error();
         if transient {
-            StoreError::Unreachable(error)
+            RedisLogError::Unreachable(error)
         } else {
-            StoreError::Refused(error)
+            RedisLogError::Refused(error)
         }
     }
 }
@@ -296,7 +299,7 @@ pub enum ConnectError {
     #[error("cannot reach Redis at {url} ({source}): start Redis first (cargo xtask serve --shared starts one)")]
     Unreachable { url: String, source: RedisError },
     #[error("Redis at {url}: {source}")]
-    NotDurable { url: String, source: StoreError },
+    NotDurable { url: String, source: RedisLogError },
 }
 
 /// One stream entry as stored.
@@ -403,7 +406,7 @@ impl RedisLog {
     }
 
     /// Whether Redis runs with every setting of [`DURABLE_SETTINGS`]; the first one it lacks otherwise.
-    pub async fn check_durable(&self) -> Result<(), StoreError> {
+    pub async fn check_durable(&self) -> Result<(), RedisLogError> {
         let mut pipe = redis::pipe();
         for (setting, _) in DURABLE_SETTINGS {
             pipe.cmd("CONFIG").arg("GET").arg(setting);
@@ -428,17 +431,17 @@ impl RedisLog {
     }
 
     /// The log's version. Names the log first if Redis has none yet.
-    pub async fn version(&self) -> Result<Version, StoreError> {
+    pub async fn version(&self) -> Result<Version, RedisLogError> {
         Ok(head_on(&mut self.conn.clone()).await?.version)
     }
 
     /// Where the stream ends.
-    pub async fn head(&self) -> Result<Head, StoreError> {
+    pub async fn head(&self) -> Result<Head, RedisLogError> {
         head_on(&mut self.conn.clone()).await
     }
 
     /// Up to `count` entries from sequence number `from` on, with where the stream ended as they were read.
-    pub async fn read_from(&self, from: u64, count: usize) -> Result<Page, StoreError> {
+    pub async fn read_from(&self, from: u64, count: usize) -> Result<Page, RedisLogError> {
         read_on(&mut self.conn.clone(), from, count).await
     }
 
@@ -450,7 +453,7 @@ impl RedisLog {
         chain: Chain,
         key: Option<&CommandKey>,
         lines: &[(String, Chain)],
-    ) -> Result<Appended, StoreError> {
+    ) -> Result<Appended, RedisLogError> {
         let key_text = key.map_or("", CommandKey::as_str);
         let mut invocation = APPEND.key(STREAM_KEY);
         invocation.key(EPOCH_KEY).key(format!("{KEY_PREFIX}{key_text}"));
@@ -466,12 +469,12 @@ impl RedisLog {
             "stale" => Ok(Appended::Stale(version)),
             "seen" => Ok(Appended::Seen { first, version }),
             "damaged" => Ok(Appended::Damaged(version)),
-            other => Err(StoreError::Unexpected(format!("the append script answered {other:?}"))),
+            other => Err(RedisLogError::Unexpected(format!("the append script answered {other:?}"))),
         }
     }
 
     /// Where the first event of the command of `key` was stored in the log of `epoch`, if it was.
-    pub async fn key_seen(&self, key: &CommandKey, epoch: u64) -> Result<Option<u64>, StoreError> {
+    pub async fn key_seen(&self, key: &CommandKey, epoch: u64) -> Result<Option<u64>, RedisLogError> {
         let mut invocation = KEY_STORED.key(STREAM_KEY);
         invocation.key(format!("{KEY_PREFIX}{}", key.as_str())).arg(key.as_str()).arg(epoch);
         let seq: u64 = invocation.invoke_async(&mut self.conn.clone()).await?;
@@ -479,7 +482,7 @@ impl RedisLog {
     }
 
     /// The newest snapshot as stored (the caller checks that it belongs to its log).
-    pub async fn snapshot(&self) -> Result<Option<StoredSnapshot>, StoreError> {
+    pub async fn snapshot(&self) -> Result<Option<StoredSnapshot>, RedisLogError> {
         let fields: SnapshotFields = redis::cmd("HMGET")
             .arg(SNAPSHOT_KEY)
             .arg("epoch")
@@ -493,24 +496,43 @@ impl RedisLog {
         Ok(Some(StoredSnapshot { epoch, seq, bytes, chain: chain.as_deref().and_then(Chain::from_hex) }))
     }
 
-    /// Stores `bytes` as the snapshot at `seq` (chain `chain`) of log `epoch` unless a newer one is stored or
-    /// `seq` is past the head. Returns the sequence number of the snapshot stored afterwards (0 for none).
-    pub async fn write_snapshot(&self, epoch: u64, seq: u64, chain: Chain, bytes: &[u8]) -> Result<u64, StoreError> {
+    /// Stores `bytes` as the snapshot at `seq` (chain `chain`) of log `epoch`, unless one as new is stored
+    /// already or the stream is not that log up to `seq` (another epoch, another chain there, `seq` past its
+    /// head, entries deleted): the script says which, with the snapshot stored afterwards.
+    pub async fn write_snapshot(&self, epoch: u64, seq: u64, chain: Chain, bytes: &[u8]) -> Result<SnapshotAnswer, RedisLogError> {
         let mut invocation = WRITE_SNAPSHOT.key(SNAPSHOT_KEY);
         invocation.key(STREAM_KEY).key(EPOCH_KEY).arg(epoch).arg(seq).arg(bytes).arg(chain.to_hex());
-        Ok(invocation.invoke_async(&mut self.conn.clone()).await?)
+        let (outcome, kept): (String, u64) = invocation.invoke_async(&mut self.conn.clone()).await?;
+        match outcome.as_str() {
+            "stored" => Ok(SnapshotAnswer::Stored { seq: kept }),
+            "kept" => Ok(SnapshotAnswer::AlreadyKept { seq: kept }),
+            "refused" => Ok(SnapshotAnswer::Refused { asked: seq, kept }),
+            other => Err(RedisLogError::Unexpected(format!("the snapshot script answered {other:?}"))),
+        }
     }
 }
 
+/// What became of a snapshot a copy asked Redis to store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SnapshotAnswer {
+    /// Stored: the newest snapshot is the one asked for.
+    Stored { seq: u64 },
+    /// Another copy had stored one of the same log at `seq` or later, which is kept.
+    AlreadyKept { seq: u64 },
+    /// Refused: the stream is not the log the snapshot was taken of (replaced, regrown under the same epoch,
+    /// entries deleted, or shorter than the snapshot). `kept` is the snapshot still stored (0 for none).
+    Refused { asked: u64, kept: u64 },
+}
+
 /// Where the stream ends, read on `conn` (naming the log first if Redis has none yet).
-pub async fn head_on(conn: &mut impl redis::aio::ConnectionLike) -> Result<Head, StoreError> {
+pub async fn head_on(conn: &mut impl redis::aio::ConnectionLike) -> Result<Head, RedisLogError> {
     Ok(read_on(conn, 1, 0).await?.head)
 }
 
 /// The epoch, the head, its chain, whether entries were deleted, as the read script answers them.
 type HeadFields = (String, u64, String, u8);
 
-async fn read_on(conn: &mut impl redis::aio::ConnectionLike, from: u64, count: usize) -> Result<Page, StoreError> {
+async fn read_on(conn: &mut impl redis::aio::ConnectionLike, from: u64, count: usize) -> Result<Page, RedisLogError> {
     let (mut fields, mut entries) = read_once(conn, from, count).await?;
     if fields.0.is_empty() {
         // The first contact: the log is named (`SET NX`, so that copies starting together agree on one name),
@@ -523,7 +545,7 @@ async fn read_on(conn: &mut impl redis::aio::ConnectionLike, from: u64, count: u
     let chain = match chain.as_str() {
         "" => None,
         text => Some(Chain::from_hex(text).ok_or_else(|| {
-            StoreError::Unexpected(format!("entry {head}'s chain {text:?} is not 32 hex digits"))
+            RedisLogError::Unexpected(format!("entry {head}'s chain {text:?} is not 32 hex digits"))
         })?),
     };
     Ok(Page { head: Head { version, chain, deleted: deleted != 0 }, entries: parse_entries(entries)? })
@@ -534,7 +556,7 @@ async fn read_once(
     conn: &mut impl redis::aio::ConnectionLike,
     from: u64,
     count: usize,
-) -> Result<(HeadFields, Value), StoreError> {
+) -> Result<(HeadFields, Value), RedisLogError> {
     if count == 0 {
         let fields: HeadFields = READ.key(STREAM_KEY).key(EPOCH_KEY).invoke_async(conn).await?;
         return Ok((fields, Value::Nil));
@@ -562,13 +584,13 @@ async fn read_once(
     }
 }
 
-fn parse_epoch(text: &str) -> Result<u64, StoreError> {
-    text.parse().map_err(|_| StoreError::Unexpected(format!("{EPOCH_KEY} holds {text:?}, not a number")))
+fn parse_epoch(text: &str) -> Result<u64, RedisLogError> {
+    text.parse().map_err(|_| RedisLogError::Unexpected(format!("{EPOCH_KEY} holds {text:?}, not a number")))
 }
 
 /// Entries of an `XRANGE`/`XREVRANGE` answer, taken apart by hand: a million of them must not cost a map each.
-fn parse_entries(value: Value) -> Result<Vec<Entry>, StoreError> {
-    let shape = |what: &str| StoreError::Unexpected(format!("a stream entry is malformed ({what})"));
+fn parse_entries(value: Value) -> Result<Vec<Entry>, RedisLogError> {
+    let shape = |what: &str| RedisLogError::Unexpected(format!("a stream entry is malformed ({what})"));
     let items = match value {
         Value::Nil => return Ok(Vec::new()),
         Value::Array(items) => items,

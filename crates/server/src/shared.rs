@@ -3,7 +3,7 @@
 //! same log as Redis and never on what it merely remembers.
 
 use crate::cache::{Cache, CacheError};
-use crate::redis_log::{Appended, Chain, NotDurable, RedisLog, StoreError, StoredSnapshot, Version};
+use crate::redis_log::{Appended, Chain, NotDurable, RedisLog, SnapshotAnswer, RedisLogError, StoredSnapshot, Version};
 use crate::request::{AppendBody, AppendQuery, EventsQuery};
 use rewind_domain::{decode_chunk_strict, encode_frames, encode_snapshot, Event, Log, LogError, Rejection};
 use std::sync::Arc;
@@ -30,9 +30,9 @@ pub enum AppendError {
     #[error("{0}")]
     Broken(Rejection),
     #[error("{0}: nothing was stored")]
-    NotStored(StoreError),
+    NotStored(RedisLogError),
     #[error("Redis stopped answering while storing these events ({0}), so they may or may not be stored: read the log again before deciding anew")]
-    Unconfirmed(StoreError),
+    Unconfirmed(RedisLogError),
     #[error("{0}")]
     Damaged(CacheError),
 }
@@ -116,10 +116,10 @@ impl SharedLog {
     }
 
     /// Checks Redis's settings again (after it came back: it may have come back as another Redis).
-    pub async fn recheck_durable(&self) -> Result<(), StoreError> {
+    pub async fn recheck_durable(&self) -> Result<(), RedisLogError> {
         let outcome = match self.redis.check_durable().await {
             Ok(()) => None,
-            Err(StoreError::NotDurable(not)) => Some(not),
+            Err(RedisLogError::NotDurable(not)) => Some(not),
             Err(other) => return Err(other),
         };
         if let Some(not) = &outcome {
@@ -132,13 +132,13 @@ impl SharedLog {
 
     /// Refuses to go on while Redis lacks a durable setting, checking again when the last check is old or a
     /// request to Redis failed since.
-    async fn ensure_durable(&self) -> Result<(), StoreError> {
+    async fn ensure_durable(&self) -> Result<(), RedisLogError> {
         let due = self.checked_at.lock().await.is_none_or(|at| at.elapsed() > DURABLE_CHECK);
         if due {
             self.recheck_durable().await?;
         }
         match self.not_durable.borrow().clone() {
-            Some(not) => Err(StoreError::NotDurable(not)),
+            Some(not) => Err(RedisLogError::NotDurable(not)),
             None => Ok(()),
         }
     }
@@ -288,8 +288,10 @@ impl SharedLog {
     }
 
     /// Stores a snapshot of the state at the head, unless the head is still `last`. Returns the sequence
-    /// number it was taken at, if one was taken.
-    pub async fn write_snapshot(&self, last: u64) -> Result<Option<u64>, CacheError> {
+    /// number of the newest snapshot now stored (this one, or a newer one another copy stored), if one was
+    /// written; a refusal is an error, so that the copy neither believes it nor waits `every` events to try
+    /// again.
+    pub async fn write_snapshot(&self, last: u64) -> Result<Option<u64>, SnapshotError> {
         let (version, chain, bytes) = {
             let cache = self.caught_up().await?;
             let version = cache.version();
@@ -298,9 +300,25 @@ impl SharedLog {
             }
             (version, cache.head_chain(), encode_snapshot(cache.live(), cache.log().names()))
         };
-        self.redis.write_snapshot(version.epoch, version.head, chain, &bytes).await?;
-        Ok(Some(version.head))
+        match self.redis.write_snapshot(version.epoch, version.head, chain, &bytes).await? {
+            SnapshotAnswer::Stored { seq } | SnapshotAnswer::AlreadyKept { seq } => Ok(Some(seq)),
+            // The stream moved under this copy: its next catch-up finds out how (the chain at its head).
+            SnapshotAnswer::Refused { asked, .. } => Err(SnapshotError::Refused { asked }),
+        }
     }
+}
+
+/// Why a copy's snapshot was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error(transparent)]
+    Redis(#[from] RedisLogError),
+    /// Redis refused it: the stream is no longer the log the copy holds.
+    #[error("Redis refused a snapshot at event {asked}: the stream is not the log this copy holds up to there (it was \
+             replaced, or entries were deleted); the copy reads the stream again before the next one")]
+    Refused { asked: u64 },
 }
 
 fn mark(cache: &Cache) -> Mark {

@@ -6,7 +6,9 @@ mod common;
 
 use common::redis::RedisProcess;
 use common::{ServerProcess, SERVER};
-use rewind_domain::{decode_snapshot, push_jsonl_line, Log, State};
+use rewind_domain::{decode_snapshot, encode_snapshot, push_jsonl_line, Log, State};
+use rewind_server::redis_log::Chain;
+use rewind_server::{RedisLog, SnapshotAnswer};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
@@ -53,6 +55,48 @@ async fn the_producer_appends_valid_events_and_a_snapshot_follows() {
     let (names, state) = decode_snapshot(&bytes).unwrap();
     assert_eq!(state.seq(), seq);
     assert_eq!(state.listing(&names), log.replay_prefix(seq).unwrap().listing(log.names()));
+
+    // What the snapshot script answers is told apart, not taken for "stored" (issue 26).
+    let epoch = api.version().await.unwrap().epoch;
+    let chains: Vec<Chain> = redis
+        .stream()
+        .await
+        .iter()
+        .scan(Chain::default(), |chain, (_, line)| {
+            *chain = chain.next(line.as_bytes());
+            Some(*chain)
+        })
+        .collect();
+    let chain_at = |seq: u64| chains[seq as usize - 1];
+    let direct = RedisLog::connect(&redis.url()).await.unwrap();
+    let older = seq - 1;
+    assert_eq!(
+        direct.write_snapshot(epoch, older, chain_at(older), b"older").await.unwrap(),
+        SnapshotAnswer::AlreadyKept { seq },
+        "a newer snapshot is kept"
+    );
+    assert_eq!(
+        direct.write_snapshot(epoch + 1, 5_000, chain_at(5_000), b"of another log").await.unwrap(),
+        SnapshotAnswer::Refused { asked: 5_000, kept: seq },
+        "another epoch is refused"
+    );
+    assert_eq!(
+        direct.write_snapshot(epoch, 5_000, Chain::default().next(b"another event"), b"of another log").await.unwrap(),
+        SnapshotAnswer::Refused { asked: 5_000, kept: seq },
+        "another chain at 5,000 is refused"
+    );
+    assert_eq!(
+        direct.write_snapshot(epoch, 5_001, chain_at(5_000), b"past the head").await.unwrap(),
+        SnapshotAnswer::Refused { asked: 5_001, kept: seq },
+        "a snapshot past the head is refused"
+    );
+    assert_eq!(api.snapshot().await.unwrap().map(|(s, _)| s), Some(seq), "the refusals changed nothing");
+    if seq < 5_000 {
+        assert_eq!(
+            direct.write_snapshot(epoch, 5_000, chain_at(5_000), &encode_snapshot(&log.replay_prefix(5_000).unwrap(), log.names())).await.unwrap(),
+            SnapshotAnswer::Stored { seq: 5_000 }
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
