@@ -3,62 +3,20 @@
 //! decides, retries or locks.
 
 use crate::session::{Progress, Replacement, RestoreInfo, Session, SessionError, Update as SessionUpdate};
+use crate::branch::{branch_names, BranchError, BranchSession, Shelf};
 use crate::session::Book;
-use crate::shop::{DiffLine, Page, Shop, Sort, Source};
+use crate::shop::{DiffLine, Page, Shop, Sort, Source, ViewError};
 use leptos::prelude::*;
 use rewind_domain::{
-    decode_frames, diff, diff_across_in_order, encode_frames, BlameLine, Branch, Command, Entity, ImportCheck, Log, LogFilter,
-    State,
+    diff_across_in_order, BlameLine, Command, Entity, ImportCheck, LogFilter,
 };
-use rewind_store::{AccessKeyGate, Backend, BranchShelf, Expected, PageStore, SavedBranch, Store, StoreError, SyncStatus};
+use rewind_store::{AccessKeyGate, Backend, BranchShelf, Expected, PageStore, Store, StoreError, SyncStatus};
 use std::rc::Rc;
 
 pub const STORE_NAME: &str = "rewind";
 
-/// A what-if branch on screen: its log (the real log's first events, then its own) and the view of it.
-struct BranchView {
-    branch: Branch,
-    shop: Shop,
-    /// The epoch of the real log it was made on.
-    epoch: u64,
-}
-
-impl BranchView {
-    /// The view of `branch`, built on the real log's view `main`.
-    fn new(branch: Branch, main: &Shop, epoch: u64) -> BranchView {
-        let shop = Shop::for_branch(main, branch.base, &branch_source(&branch));
-        BranchView { branch, shop, epoch }
-    }
-
-    /// A saved branch rebuilt on the real log `main_log`, viewed by `main`.
-    fn restore(saved: &SavedBranch, main: &Shop, main_log: &Log) -> Result<BranchView, String> {
-        let chunks = decode_frames(&saved.frames).map_err(|e| e.to_string())?;
-        let branch = Branch::restore_from_chunks(saved.name.clone(), main_log, saved.base, &chunks).map_err(|e| e.to_string())?;
-        Ok(BranchView::new(branch, main, saved.epoch))
-    }
-
-    fn source(&self) -> Source<'_> {
-        branch_source(&self.branch)
-    }
-
-    fn saved(&self) -> SavedBranch {
-        let (events, timestamps) = self.branch.own();
-        SavedBranch {
-            name: self.branch.name.clone(),
-            base: self.branch.base,
-            epoch: self.epoch,
-            frames: encode_frames(self.branch.log().names(), self.branch.base + 1, events, timestamps),
-        }
-    }
-}
-
 fn source(book: &Book) -> Source<'_> {
     Source { log: &book.log, live: &book.live, history_ready: book.history_ready }
-}
-
-/// A branch's whole history is at hand from its start.
-fn branch_source(branch: &Branch) -> Source<'_> {
-    Source { log: branch.log(), live: branch.live(), history_ready: true }
 }
 
 /// Whether the shop can be shown yet.
@@ -79,11 +37,11 @@ pub struct Ctx {
     key_gate: StoredValue<Option<Rc<AccessKeyGate>>, LocalStorage>,
     pub access: RwSignal<Access>,
     shop: StoredValue<Shop, LocalStorage>,
-    branch: StoredValue<Option<BranchView>, LocalStorage>,
+    branch: StoredValue<Option<BranchSession>, LocalStorage>,
     /// The name of the what-if branch shown; `None` on the real log.
     pub branch_name: RwSignal<Option<String>>,
-    /// The names of the branches saved in this browser.
-    pub branches: RwSignal<Vec<String>>,
+    /// The names of the branches saved in this browser, or why they cannot be listed.
+    pub branches: RwSignal<Result<Vec<String>, String>>,
     /// Bumped whenever the real log changed (a branch compares itself with its latest state).
     pub main_version: RwSignal<u64>,
     /// Narrows both state tables to ids that contain it (CONTRACT §6 `entity-filter`).
@@ -136,7 +94,7 @@ impl Ctx {
             shop: StoredValue::new_local(Shop::default()),
             branch: StoredValue::new_local(None),
             branch_name: RwSignal::new(None),
-            branches: RwSignal::new(Vec::new()),
+            branches: RwSignal::new(Ok(Vec::new())),
             main_version: RwSignal::new(0),
             diff_points: RwSignal::new(None),
             entity_filter: RwSignal::new(String::new()),
@@ -175,7 +133,7 @@ impl Ctx {
             return self.branch.try_with_value(|b| {
                 b.as_ref().map(|b| {
                     let source = b.source();
-                    f(&Page { log: source.log, live: source.live, history_ready: source.history_ready, shop: &b.shop })
+                    f(&Page { log: source.log, live: source.live, history_ready: source.history_ready, shop: b.shop() })
                 })
             })?;
         }
@@ -196,8 +154,8 @@ impl Ctx {
         if self.on_branch() {
             return self.branch.try_update_value(|b| {
                 b.as_mut().map(|b| {
-                    let BranchView { branch, shop, .. } = b;
-                    f(shop, &branch_source(branch))
+                    let (shop, source) = b.view_mut();
+                    f(shop, &source)
                 })
             })?;
         }
@@ -244,8 +202,12 @@ impl Ctx {
 
     /// Shows the state after the first `k` events.
     pub fn show_at(&self, k: u64) {
-        self.update_view(|shop, source| shop.move_view(source, k));
+        let moved = self.update_view(|shop, source| shop.move_view(source, k));
         self.refresh();
+        if let Some(Err(e)) = moved {
+            // The tables are empty then, not a half-built state; this says why.
+            self.fail(format!("the state after event {k} cannot be shown: {e}"));
+        }
     }
 
     /// Compares the timeline's value with event `seq` (a shift-click on a second row of the event log).
@@ -300,12 +262,15 @@ impl Ctx {
             }
             SessionUpdate::Replaced => {
                 let state = self.update_main(|shop, book| {
-                    shop.reset(&source(book));
-                    (book.history_ready, book.problem.is_some().then(|| book.log.len()))
+                    let shown = shop.reset(&source(book));
+                    (shown, book.history_ready, book.problem.is_some().then(|| book.log.len()))
                 });
-                if let Some((ready, damaged)) = state {
+                if let Some((shown, ready, damaged)) = state {
                     self.history_ready.set(ready);
                     self.damaged.set(damaged);
+                    if let Err(e) = shown {
+                        self.fail(format!("the log cannot be shown: {e}"));
+                    }
                 }
                 self.main_version.update(|v| *v += 1);
                 if shown {
@@ -535,67 +500,56 @@ impl Ctx {
         BranchShelf::open(STORE_NAME)
     }
 
-    /// Lists the branches saved in this browser.
+    /// Lists the branches saved in this browser (or says why they cannot be listed).
     pub fn load_branches(&self) {
-        let names = Self::shelf().map(|s| s.list().into_iter().map(|(name, _)| name).collect()).unwrap_or_default();
+        let shelf = Self::shelf();
+        let names = branch_names(shelf.as_ref().map(|s| s as &dyn Shelf)).map_err(|e| e.to_string());
         self.branches.set(names);
     }
 
-    fn main_epoch(&self) -> Option<u64> {
-        let session = self.session()?;
-        let book = session.book()?;
+    fn main_epoch(&self) -> Result<u64, BranchError> {
+        let session = self.session().ok_or(BranchError::Busy)?;
+        let book = session.book().ok_or(BranchError::Busy)?;
         match book.version {
-            Expected::Version(v) => Some(v.epoch),
-            Expected::DamagedIndex => None,
+            Expected::Version(v) => Ok(v.epoch),
+            Expected::DamagedIndex => Err(BranchError::DamagedIndex),
         }
     }
 
     /// Starts a what-if branch from the timeline's value and shows it.
     pub fn start_branch(&self) {
-        if !self.history_ready.get_untracked() {
-            return self.fail("the history is still loading: start a branch once the timeline is ready");
-        }
-        let Some(epoch) = self.main_epoch() else {
-            return self.fail("the stored log's index is damaged: repair the log before branching from it");
-        };
-        let base = if self.on_branch() { None } else { Some(self.cursor.get_untracked()) };
-        let Some(base) = base else {
-            return self.fail("go back to main first: a branch starts from a point of the real log");
-        };
-        let taken = self.branches.get_untracked();
-        let name = (1..).map(|n| format!("what-if-{n}")).find(|n| !taken.contains(n)).unwrap_or_default();
-        let started = self.update_main(|shop, book| {
-            let mut at_base = State::new();
-            shop.timeline.state_at(&book.log, base, &mut at_base).map_err(|e| e.to_string())?;
-            let branch = Branch::start(name.clone(), &book.log, base, at_base).map_err(|e| e.to_string())?;
-            Ok::<_, String>(BranchView::new(branch, shop, epoch))
-        });
-        match started {
-            Some(Ok(view)) => {
-                if let Err(e) = self.save_branch(&view) {
-                    return self.fail(format!("the branch was not started: {e}"));
-                }
-                self.branches.update(|b| {
-                    b.push(name.clone());
-                    b.sort();
-                });
-                self.show_branch_view(view);
+        match self.try_start_branch() {
+            Ok((name, base)) => {
+                self.load_branches();
                 self.tell(format!("Branch {name} starts after event {base}. Commands now apply to it only; the real log is untouched."));
             }
-            Some(Err(e)) => self.fail(format!("the branch was not started: {e}")),
-            None => self.fail("the log is busy: try again in a moment"),
+            Err(e) => self.fail(format!("the branch was not started: {e}")),
         }
     }
 
-    fn save_branch(&self, view: &BranchView) -> Result<(), String> {
-        let shelf = Self::shelf().ok_or("this browser refuses localStorage, where branches are kept")?;
-        shelf.save(&view.saved()).map_err(|e| e.to_string())
+    fn try_start_branch(&self) -> Result<(String, u64), BranchError> {
+        if !self.history_ready.get_untracked() {
+            return Err(BranchError::HistoryLoading);
+        }
+        if self.on_branch() {
+            return Err(BranchError::OnBranch);
+        }
+        let epoch = self.main_epoch()?;
+        let shelf = Self::shelf().ok_or(BranchError::NoShelf)?;
+        let base = self.cursor.get_untracked();
+        let taken = shelf.names().map_err(BranchError::Unlisted)?;
+        let name = (1..).map(|n| format!("what-if-{n}")).find(|n| !taken.contains(n)).unwrap_or_default();
+        let started = self
+            .update_main(|shop, book| BranchSession::start(name.clone(), shop, &book.log, base, epoch, &shelf))
+            .ok_or(BranchError::Busy)??;
+        self.show_branch(started);
+        Ok((name, base))
     }
 
-    fn show_branch_view(&self, view: BranchView) {
-        let name = view.branch.name.clone();
-        let ids_agree = self.read(|p| p.names().agrees_with(view.branch.log().names())).unwrap_or(false);
-        self.branch.set_value(Some(view));
+    fn show_branch(&self, branch: BranchSession) {
+        let name = branch.name().to_owned();
+        let ids_agree = self.read(|p| p.names().agrees_with(branch.branch().log().names())).unwrap_or(false);
+        self.branch.set_value(Some(branch));
         self.branch_name.set(Some(name));
         self.new_log_shown(ids_agree);
     }
@@ -605,22 +559,13 @@ impl Ctx {
         if self.branch_name.get_untracked().as_deref() == Some(name) {
             return;
         }
-        let saved = Self::shelf().and_then(|s| s.list().into_iter().find(|(n, _)| n == name).map(|(_, b)| b));
-        let saved = match saved {
-            Some(Ok(saved)) => saved,
-            Some(Err(e)) => return self.fail(e),
-            None => return self.fail(format!("there is no branch {name} any more (another tab may have deleted it)")),
-        };
-        if self.main_epoch() != Some(saved.epoch) {
-            return self.fail(format!(
-                "branch {name} was made on a log that has since been replaced or cleared: it can only be deleted"
-            ));
-        }
-        let opened = self.update_main(|shop, book| BranchView::restore(&saved, shop, &book.log));
+        let opened = self.main_epoch().and_then(|epoch| {
+            let shelf = Self::shelf().ok_or(BranchError::NoShelf)?;
+            self.update_main(|shop, book| BranchSession::open(name, shop, &book.log, epoch, &shelf)).ok_or(BranchError::Busy)?
+        });
         match opened {
-            Some(Ok(view)) => self.show_branch_view(view),
-            Some(Err(e)) => self.fail(format!("branch {name} cannot be opened: {e}")),
-            None => self.fail("the log is busy: try again in a moment"),
+            Ok(branch) => self.show_branch(branch),
+            Err(e) => self.fail(format!("branch {name} cannot be opened: {e}")),
         }
     }
 
@@ -641,58 +586,39 @@ impl Ctx {
         if !window().confirm_with_message(&question).unwrap_or(false) {
             return self.tell(format!("Branch {name} was kept."));
         }
-        if let Some(Err(e)) = Self::shelf().map(|s| s.delete(&name)) {
-            return self.fail(format!("branch {name} was not deleted: {e}"));
+        let deleted = Self::shelf()
+            .ok_or(BranchError::NoShelf)
+            .and_then(|s| s.delete(&name).map_err(|error| BranchError::NotDeleted { name: name.clone(), error }));
+        if let Err(e) = deleted {
+            return self.fail(e.to_string());
         }
-        self.branches.update(|b| b.retain(|n| *n != name));
+        self.load_branches();
         self.to_main();
         self.tell(format!("Branch {name} was deleted."));
     }
 
-    /// A command on the branch shown: decided on its live state, kept with the branch, never in the real log.
+    /// A command on the branch shown: decided by the branch's session, kept with the branch, never in the real log.
     fn submit_to_branch(&self, command: Command) {
         let ts = js_sys::Date::now().max(0.0) as u64;
-        let outcome = self.branch.try_update_value(|b| {
-            let view = b.as_mut()?;
-            let before = view.saved();
-            let decided = view.branch.submit(&command, ts).map(|_| view.saved());
-            Some((decided, before))
+        let outcome = Self::shelf().ok_or(BranchError::NoShelf).and_then(|shelf| {
+            self.branch
+                .try_update_value(|b| b.as_mut().map(|branch| branch.submit(&command, ts, &shelf)))
+                .flatten()
+                .ok_or(BranchError::Busy)?
         });
-        let Some(Some((decided, before))) = outcome else { return };
-        let saved = match decided {
-            Ok(saved) => saved,
-            Err(rejection) => return self.fail(rejection.to_string()),
-        };
-        let stored = Self::shelf().ok_or_else(|| "this browser refuses localStorage".to_owned()).and_then(|s| s.save(&saved).map_err(|e| e.to_string()));
-        if let Err(e) = stored {
-            // Not kept, so not shown: the branch goes back to what is saved.
-            self.rebuild_branch(&before);
-            return self.fail(format!("the branch could not be saved, so the command was not applied: {e}"));
-        }
-        self.update_view(|shop, source| shop.log_grew(source.log));
-        self.error.set(None);
-        self.go_live();
-    }
-
-    fn rebuild_branch(&self, saved: &SavedBranch) {
-        let rebuilt = self.update_main(|shop, book| BranchView::restore(saved, shop, &book.log).ok());
-        match rebuilt.flatten() {
-            Some(view) => self.branch.set_value(Some(view)),
-            None => self.to_main(),
+        match outcome {
+            Ok(_) => {
+                self.error.set(None);
+                self.go_live();
+            }
+            Err(e) => self.fail(e.to_string()),
         }
     }
 
     /// Every value that differs between the state after `from` events and after `to` events of the log shown.
-    pub fn diff_between(&self, from: u64, to: u64) -> Option<Vec<DiffLine>> {
-        self.update_view(|shop, source| {
-            let (from, to) = (from.min(source.head()), to.min(source.head()));
-            let (mut before, mut after) = (State::new(), State::new());
-            shop.timeline.state_at(source.log, from, &mut before).ok()?;
-            shop.timeline.state_at(source.log, to, &mut after).ok()?;
-            let (users, items) = shop.id_order(source.log.names());
-            Some(diff(&before, &after, users, items).iter().map(DiffLine::from_difference).collect())
-        })
-        .flatten()
+    pub fn diff_between(&self, from: u64, to: u64) -> Result<Vec<DiffLine>, ViewError> {
+        self.update_view(|shop, source| shop.diff_between(source, from, to).map_err(ViewError::History))
+            .unwrap_or(Err(ViewError::Busy))
     }
 
     /// The events up to `upto` that changed `entity`, newest first, with the entity's id.
@@ -713,12 +639,12 @@ impl Ctx {
     }
 
     /// On a branch: every value of the branch's latest state that differs from the real log's latest state.
-    pub fn branch_compare(&self) -> Vec<DiffLine> {
+    pub fn branch_compare(&self) -> Result<Vec<DiffLine>, ViewError> {
         self.read_main(|main| {
             self.branch
                 .try_update_value(|b| {
-                    let BranchView { branch, shop, .. } = b.as_mut()?;
-                    let (names, live) = (branch.log().names(), branch.live());
+                    let (shop, source) = b.as_mut()?.view_mut();
+                    let (names, live) = (source.log.names(), source.live);
                     let (users, items) = shop.id_order(names);
                     let changes = diff_across_in_order((main.log.names(), main.live), (names, live), users, items);
                     Some(changes.iter().map(DiffLine::from_difference).collect())
@@ -726,6 +652,6 @@ impl Ctx {
                 .flatten()
         })
         .flatten()
-        .unwrap_or_default()
+        .ok_or(ViewError::Busy)
     }
 }

@@ -3,9 +3,45 @@
 //! and fold is the domain's.
 
 use rewind_domain::{
-    apply_with_changes, BlameIndex, Change, ChangeField, Difference, Entity, EntityKind, ItemId, Log, LogFilter, LogOutline, Names, ReadModels, Series, State, Timeline, UserId,
+    apply_with_changes, diff, BlameIndex, Change, ChangeField, Difference, Entity, EntityKind, ItemId, Log, LogError, LogFilter, LogOutline, Names, ReadModels, Series, State, Timeline, UserId,
 };
 use std::ops::Deref;
+
+/// Why a question about the log shown (a comparison, a point of history) has no answer on screen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ViewError {
+    /// The log is being changed (a load, an import, a branch opened): asked again once it is done.
+    Busy,
+    /// The state at some point cannot be built from the view's checkpoints and the log.
+    History(LogError),
+}
+
+impl std::fmt::Display for ViewError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ViewError::Busy => write!(f, "the log is busy: the answer comes once the current work is done"),
+            ViewError::History(e) => write!(f, "the history cannot be read at that point: {e}"),
+        }
+    }
+}
+
+/// Differences listed on screen: `stamp` changes whenever the list is another one; `problem` says why there is
+/// no list (never shown as "0 values differ").
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Differences {
+    pub stamp: u64,
+    pub lines: Vec<DiffLine>,
+    pub problem: Option<String>,
+}
+
+impl Differences {
+    pub fn new(stamp: u64, outcome: Result<Vec<DiffLine>, ViewError>) -> Self {
+        match outcome {
+            Ok(lines) => Differences { stamp, lines, problem: None },
+            Err(e) => Differences { stamp, lines: Vec::new(), problem: Some(e.to_string()) },
+        }
+    }
+}
 
 pub struct Shop {
     pub timeline: Timeline,
@@ -123,15 +159,14 @@ impl Page<'_> {
 
 impl Shop {
     /// A whole new log is in place (load, import, clear, another tab's replace): the timeline is rebuilt,
-    /// and filters and orders that refer to the old log are reset.
-    pub fn reset(&mut self, source: &Source) {
+    /// and filters and orders that refer to the old log are reset. An error says the log breaks a rule at
+    /// some event (its every event was checked on the way in, so it would be a bug): the view is then empty.
+    pub fn reset(&mut self, source: &Source) -> Result<(), LogError> {
         self.timeline = Timeline::default();
         self.series = Series::default();
         self.blame = BlameIndex::default();
         self.outline = LogOutline::default();
-        // Built from a log whose every event was checked on the way in, so these cannot fail; if they did,
-        // the timeline would only be shorter.
-        let _ = self.timeline.catch_up(source.log);
+        let built = self.timeline.catch_up(source.log);
         self.series.catch_up(source.log);
         self.blame.catch_up(source.log);
         self.outline.catch_up(source.log);
@@ -143,12 +178,13 @@ impl Shop {
         self.matches = None;
         self.view = State::new();
         self.view_models_seq = None;
-        self.move_view(source, source.head());
+        built?;
+        self.move_view(source, source.head())
     }
 
     /// The view of a what-if branch that starts after event `base` of the real log viewed by `main`: the real
     /// log's checkpoints up to `base` are shared out, the rest is built from the branch's log.
-    pub fn for_branch(main: &Shop, base: u64, source: &Source) -> Shop {
+    pub fn for_branch(main: &Shop, base: u64, source: &Source) -> Result<Shop, LogError> {
         let timeline = main.timeline.prefix(base);
         let series = main.series.prefix(base);
         // The blame index is built when the branch is first questioned, not when it starts.
@@ -157,11 +193,11 @@ impl Shop {
         let (user_order, item_order) = (main.user_order.clone(), main.item_order.clone());
         let outline = main.outline.prefix(base);
         let mut shop = Shop { timeline, series, outline, generation: main.generation, user_order, item_order, ..Shop::default() };
-        let _ = shop.timeline.catch_up(source.log);
+        shop.timeline.catch_up(source.log)?;
         shop.series.catch_up(source.log);
         shop.outline.catch_up(source.log);
-        shop.move_view(source, source.head());
-        shop
+        shop.move_view(source, source.head())?;
+        Ok(shop)
     }
 
     /// After events were appended to the log.
@@ -190,27 +226,49 @@ impl Shop {
         }
     }
 
-    /// Shows the state after the first `k` events, and what event `k` changed.
-    pub fn move_view(&mut self, source: &Source, k: u64) {
+    /// Shows the state after the first `k` events, and what event `k` changed. If that state cannot be
+    /// built (the view's checkpoints are not of this log), the view is emptied rather than left half-built,
+    /// and the error says why.
+    pub fn move_view(&mut self, source: &Source, k: u64) -> Result<(), LogError> {
         let k = k.min(source.head());
         self.changes.clear();
         if !source.history_ready {
             self.view.clone_from_state(source.live);
             self.view_models = ReadModels::default();
             self.view_models_seq = None;
-            return;
+            return Ok(());
         }
         if k == 0 {
             self.view = State::new();
         } else {
             // The state before event k, then event k itself: its changes come from the domain.
-            let _ = self.timeline.state_at(source.log, k - 1, &mut self.view);
+            if let Err(e) = self.timeline.state_at(source.log, k - 1, &mut self.view) {
+                self.view = State::new();
+                return Err(e);
+            }
             if let Some(envelope) = source.log.get(k) {
-                self.changes = apply_with_changes(&mut self.view, source.log.names(), &envelope.event).unwrap_or_default();
+                match apply_with_changes(&mut self.view, source.log.names(), &envelope.event) {
+                    Ok(changes) => self.changes = changes,
+                    Err(rejection) => {
+                        self.view = State::new();
+                        return Err(LogError::Broken { seq: k, rejection });
+                    }
+                }
             }
         }
         self.series.move_to(source.log, self.view_models_seq, k, &mut self.view_models);
         self.view_models_seq = Some(k);
+        Ok(())
+    }
+
+    /// Every value that differs between the state after `from` events and after `to` events of `source`.
+    pub fn diff_between(&mut self, source: &Source, from: u64, to: u64) -> Result<Vec<DiffLine>, LogError> {
+        let (from, to) = (from.min(source.head()), to.min(source.head()));
+        let (mut before, mut after) = (State::new(), State::new());
+        self.timeline.state_at(source.log, from, &mut before)?;
+        self.timeline.state_at(source.log, to, &mut after)?;
+        let (users, items) = self.id_order(source.log.names());
+        Ok(diff(&before, &after, users, items).iter().map(DiffLine::from_difference).collect())
     }
 
     /// The blame index of `log` (the log this view shows), caught up first.
@@ -353,5 +411,63 @@ pub fn kind_of(entity: Entity) -> EntityKind {
     match entity {
         Entity::User(_) => EntityKind::User,
         Entity::Item(_) => EntityKind::Item,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rewind_domain::Command;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn log_of(commands: &[Command]) -> (Log, State) {
+        let (mut log, mut live) = (Log::new(), State::new());
+        for command in commands {
+            let event = log.decide(&live, command).unwrap();
+            log.push(&mut live, 1, event).unwrap();
+        }
+        (log, live)
+    }
+
+    /// A view whose checkpoints (every 2 events) are of log A, asked about log B: replaying B's events from
+    /// A's state at 2 breaks a rule at B's event 4 (carol exists in B only).
+    fn a_view_of_another_log() -> (Shop, Log, State) {
+        let (a, _) = log_of(&[
+            Command::TopUp { user: "alice".into(), amount: 100 },
+            Command::AddItem { item: "apple".into(), price: 30, qty: 2 },
+        ]);
+        let (b, b_live) = log_of(&[
+            Command::TopUp { user: "bob".into(), amount: 50 },
+            Command::TopUp { user: "carol".into(), amount: 50 },
+            Command::AddItem { item: "apple".into(), price: 30, qty: 2 },
+            Command::Order { user: "carol".into(), item: "apple".into(), qty: 1 },
+        ]);
+        let mut shop = Shop { timeline: Timeline::new(2), ..Shop::default() };
+        shop.timeline.catch_up(&a).unwrap();
+        (shop, b, b_live)
+    }
+
+    #[wasm_bindgen_test]
+    fn given_a_view_that_cannot_build_a_point_when_compared_then_it_says_so_instead_of_no_differences() {
+        let (mut shop, b, b_live) = a_view_of_another_log();
+        let source = Source { log: &b, live: &b_live, history_ready: true };
+        let compared = shop.diff_between(&source, 0, 4);
+        assert!(matches!(compared, Err(LogError::Broken { seq: 4, .. })), "{compared:?}");
+        let shown = Differences::new(1, compared.map_err(ViewError::History));
+        assert!(shown.problem.unwrap().contains("event 4 breaks a rule"));
+    }
+
+    #[wasm_bindgen_test]
+    fn given_a_view_that_cannot_build_a_point_when_moved_there_then_it_errs_and_shows_no_half_built_state() {
+        let (mut shop, b, b_live) = a_view_of_another_log();
+        let source = Source { log: &b, live: &b_live, history_ready: true };
+        let moved = shop.move_view(&source, 4);
+        assert!(matches!(moved, Err(LogError::Broken { seq: 4, .. })), "{moved:?}");
+        assert_eq!(shop.view.seq(), 0, "an empty view, not A's users with B's events on top");
+        assert!(shop.view.listing(b.names()).users.is_empty());
+        // The same view rebuilt for B answers.
+        shop.reset(&source).unwrap();
+        assert!(shop.move_view(&source, 4).is_ok());
+        assert_eq!(shop.view.seq(), 4);
     }
 }

@@ -1,7 +1,8 @@
 //! What-if branches: start one at the timeline's value, give it commands of its own, compare it with the real
 //! log, go back. The real log never sees a branch's events.
 
-use super::compare::diff_list;
+use super::compare::{diff_list, differ_count};
+use crate::shop::Differences;
 use crate::ctx::Ctx;
 use leptos::prelude::*;
 
@@ -16,10 +17,10 @@ pub fn BranchPanel() -> impl IntoView {
         ctx.head.track();
         ctx.branch_name.track();
         if ctx.branch_name.get_untracked().is_none() {
-            return (0, Vec::new());
+            return Differences::default();
         }
         stamp.update_value(|s| *s += 1);
-        (stamp.get_value(), ctx.branch_compare())
+        Differences::new(stamp.get_value(), ctx.branch_compare())
     });
     view! {
         <section class="card branches" class:on-branch=on_branch aria-labelledby="branch-title">
@@ -41,11 +42,14 @@ pub fn BranchPanel() -> impl IntoView {
                     </button>
                 </Show>
             </div>
-            <Show when=move || ctx.branches.with(Vec::is_empty)>
+            <Show when=move || ctx.branches.with(|b| b.as_ref().is_ok_and(Vec::is_empty))>
                 <p class="muted">"No branch yet. Move the timeline to a point and branch there to try other commands on it; the real log stays as it is."</p>
             </Show>
+            {move || ctx.branches.with(|b| b.as_ref().err().cloned()).map(|why| view! {
+                <p class="error" role="alert">{why}</p>
+            })}
             <ul class="branch-list" aria-label="Saved branches">
-                <For each=move || ctx.branches.get() key=|n| n.clone() let:name>
+                <For each=move || ctx.branches.get().unwrap_or_default() key=|n| n.clone() let:name>
                     <li>
                         <button type="button" class="link" data-testid="branch-item" data-name=name.clone()
                             class:current={
@@ -65,8 +69,8 @@ pub fn BranchPanel() -> impl IntoView {
                 <div data-testid="branch-compare" class="branch-compare">
                     <h3>"Against the real log's latest state "
                         <small class="muted">{move || {
-                            let n = compare.with(|(_, l)| l.len());
-                            format!("{n} {} differ", if n == 1 { "value" } else { "values" })
+                            let n = compare.with(|d| d.lines.len());
+                            format!("{} {} differ", differ_count(compare)(), if n == 1 { "value" } else { "values" })
                         }}</small>
                     </h3>
                     <p class="muted small">"Before: the real log now. After: this branch now. Ids created on the real log after the branch started are not in the branch, so they are not compared."</p>

@@ -4,7 +4,7 @@
 use super::{blame_rows, count, money};
 use crate::ctx::Ctx;
 use leptos::prelude::*;
-use crate::shop::DiffLine;
+use crate::shop::{DiffLine, Differences};
 use rewind_domain::{BlameLine, ChangeField, Entity};
 
 /// Row height of the lists, in px (CSS keeps rows at exactly this).
@@ -102,12 +102,20 @@ fn diff_row(line: &DiffLine) -> impl IntoView {
     }
 }
 
-/// A list of differences with its count.
-pub fn diff_list(label: &'static str, lines: Memo<(u64, Vec<DiffLine>)>) -> impl IntoView {
-    let len = Signal::derive(move || lines.with(|(_, l)| l.len()));
-    let stamp = Signal::derive(move || lines.with(|(s, _)| *s));
-    let row = move |i: usize| lines.with_untracked(|(_, l)| l.get(i).map(diff_row));
-    row_list(label, len, stamp, row)
+/// A list of differences, or why there is none to show.
+pub fn diff_list(label: &'static str, shown: Memo<Differences>) -> impl IntoView {
+    let len = Signal::derive(move || shown.with(|d| d.lines.len()));
+    let stamp = Signal::derive(move || shown.with(|d| d.stamp));
+    let row = move |i: usize| shown.with_untracked(|d| d.lines.get(i).map(diff_row));
+    view! {
+        {move || shown.with(|d| d.problem.clone()).map(|why| view! { <p class="error" role="alert">{why}</p> })}
+        {row_list(label, len, stamp, row)}
+    }
+}
+
+/// "3 values differ", or a question mark when the comparison has no answer.
+pub fn differ_count(shown: Memo<Differences>) -> impl Fn() -> String + Copy {
+    move || shown.with(|d| if d.problem.is_some() { "?".to_owned() } else { d.lines.len().to_string() })
 }
 
 /// Compare two points of history: every value that differs, before and after.
@@ -117,9 +125,9 @@ pub fn DiffPanel() -> impl IntoView {
     let stamp = StoredValue::new(0u64);
     let lines = Memo::new(move |_| {
         ctx.generation.track();
-        let Some((from, to)) = ctx.diff_points.get() else { return (0, Vec::new()) };
+        let Some((from, to)) = ctx.diff_points.get() else { return Differences::default() };
         stamp.update_value(|s| *s += 1);
-        (stamp.get_value(), ctx.diff_between(from, to).unwrap_or_default())
+        Differences::new(stamp.get_value(), ctx.diff_between(from, to))
     });
     let point = move |pick: fn((u64, u64)) -> u64| move || ctx.diff_points.get().map(pick);
     let set = move |from_side: bool, text: String| {
@@ -151,8 +159,8 @@ pub fn DiffPanel() -> impl IntoView {
                         on:change=move |ev| set(false, event_target_value(&ev))/>
                 </label>
                 <span class="pill" aria-live="polite">
-                    <span data-testid="diff-count">{move || lines.with(|(_, l)| l.len())}</span>
-                    {move || if lines.with(|(_, l)| l.len()) == 1 { " value differs" } else { " values differ" }}
+                    <span data-testid="diff-count">{differ_count(lines)}</span>
+                    {move || if lines.with(|d| d.lines.len()) == 1 { " value differs" } else { " values differ" }}
                 </span>
             </div>
             <Show when=move || ctx.diff_points.get().is_none()>

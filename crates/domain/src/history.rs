@@ -5,7 +5,7 @@ use crate::chunk::{decode_chunk, ChunkError};
 use crate::command::Command;
 use crate::event::Event;
 use crate::log::{Log, LogError};
-use crate::names::{ItemId, Names, UserId};
+use crate::names::{ItemId, Names, NamesCheckpoint, UserId};
 use crate::projections::{Change, ChangeField, Entity, EntityKind, EntityValues};
 use crate::rejection::Rejection;
 use crate::state::{State, ABSENT};
@@ -378,6 +378,20 @@ impl Branch {
         let event = self.log.decide(&self.live, command)?;
         self.push(ts, event)?;
         Ok(event)
+    }
+
+    /// Decides `command` on the branch's live state without applying it (the caller keeps the event first,
+    /// then [`Branch::push`]es it). Names it brings are interned; [`Branch::roll_back_names`] forgets them.
+    pub fn decide(&mut self, command: &Command) -> Result<Event, Rejection> {
+        self.log.decide(&self.live, command)
+    }
+
+    /// Forgets names interned since `checkpoint` (a decided event that was not kept).
+    pub fn roll_back_names(&mut self, checkpoint: NamesCheckpoint) {
+        // Only when names were learnt: the tables may be shared with the real log's, and a change copies them.
+        if self.log.names().checkpoint() != checkpoint {
+            self.log.names_mut().roll_back(checkpoint);
+        }
     }
 
     /// Appends an event decided elsewhere (compensating events of a restore to a point), checked by the rules.

@@ -4,7 +4,7 @@
 //! events only), and the real log's storage never sees it.
 
 use crate::error::StoreError;
-use crate::local::write_error;
+use crate::local::{read_error, write_error};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
@@ -34,20 +34,25 @@ impl BranchShelf {
         Some(BranchShelf { storage, prefix: format!("{store_name}/branch/") })
     }
 
-    /// Every saved branch, by name; a damaged entry as the reason it cannot be read.
-    pub fn list(&self) -> Vec<(String, Result<SavedBranch, String>)> {
-        let len = self.storage.length().unwrap_or(0);
-        let mut out: Vec<_> = (0..len)
-            .filter_map(|i| self.storage.key(i).ok().flatten())
-            .filter_map(|key| key.strip_prefix(&self.prefix).map(str::to_owned))
-            .map(|name| {
-                let value = self.storage.get_item(&format!("{}{name}", self.prefix)).ok().flatten().unwrap_or_default();
-                let saved = parse(&name, &value);
-                (name, saved)
-            })
-            .collect();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        out
+    /// Every saved branch's name, in order. An error when localStorage cannot be read: never an empty list
+    /// that looks like "no branches".
+    pub fn names(&self) -> Result<Vec<String>, StoreError> {
+        let len = self.storage.length().map_err(|e| read_error(&e))?;
+        let mut names = Vec::new();
+        for i in 0..len {
+            let key = self.storage.key(i).map_err(|e| read_error(&e))?;
+            if let Some(name) = key.as_deref().and_then(|k| k.strip_prefix(&self.prefix)) {
+                names.push(name.to_owned());
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// The saved branch `name`: `None` if there is none (any more), a damaged entry as [`BranchDamaged`].
+    pub fn load(&self, name: &str) -> Result<Option<Result<SavedBranch, BranchDamaged>>, StoreError> {
+        let value = self.storage.get_item(&format!("{}{name}", self.prefix)).map_err(|e| read_error(&e))?;
+        Ok(value.map(|value| parse(name, &value)))
     }
 
     pub fn save(&self, branch: &SavedBranch) -> Result<(), StoreError> {
@@ -60,8 +65,20 @@ impl BranchShelf {
     }
 }
 
-fn parse(name: &str, value: &str) -> Result<SavedBranch, String> {
-    let damaged = || format!("the saved branch {name} is damaged");
+/// A saved branch whose stored text is not one this page wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BranchDamaged {
+    pub name: String,
+}
+
+impl std::fmt::Display for BranchDamaged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the saved branch {} is damaged: it can only be deleted", self.name)
+    }
+}
+
+fn parse(name: &str, value: &str) -> Result<SavedBranch, BranchDamaged> {
+    let damaged = || BranchDamaged { name: name.to_owned() };
     let mut parts = value.splitn(3, ' ');
     let base = parts.next().and_then(|p| p.parse().ok()).ok_or_else(damaged)?;
     let epoch = parts.next().and_then(|p| p.parse().ok()).ok_or_else(damaged)?;

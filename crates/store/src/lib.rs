@@ -23,7 +23,7 @@ mod rule;
 mod shared;
 mod sync;
 
-pub use branches::{BranchShelf, SavedBranch};
+pub use branches::{BranchDamaged, BranchShelf, SavedBranch};
 pub use error::{IndexDamage, RecordDamage, StoreError};
 pub use policy::{should_snapshot, SNAPSHOT_EVERY, SNAPSHOTS_KEPT};
 pub use records::{encode_chunks, EncodedChunk, MAX_CHUNK_BYTES};

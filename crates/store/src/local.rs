@@ -45,6 +45,11 @@ pub(crate) fn describe_js(e: &JsValue) -> (String, String) {
     ("Error".into(), e.as_string().unwrap_or_else(|| format!("{e:?}")))
 }
 
+pub(crate) fn read_error(e: &JsValue) -> StoreError {
+    let (name, message) = describe_js(e);
+    StoreError::Read(format!("{name}: {message}"))
+}
+
 pub(crate) fn write_error(e: &JsValue) -> StoreError {
     let (name, message) = describe_js(e);
     if name == "QuotaExceededError" || name == "NS_ERROR_DOM_QUOTA_REACHED" {
@@ -52,11 +57,6 @@ pub(crate) fn write_error(e: &JsValue) -> StoreError {
     } else {
         StoreError::Write(format!("{name}: {message}"))
     }
-}
-
-fn read_error(e: &JsValue) -> StoreError {
-    let (name, message) = describe_js(e);
-    StoreError::Read(format!("{name}: {message}"))
 }
 
 fn now() -> f64 {
