@@ -246,11 +246,11 @@ fn test(args: &[String]) -> Result {
     let only = |part: &str| args.is_empty() || args.iter().any(|a| a == part);
     if only("lint") {
         // Tidy checks: no unwrap/expect/panic outside tests, and clippy clean, natively and for the browser.
-        run(cargo().args(["clippy", "-p", "rewind-domain", "-p", "rewind-server", "-p", "xtask", "--all-targets", "--", "-D", "warnings"]))?;
+        run(cargo().args(["clippy", "-p", "rewind-domain", "-p", "rewind-protocol", "-p", "rewind-server", "-p", "xtask", "--all-targets", "--", "-D", "warnings"]))?;
         run(cargo().args(["clippy", "--target", "wasm32-unknown-unknown", "-p", "rewind-store", "-p", "rewind", "--all-targets", "--", "-D", "warnings"]))?;
     }
     if only("native") {
-        run(cargo().args(["test", "-p", "rewind-domain", "-p", "xtask", "--release"]))?;
+        run(cargo().args(["test", "-p", "rewind-domain", "-p", "rewind-protocol", "-p", "xtask", "--release"]))?;
         // The sync server against real Redis servers that its tests start on free loopback ports.
         run(cargo().args(["test", "-p", "rewind-server", "--release"]))?;
         // The store's pure parts (the snapshot policy) run natively too.

@@ -38,7 +38,7 @@ pub struct ServeArgs {
     #[arg(long, required = true)]
     pub dist: Option<PathBuf>,
     /// Take a snapshot as soon as the head is this many events past the last one.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = rewind_protocol::SNAPSHOT_EVERY, value_parser = clap::value_parser!(u64).range(1..))]
     pub snapshot_every: u64,
     /// Take a snapshot this often (seconds) if the head moved.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]

@@ -13,11 +13,11 @@ use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use rewind_protocol::{endpoint, API};
 use subtle::ConstantTimeEq;
 
 /// The cookie the sign-in form sets, and the header other clients may send instead.
-pub const KEY_COOKIE: &str = "rewind_key";
-pub const KEY_HEADER: &str = "x-rewind-key";
+pub use rewind_protocol::{header::KEY as KEY_HEADER, KEY_COOKIE};
 
 /// A shared secret that every `/api` request must carry.
 #[derive(Clone)]
@@ -156,11 +156,11 @@ impl Access {
         if changes || upgrade {
             self.check_origin(&host, headers)?;
         }
-        let api = path == "/api" || path.starts_with("/api/");
+        let api = path.strip_prefix(API).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
         if api {
             self.check_site(headers)?;
         }
-        if api && path != "/api/session" {
+        if api && path.strip_prefix(API) != Some(endpoint::SESSION) {
             self.check_key(headers)?;
         }
         Ok(())

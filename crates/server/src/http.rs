@@ -25,14 +25,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use rewind_protocol::{self as protocol, api_path, endpoint, API};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::services::{ServeDir, ServeFile};
 
-const EPOCH_HEADER: HeaderName = HeaderName::from_static("x-rewind-epoch");
-const HEAD_HEADER: HeaderName = HeaderName::from_static("x-rewind-head");
-const LAST_HEADER: HeaderName = HeaderName::from_static("x-rewind-last");
-const CHAIN_HEADER: HeaderName = HeaderName::from_static("x-rewind-chain");
-const SEQ_HEADER: HeaderName = HeaderName::from_static("x-rewind-seq");
+const EPOCH_HEADER: HeaderName = HeaderName::from_static(protocol::header::EPOCH);
+const HEAD_HEADER: HeaderName = HeaderName::from_static(protocol::header::HEAD);
+const LAST_HEADER: HeaderName = HeaderName::from_static(protocol::header::LAST);
+const CHAIN_HEADER: HeaderName = HeaderName::from_static(protocol::header::CHAIN);
+const SEQ_HEADER: HeaderName = HeaderName::from_static(protocol::header::SEQ);
 const FRAMES: &str = "application/octet-stream";
 
 /// How long one request may take, body included, before it is answered `503`. A WebSocket's life is not a
@@ -74,14 +75,14 @@ pub fn router(state: AppState, dist: &Path) -> Router {
     let files = app_files(dist);
     let access = Arc::clone(&state.access);
     Router::new()
-        .route("/api/version", get(version))
-        .route("/api/events", get(events))
-        .route("/api/append", post(append))
-        .route("/api/snapshot", get(snapshot))
-        .route("/api/feed", get(feed))
-        .route("/api/session", post(sign_in))
-        .route("/api", any(no_such_endpoint))
-        .route("/api/{*rest}", any(no_such_endpoint))
+        .route(&api_path(endpoint::VERSION), get(version))
+        .route(&api_path(endpoint::EVENTS), get(events))
+        .route(&api_path(endpoint::APPEND), post(append))
+        .route(&api_path(endpoint::SNAPSHOT), get(snapshot))
+        .route(&api_path(endpoint::FEED), get(feed))
+        .route(&api_path(endpoint::SESSION), post(sign_in))
+        .route(API, any(no_such_endpoint))
+        .route(&format!("{API}/{{*rest}}"), any(no_such_endpoint))
         .method_not_allowed_fallback(wrong_method)
         .fallback_service(files)
         .layer(DefaultBodyLimit::max(SMALL_BODY_LIMIT))

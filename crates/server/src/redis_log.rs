@@ -6,7 +6,6 @@
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::{AsyncConnectionConfig, Client, RedisError, Script, Value};
-use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -184,12 +183,9 @@ static KEY_STORED: LazyLock<Script> = LazyLock::new(|| read_only_script(KEY_LUA)
 static APPEND: LazyLock<Script> = LazyLock::new(|| script(APPEND_LUA));
 static WRITE_SNAPSHOT: LazyLock<Script> = LazyLock::new(|| script(SNAPSHOT_LUA));
 
-/// Where the shared log is: which log (its epoch) and how far it goes (the sequence number of its last event).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Version {
-    pub epoch: u64,
-    pub head: u64,
-}
+/// Where the shared log is: which log (its epoch) and how far it goes (the sequence number of its last event);
+/// the wire protocol's version, the same type the page reads.
+pub use rewind_protocol::LogVersion as Version;
 
 /// A hash of the whole log up to some event: each entry's chain is the hash of the previous entry's chain
 /// and this entry's line. Two logs with equal chains at a sequence number hold the same events up to it, so

@@ -19,7 +19,7 @@ pub struct SnapshotPolicy {
 
 impl Default for SnapshotPolicy {
     fn default() -> Self {
-        Self { every: 10_000, period: Duration::from_secs(30) }
+        Self { every: rewind_protocol::SNAPSHOT_EVERY, period: Duration::from_secs(30) }
     }
 }
 

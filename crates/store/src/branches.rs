@@ -4,7 +4,7 @@
 //! events only), and the real log's storage never sees it.
 
 use crate::error::StoreError;
-use crate::local::{read_error, write_error};
+use crate::js::{read_error, write_error};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 

@@ -1,4 +1,4 @@
-use crate::Backend;
+use crate::backend::Backend;
 use rewind_domain::{ChunkError, LogError, Rejection};
 use std::fmt;
 

@@ -9,9 +9,9 @@
 
 use crate::error::{IndexDamage, RecordDamage, StoreError};
 use crate::policy::SNAPSHOTS_KEPT;
-use crate::records::RawRecord;
+use crate::backend::Backend;
+use crate::types::RawRecord;
 use crate::rule::{admit, index_count, Admitted, LogVersion, StoredIndex, Write};
-use crate::Backend;
 use indexed_db_futures::database::Database;
 use indexed_db_futures::error::{Error as IdbError, OpenDbError};
 use indexed_db_futures::internals::SystemRepr;

@@ -22,61 +22,27 @@ mod records;
 mod rule;
 mod shared;
 mod sync;
+mod backend;
+mod js;
+mod types;
 
 pub use branches::{BranchDamaged, BranchShelf, SavedBranch};
 pub use error::{IndexDamage, RecordDamage, StoreError};
 pub use policy::{should_snapshot, SNAPSHOT_EVERY, SNAPSHOTS_KEPT};
-pub use records::{encode_chunks, EncodedChunk, MAX_CHUNK_BYTES};
+pub use backend::Backend;
+pub use types::{encode_chunks, EncodedChunk, MAX_CHUNK_BYTES};
 pub use rewind_domain::MAX_CHUNK_EVENTS;
 pub use rule::{Expected, LogVersion};
 pub use shared::{AccessKeyGate, Appended, Backoff, CommandKey, Feed, FeedNews, SyncStatus, Unreachable};
 pub use sync::{LogChange, TabSync};
 
-use records::{RawRecord, Records};
+use records::Records;
+use types::RawRecord;
 use rewind_domain::{apply_chunk_tail_until, chunk_info, decode_frames, decode_snapshot, encode_snapshot, Log, Names, State, MAX};
 use rule::{NewEpoch, Write};
 use shared::{Found, SharedLog};
 use std::fmt;
 
-/// Which storage holds the log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    IndexedDb,
-    LocalStorage,
-    Memory,
-}
-
-impl Backend {
-    /// The name the page shows (CONTRACT §3, `storage-backend`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Backend::IndexedDb => "indexeddb",
-            Backend::LocalStorage => "localstorage",
-            Backend::Memory => "memory",
-        }
-    }
-
-    /// The storage's own name, for messages.
-    pub fn label(self) -> &'static str {
-        match self {
-            Backend::IndexedDb => "IndexedDB",
-            Backend::LocalStorage => "localStorage",
-            Backend::Memory => "memory",
-        }
-    }
-
-    /// What the backend promises about a stored event, for the page to say where it names the backend.
-    pub fn durability(self) -> &'static str {
-        match self {
-            Backend::IndexedDb => "Each event is on disk before it is shown (strict IndexedDB transactions).",
-            Backend::LocalStorage => {
-                "IndexedDB is unavailable, so the log is in localStorage, which the browser writes to disk in \
-                 batches: a crash of the browser or the computer can lose the last few seconds of events."
-            }
-            Backend::Memory => "The browser refuses site storage: the log lives in this page only and is lost on reload.",
-        }
-    }
-}
 
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -16,13 +16,12 @@
 use crate::error::{IndexDamage, RecordDamage, StoreError};
 use crate::locks::{self, HeldLock};
 use crate::policy::SNAPSHOTS_KEPT;
-use crate::records::{EncodedChunk, RawRecord};
+use crate::js::{describe_js, read_error, write_error};
+use crate::types::{EncodedChunk, RawRecord};
 use crate::rule::{admit, Admitted, LogVersion, StoredIndex, Write};
-use crate::Backend;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use std::cell::RefCell;
-use wasm_bindgen::{JsCast, JsValue};
 
 /// How long a tab waits for its copy of localStorage to show another tab's announced write.
 const CATCH_UP_MS: f64 = 3_000.0;
@@ -32,31 +31,6 @@ pub(crate) struct LocalRecords {
     name: String,
     /// The version this tab wrote last, announced to the others for as long as it is held, and its name.
     announced: RefCell<Option<(HeldLock, String)>>,
-}
-
-/// The name and message of a thrown JS value.
-pub(crate) fn describe_js(e: &JsValue) -> (String, String) {
-    if let Some(d) = e.dyn_ref::<web_sys::DomException>() {
-        return (d.name(), d.message());
-    }
-    if let Some(err) = e.dyn_ref::<js_sys::Error>() {
-        return (String::from(err.name()), String::from(err.message()));
-    }
-    ("Error".into(), e.as_string().unwrap_or_else(|| format!("{e:?}")))
-}
-
-pub(crate) fn read_error(e: &JsValue) -> StoreError {
-    let (name, message) = describe_js(e);
-    StoreError::Read(format!("{name}: {message}"))
-}
-
-pub(crate) fn write_error(e: &JsValue) -> StoreError {
-    let (name, message) = describe_js(e);
-    if name == "QuotaExceededError" || name == "NS_ERROR_DOM_QUOTA_REACHED" {
-        StoreError::QuotaExceeded { backend: Backend::LocalStorage }
-    } else {
-        StoreError::Write(format!("{name}: {message}"))
-    }
 }
 
 fn now() -> f64 {

@@ -27,7 +27,7 @@ fn lock_manager() -> Option<LockManager> {
 }
 
 fn lock_error(e: &JsValue) -> StoreError {
-    let (name, message) = crate::local::describe_js(e);
+    let (name, message) = crate::js::describe_js(e);
     StoreError::Write(format!("the write lock could not be taken: {name}: {message}"))
 }
 
@@ -74,7 +74,7 @@ pub(crate) async fn acquire(name: &str, shared: bool) -> Result<Option<HeldLock>
 /// The names of the locks held now, by any tab of this origin.
 pub(crate) async fn held_names() -> Result<Vec<String>, StoreError> {
     let Some(locks) = lock_manager() else { return Ok(Vec::new()) };
-    let read = |e: JsValue| StoreError::Read(format!("the tabs' locks could not be listed: {}", crate::local::describe_js(&e).1));
+    let read = |e: JsValue| StoreError::Read(format!("the tabs' locks could not be listed: {}", crate::js::describe_js(&e).1));
     let snapshot = JsFuture::from(locks.query().map_err(read)?).await.map_err(read)?;
     let held = Reflect::get(&snapshot, &JsValue::from_str("held")).map_err(read)?;
     let Ok(held) = held.dyn_into::<Array>() else { return Ok(Vec::new()) };

@@ -2,7 +2,7 @@
 
 use crate::error::StoreError;
 use crate::policy::SNAPSHOTS_KEPT;
-use crate::records::RawRecord;
+use crate::types::RawRecord;
 use crate::rule::{admit, Admitted, LogVersion, StoredIndex, Write};
 use std::cell::RefCell;
 use std::collections::BTreeMap;

@@ -1,7 +1,8 @@
 //! When to write a snapshot: a small pure rule, tested beside it.
 
-/// A snapshot every this many events keeps restore to at most this many replayed events.
-pub const SNAPSHOT_EVERY: u64 = 10_000;
+/// A snapshot every this many events keeps restore to at most this many replayed events (the protocol's
+/// cadence, which the sync server keeps too).
+pub use rewind_protocol::SNAPSHOT_EVERY;
 
 /// Older snapshots are dropped past this many, newest kept.
 pub const SNAPSHOTS_KEPT: usize = 3;

@@ -2,15 +2,10 @@
 //! on, and goes in only if the store still holds that version. Backends do the I/O; this decides.
 
 use crate::error::{IndexDamage, StoreError};
-use crate::records::EncodedChunk;
+use crate::types::EncodedChunk;
 
-/// Which log a page has read: the events stored (`head`) and the epoch, which changes whenever the whole log
-/// is replaced or cleared (so a writer that read another log cannot append to this one).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct LogVersion {
-    pub epoch: u64,
-    pub head: u64,
-}
+/// Which log a page has read: the wire protocol's version, the same type the sync server answers with.
+pub use rewind_protocol::LogVersion;
 
 /// What a page expects to replace: the version it read, or an index it read as damaged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,8 +6,9 @@
 //! backoff, and opens the feed again once the server answers.
 
 use crate::error::StoreError;
-use crate::records::EncodedChunk;
+use crate::types::EncodedChunk;
 use crate::rule::LogVersion;
+use rewind_protocol as protocol;
 use serde::Deserialize;
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -368,11 +369,11 @@ async fn fetch(url: &str, method: &str, body: Option<Body<'_>>, timeout_ms: i32)
         Ok(Answer {
             status: response.status(),
             bytes: js_sys::Uint8Array::new(&buffer).to_vec(),
-            epoch: header(&headers, "x-rewind-epoch"),
-            head: header(&headers, "x-rewind-head"),
-            seq: header(&headers, "x-rewind-seq"),
-            last: header(&headers, "x-rewind-last"),
-            chain: headers.get("x-rewind-chain").ok().flatten().filter(|c| is_chain(c)),
+            epoch: header(&headers, protocol::header::EPOCH),
+            head: header(&headers, protocol::header::HEAD),
+            seq: header(&headers, protocol::header::SEQ),
+            last: header(&headers, protocol::header::LAST),
+            chain: headers.get(protocol::header::CHAIN).ok().flatten().filter(|c| is_chain(c)),
         })
     }
     .await;
@@ -405,7 +406,7 @@ impl AccessKeyGate {
     pub async fn submit(&self, key: &str) -> Result<(), StoreError> {
         let body = format!("key={}", String::from(js_sys::encode_uri_component(key)));
         let form = Body { bytes: body.as_bytes(), content_type: "application/x-www-form-urlencoded" };
-        let answer = fetch(&format!("{}/session", self.api), "POST", Some(form), VERSION_TIMEOUT_MS).await.map_err(offline)?;
+        let answer = fetch(&format!("{}{}", self.api, protocol::endpoint::SESSION), "POST", Some(form), VERSION_TIMEOUT_MS).await.map_err(offline)?;
         match answer.status {
             200..=299 => Ok(()),
             _ => Err(refused(&answer)),
@@ -459,7 +460,7 @@ impl SharedLog {
     /// and a browser-only log would be a fork of it that no one else sees.
     pub(crate) async fn find() -> Found {
         let Some(origin) = web_sys::window().and_then(|w| w.location().origin().ok()) else { return Found::Local };
-        let api = format!("{origin}/api");
+        let api = format!("{origin}{}", protocol::API);
         let shared = SharedLog(Rc::new(Link {
             api: api.clone(),
             status: Cell::new(SyncStatus::Offline(Unreachable::Server)),
@@ -469,7 +470,7 @@ impl SharedLog {
             backoff: Cell::new(Backoff::new(FEED_RETRY_FIRST_MS, FEED_RETRY_MAX_MS)),
             retrying: Cell::new(false),
         }));
-        match shared.request("GET", "/version", None, VERSION_TIMEOUT_MS).await {
+        match shared.request("GET", protocol::endpoint::VERSION, None, VERSION_TIMEOUT_MS).await {
             Ok(answer) if answer.status == 404 => Found::Local,
             Ok(answer) if answer.status == 200 && answer.version_json().is_err() => Found::Local,
             Ok(answer) if answer.status == 401 => Found::KeyNeeded(AccessKeyGate { api, message: answer.message() }),
@@ -490,7 +491,7 @@ impl SharedLog {
 
     /// The server's version of the log.
     pub async fn version(&self) -> Result<LogVersion, StoreError> {
-        let answer = self.request("GET", "/version", None, VERSION_TIMEOUT_MS).await.map_err(offline)?;
+        let answer = self.request("GET", protocol::endpoint::VERSION, None, VERSION_TIMEOUT_MS).await.map_err(offline)?;
         match answer.status {
             200 => answer.version_json(),
             _ => Err(refused(&answer)),
@@ -507,7 +508,7 @@ impl SharedLog {
         let mut from = after;
         let mut chain = ChainMark::query_at(None, after);
         loop {
-            let path = format!("/events?after={from}&limit={EVENTS_PAGE}{}", std::mem::take(&mut chain));
+            let path = format!("{}?after={from}&limit={EVENTS_PAGE}{}", protocol::endpoint::EVENTS, std::mem::take(&mut chain));
             let answer = self.request("GET", &path, None, EVENTS_TIMEOUT_MS).await.map_err(offline)?;
             match answer.status {
                 200 => {}
@@ -561,7 +562,7 @@ impl SharedLog {
             rewind_domain::push_frame(&mut body, &chunk.bytes);
         }
         let chain = ChainMark::query_at(Some(expected.epoch), expected.head);
-        let path = format!("/append?epoch={}&after={}&key={}{chain}", expected.epoch, expected.head, key.as_str());
+        let path = format!("{}?epoch={}&after={}&key={}{chain}", protocol::endpoint::APPEND, expected.epoch, expected.head, key.as_str());
         let frames = Body { bytes: &body, content_type: "application/octet-stream" };
         let answer = match self.request("POST", &path, Some(frames), APPEND_TIMEOUT_MS).await {
             Ok(answer) => answer,
@@ -594,7 +595,7 @@ impl SharedLog {
 
     /// The server's newest snapshot: its sequence number and bytes, if it has one.
     pub async fn snapshot(&self) -> Result<Option<(LogVersion, Vec<u8>)>, StoreError> {
-        let answer = self.request("GET", "/snapshot", None, EVENTS_TIMEOUT_MS).await.map_err(offline)?;
+        let answer = self.request("GET", protocol::endpoint::SNAPSHOT, None, EVENTS_TIMEOUT_MS).await.map_err(offline)?;
         match (answer.status, answer.epoch, answer.seq) {
             (200, Some(epoch), Some(seq)) => {
                 // The tail after the snapshot is read from its seq: on the log the snapshot was taken of.
@@ -691,7 +692,7 @@ async fn recover(link: Weak<Link>) {
         return;
     }
     let shared = SharedLog(link.clone());
-    let _ = shared.request("GET", "/version", None, VERSION_TIMEOUT_MS).await;
+    let _ = shared.request("GET", protocol::endpoint::VERSION, None, VERSION_TIMEOUT_MS).await;
     // Still away (or an answer that told nothing): try again later.
     if link.socket_state.get() != SocketState::Connecting {
         recover_later(&link);
@@ -733,7 +734,7 @@ fn connect(link: &Rc<Link>) {
     if let Some(old) = link.socket.borrow_mut().take() {
         old.close();
     }
-    let url = link.api.replacen("http", "ws", 1) + "/feed";
+    let url = link.api.replacen("http", "ws", 1) + protocol::endpoint::FEED;
     let Ok(socket) = web_sys::WebSocket::new(&url) else {
         link.socket_state.set(SocketState::Closed);
         return set_status(link, SyncStatus::Offline(Unreachable::Server));

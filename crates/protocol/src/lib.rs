@@ -1,0 +1,74 @@
+//! The shared log's wire protocol (CONTRACT §7 and §9), written once for both of its sides: the page's client
+//! in `crates/store` and the sync server in `crates/server`. What one side sends, the other reads by the same
+//! names here, so that a renamed header or endpoint is a compile error on both sides, not a silent mismatch.
+
+use serde::{Deserialize, Serialize};
+
+/// Which log (its `epoch`, changed whenever the whole log is replaced or cleared) and how far it goes (`head`,
+/// the sequence number of its last event). A write names the version it was decided on; a page that read
+/// another log cannot append to this one. Sent as JSON `{"epoch": …, "head": …}`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct LogVersion {
+    pub epoch: u64,
+    pub head: u64,
+}
+
+/// Where the API lives on the server's origin; every endpoint below is under it.
+pub const API: &str = "/api";
+
+/// The endpoints, relative to [`API`].
+pub mod endpoint {
+    /// `GET`: the log's version (and, by its status, whether the server and its Redis answer).
+    pub const VERSION: &str = "/version";
+    /// `GET ?after=N`: the events after N, as frames of chunks.
+    pub const EVENTS: &str = "/events";
+    /// `POST ?epoch=E&after=N&chain=C&key=K`: a checked append decided on version (E, N).
+    pub const APPEND: &str = "/append";
+    /// `GET`: the newest snapshot of the log.
+    pub const SNAPSHOT: &str = "/snapshot";
+    /// WebSocket: the log's version each time it changes.
+    pub const FEED: &str = "/feed";
+    /// `POST` (a form with `key`): the access key, answered with its cookie.
+    pub const SESSION: &str = "/session";
+}
+
+/// Response headers that describe what an answer holds.
+pub mod header {
+    /// The log's epoch.
+    pub const EPOCH: &str = "x-rewind-epoch";
+    /// The log's head when the answer was made.
+    pub const HEAD: &str = "x-rewind-head";
+    /// The last event in a page of events.
+    pub const LAST: &str = "x-rewind-last";
+    /// The chain of the log up to the last event sent (or up to the snapshot's seq).
+    pub const CHAIN: &str = "x-rewind-chain";
+    /// The sequence number of a snapshot.
+    pub const SEQ: &str = "x-rewind-seq";
+    /// The access key, for clients that are not a browser (request header).
+    pub const KEY: &str = "x-rewind-key";
+}
+
+/// The cookie that carries the access key once the page gave it (`HttpOnly; SameSite=Strict`).
+pub const KEY_COOKIE: &str = "rewind_key";
+
+/// How many events past the last snapshot make the next one due: the page's store and the server's default
+/// `--snapshot-every` both snapshot at this cadence.
+pub const SNAPSHOT_EVERY: u64 = 10_000;
+
+/// The full path of `endpoint` (one of [`endpoint`]'s) on the server.
+pub fn api_path(endpoint: &str) -> String {
+    format!("{API}{endpoint}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_under_the_api_and_headers_are_lower_case_for_both_sides() {
+        assert_eq!(api_path(endpoint::APPEND), "/api/append");
+        for name in [header::EPOCH, header::HEAD, header::LAST, header::CHAIN, header::SEQ, header::KEY] {
+            assert_eq!(name, name.to_ascii_lowercase(), "HTTP/2 and the fetch API see header names in lower case");
+        }
+    }
+}
