@@ -11,6 +11,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen_test::*;
 
+#[path = "../crates/store/tests/support/fake_server.rs"]
+mod fake_server;
+use fake_server::FakeServer;
+
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn unique(prefix: &str) -> String {
@@ -262,101 +266,8 @@ async fn keeping_the_intact_events_never_erases_an_import_another_tab_made_meanw
     assert!(a.book().unwrap().problem.is_none());
 }
 
-/// A sync server played inside the page: `window.fetch` answers `/api/…` from a log kept in JavaScript
-/// (docs/shared-log.md's endpoints; one event per append; as in crates/store/tests/browser.rs), and records every request. `plan(path, action)`
-/// answers the next request to `path` otherwise: with a function of the request, or `'lose'` (handled as
-/// usual, then the answer is lost, as when the connection drops after the server stored it).
-const FAKE_SERVER: &str = r#"(() => {
-  const real = window.fetch;
-  const json = (status, value) => new Response(JSON.stringify(value), { status, headers: { 'content-type': 'application/json' } });
-  const fake = window.__rewindFake = {
-    epoch: 7, entries: [], keys: new Set(), calls: [], plans: {}, pageSize: 100000, json,
-    head() { return this.entries.length ? this.entries[this.entries.length - 1].last : 0; },
-    add(first, last, body) { this.entries.push({ first, last, body }); },
-    plan(path, action) { (this.plans[path] ||= []).push(action); },
-    stop() { window.fetch = real; delete window.__rewindFake; },
-    answer(call) {
-      const q = call.query;
-      switch (call.path) {
-        case '/api/version': return json(200, { epoch: this.epoch, head: this.head() });
-        case '/api/snapshot': return new Response(null, { status: 204 });
-        case '/api/events': {
-          const after = Number(q.after);
-          const upto = Math.min(this.head(), after + Math.min(Number(q.limit ?? 10000), this.pageSize));
-          const page = this.entries.filter(e => e.first > after && e.last <= upto);
-          const bytes = new Uint8Array(page.reduce((n, e) => n + e.body.length, 0));
-          let at = 0;
-          for (const e of page) { bytes.set(e.body, at); at += e.body.length; }
-          const last = page.length ? page[page.length - 1].last : after;
-          return new Response(bytes, { status: 200, headers: {
-            'x-rewind-epoch': String(this.epoch), 'x-rewind-head': String(this.head()), 'x-rewind-last': String(last) } });
-        }
-        case '/api/append': {
-          if (this.keys.has(q.key)) return json(200, { epoch: this.epoch, head: this.head(), stored_before: true });
-          if (Number(q.epoch) !== this.epoch || Number(q.after) !== this.head()) {
-            return json(409, { epoch: this.epoch, head: this.head(), message: 'the log moved' });
-          }
-          this.keys.add(q.key);
-          this.add(this.head() + 1, this.head() + 1, call.body);
-          return json(200, { epoch: this.epoch, head: this.head() });
-        }
-        case '/api/session': return new Response(null, { status: 204 });
-        default: return new Response('not found', { status: 404 });
-      }
-    },
-  };
-  window.fetch = async (url, init = {}) => {
-    const u = new URL(url, location.href);
-    const call = { method: init.method ?? 'GET', path: u.pathname, query: Object.fromEntries(u.searchParams),
-      type: new Headers(init.headers ?? {}).get('content-type'), body: init.body ? new Uint8Array(init.body) : null };
-    fake.calls.push(call);
-    const action = fake.plans[call.path]?.shift();
-    if (action === 'lose') { fake.answer(call); throw new TypeError('Failed to fetch'); }
-    return action ? action(call) : fake.answer(call);
-  };
-})()"#;
 
-fn eval(js: &str) {
-    js_sys::eval(js).expect("test script runs");
-}
 
-/// The fake sync server, in place until dropped.
-struct FakeServer;
-
-impl FakeServer {
-    fn start() -> FakeServer {
-        eval(FAKE_SERVER);
-        FakeServer
-    }
-
-    /// Stores `chunks` as the server's log.
-    fn seed(&self, chunks: &[EncodedChunk]) {
-        let fake = js_sys::eval("window.__rewindFake").unwrap();
-        let add: js_sys::Function = js_sys::Reflect::get(&fake, &"add".into()).unwrap().into();
-        for c in chunks {
-            let mut frame = Vec::new();
-            rewind_domain::push_frame(&mut frame, &c.bytes);
-            let (first, last) = (c.first_seq as f64, (c.first_seq + c.count - 1) as f64);
-            add.call3(&fake, &first.into(), &last.into(), &js_sys::Uint8Array::from(&frame[..]).into()).unwrap();
-        }
-    }
-
-    /// Answers the next request to `path` with the JavaScript `action` (see [`FAKE_SERVER`]).
-    fn plan(&self, path: &str, action: &str) {
-        eval(&format!("(() => {{ const json = window.__rewindFake.json; window.__rewindFake.plan('{path}', {action}); }})()"));
-    }
-
-    /// A JavaScript expression over the fake (`fake`), as text.
-    fn text(&self, expr: &str) -> String {
-        js_sys::eval(&format!("(fake => String({expr}))(window.__rewindFake)")).unwrap().as_string().unwrap()
-    }
-}
-
-impl Drop for FakeServer {
-    fn drop(&mut self) {
-        eval("window.__rewindFake && window.__rewindFake.stop()");
-    }
-}
 
 /// Records what the session reports, as text.
 fn recording() -> (impl Fn(rewind::session::Update) + 'static, Rc<RefCell<Vec<String>>>) {

@@ -1,5 +1,5 @@
 use crate::event::Event;
-use crate::log::{check_refund, Orders};
+use crate::orders::{check_refund, Orders};
 use crate::money::{mul_capped, Money, Qty};
 use crate::names::{validate_id, Names};
 use crate::rejection::Rejection;

@@ -6,7 +6,7 @@ use crate::command::Command;
 use crate::event::Event;
 use crate::log::{Log, LogError};
 use crate::names::{ItemId, Names, NamesCheckpoint, UserId};
-use crate::projections::{Change, ChangeField, Entity, EntityKind, EntityValues};
+use crate::entity::{Change, ChangeField, Entity, EntityKind, EntityValues};
 use crate::rejection::Rejection;
 use crate::state::{State, ABSENT};
 use crate::wire::WireError;

@@ -7,6 +7,7 @@
 mod checkpoints;
 mod chunk;
 mod command;
+mod entity;
 mod event;
 mod frames;
 mod generate;
@@ -16,6 +17,7 @@ mod log;
 mod money;
 mod projections;
 mod names;
+mod orders;
 mod outline;
 mod rejection;
 mod restore;
@@ -31,12 +33,14 @@ pub use frames::{decode_frames, encode_frames, push_frame, FrameError};
 pub use generate::{generate_log, Producer};
 pub use history::{diff, diff_across, diff_across_in_order, diff_count, BlameIndex, BlameLine, Branch, Difference};
 pub use jsonl::{encode_jsonl, encode_jsonl_line, encode_jsonl_pieces, push_jsonl_line, ImportCheck, ImportError, ImportProgress};
-pub use log::{apply_chunk_tail, apply_chunk_tail_until, Log, LogError, Orders};
+pub use entity::{Change, ChangeField, Entity, EntityKind};
+pub use log::{apply_chunk_tail, apply_chunk_tail_until, Log, LogError};
+pub use orders::Orders;
 pub use money::{Money, Qty, MAX};
 pub use names::{validate_id, IdError, ItemId, Names, NamesCheckpoint, UserId};
 pub use outline::LogOutline;
 pub use projections::{
-    apply_with_changes, changes_at, density, revenue_over_time, Bucket, Change, ChangeField, Entity, EntityKind, EntitySeries, LogFilter,
+    apply_with_changes, changes_at, Bucket, EntitySeries, LogFilter,
     ReadModels, Series,
     READ_MODEL_BUDGET, READ_MODEL_INTERVAL,
 };

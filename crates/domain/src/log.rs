@@ -1,6 +1,7 @@
 use crate::chunk::{decode_chunk, ChunkError};
 use crate::event::{Envelope, Event};
 use crate::names::Names;
+use crate::orders::{check_refund, Orders};
 use crate::rejection::Rejection;
 use crate::state::State;
 use rustc_hash::FxHashMap;
@@ -21,25 +22,6 @@ pub struct Log {
     refunds: FxHashMap<u64, u64>,
 }
 
-/// What the decision function needs to know of past orders: the log knows them; a bare state does not.
-pub trait Orders {
-    /// Event `seq`, if it is an order (an `OrderPlaced`).
-    fn order(&self, seq: u64) -> Option<Event>;
-    /// The sequence number of the refund of order `seq`, if it was refunded.
-    fn refund_of(&self, seq: u64) -> Option<u64>;
-}
-
-/// No orders at all: for deciding without a log (every refund is refused).
-impl Orders for () {
-    fn order(&self, _: u64) -> Option<Event> {
-        None
-    }
-
-    fn refund_of(&self, _: u64) -> Option<u64> {
-        None
-    }
-}
-
 impl Orders for Log {
     fn order(&self, seq: u64) -> Option<Event> {
         self.get(seq).map(|e| e.event).filter(|e| matches!(e, Event::OrderPlaced { .. }))
@@ -47,23 +29,6 @@ impl Orders for Log {
 
     fn refund_of(&self, seq: u64) -> Option<u64> {
         self.refunds.get(&seq).copied()
-    }
-}
-
-/// Whether `event`, if it is a refund, gives back exactly an order of `orders` that was not refunded yet.
-pub(crate) fn check_refund(orders: &impl Orders, event: &Event) -> Result<(), Rejection> {
-    let Event::Refunded { order, user, item, qty, total } = *event else { return Ok(()) };
-    match orders.order(order) {
-        Some(Event::OrderPlaced { user: u, item: i, qty: q, total: t, .. }) => {
-            if let Some(refund) = orders.refund_of(order) {
-                return Err(Rejection::AlreadyRefunded { order, refund });
-            }
-            if (u, i, q, t) != (user, item, qty, total) {
-                return Err(Rejection::RefundMismatch { order });
-            }
-            Ok(())
-        }
-        _ => Err(Rejection::NotAnOrder { order }),
     }
 }
 

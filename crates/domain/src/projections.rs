@@ -1,54 +1,12 @@
 //! Read models (CQRS projections): folds over the log kept beside the state, and what one event changed.
 
+use crate::entity::{Change, ChangeField, Entity, EntityKind, EntityValues};
 use crate::event::Event;
 use crate::history::BlameIndex;
 use crate::rejection::Rejection;
 use crate::log::Log;
 use crate::names::Names;
 use crate::state::State;
-
-/// Whether a changed value belongs to a user or an item.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EntityKind {
-    User,
-    Item,
-}
-
-impl EntityKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntityKind::User => "user",
-            EntityKind::Item => "item",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChangeField {
-    Balance,
-    Price,
-    Stock,
-}
-
-impl ChangeField {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChangeField::Balance => "balance",
-            ChangeField::Price => "price",
-            ChangeField::Stock => "stock",
-        }
-    }
-}
-
-/// One value an event changed: `before` is `None` when the event created the entity.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Change {
-    pub kind: EntityKind,
-    pub id: String,
-    pub field: ChangeField,
-    pub before: Option<u64>,
-    pub after: u64,
-}
 
 /// What `event` changes when applied to `before` (values it leaves equal are not listed). An event that
 /// breaks a rule changes nothing.
@@ -277,44 +235,6 @@ impl Series {
     }
 }
 
-/// A user or an item, by interned id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Entity {
-    User(crate::names::UserId),
-    Item(crate::names::ItemId),
-}
-
-/// One entity's values, followed through its own events alone: a user's balance in `value`; an item's stock
-/// in `value` and its unit price in `price`. The entity series and blame both fold with it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct EntityValues {
-    pub(crate) value: u64,
-    pub(crate) price: u64,
-}
-
-impl EntityValues {
-    /// Folds `event` in if it concerns `entity`, and says whether it did. The events of a log are valid, so
-    /// nothing here can go past MAX or below zero; saturating keeps an invalid sequence from panicking.
-    pub(crate) fn follow(&mut self, entity: Entity, event: &Event) -> bool {
-        match (*event, entity) {
-            (Event::ToppedUp { user, amount }, Entity::User(u)) if user == u => self.value = self.value.saturating_add(amount.0),
-            (Event::OrderPlaced { user, total, .. }, Entity::User(u)) if user == u => self.value = self.value.saturating_sub(total.0),
-            (Event::Withdrawn { user, amount }, Entity::User(u)) if user == u => self.value = self.value.saturating_sub(amount.0),
-            (Event::Refunded { user, total, .. }, Entity::User(u)) if user == u => self.value = self.value.saturating_add(total.0),
-            (Event::Refunded { item, qty, .. }, Entity::Item(i)) if item == i => self.value = self.value.saturating_add(qty.0),
-            (Event::WrittenOff { item, qty }, Entity::Item(i)) if item == i => self.value = self.value.saturating_sub(qty.0),
-            (Event::PriceSet { item, price }, Entity::Item(i)) if item == i => self.price = price.0,
-            (Event::ItemAdded { item, price, qty }, Entity::Item(i)) if item == i => {
-                self.value = self.value.saturating_add(qty.0);
-                self.price = price.0;
-            }
-            (Event::OrderPlaced { item, qty, .. }, Entity::Item(i)) if item == i => self.value = self.value.saturating_sub(qty.0),
-            _ => return false,
-        }
-        true
-    }
-}
-
 /// One entity's values over the whole log, as a step function: a point at every event that changed it.
 /// For a user `value` is the balance (`extra` unused); for an item `value` is the stock and `extra` the price.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -392,42 +312,6 @@ impl EntitySeries {
     }
 }
 
-/// Which of [`density`]'s three kinds `event` is: 0 money (top-ups and withdrawals), 1 the warehouse
-/// (restocks, write-offs, prices), 2 orders (orders and refunds).
-pub(crate) fn density_kind(event: &Event) -> usize {
-    match event {
-        Event::ToppedUp { .. } | Event::Withdrawn { .. } => 0,
-        Event::ItemAdded { .. } | Event::WrittenOff { .. } | Event::PriceSet { .. } => 1,
-        Event::OrderPlaced { .. } | Event::Refunded { .. } => 2,
-    }
-}
-
-/// Revenue so far after `event`, given the revenue before it: orders add their total, refunds take theirs
-/// back.
-pub(crate) fn revenue_after(revenue: u128, event: &Event) -> u128 {
-    match event {
-        Event::OrderPlaced { total, .. } => revenue.saturating_add(total.0 as u128),
-        Event::Refunded { total, .. } => revenue.saturating_sub(total.0 as u128),
-        _ => revenue,
-    }
-}
-
-/// How many events of each kind fall in each of `buckets` equal slices of the log: [money (top-ups and
-/// withdrawals), warehouse (restocks, write-offs, prices), orders (orders and refunds)] per slice.
-pub fn density(log: &Log, buckets: usize) -> Vec<[u32; 3]> {
-    let buckets = buckets.max(1);
-    let len = log.events().len();
-    let mut out = vec![[0u32; 3]; buckets.min(len.max(1))];
-    let n = out.len();
-    for (ix, event) in log.events().iter().enumerate() {
-        let b = (ix * n / len.max(1)).min(n - 1);
-        if let Some(slot) = out.get_mut(b) {
-            slot[density_kind(event)] += 1;
-        }
-    }
-    out
-}
-
 /// What the event log is filtered by: an event type and/or ids (an event matches when it names one of them).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LogFilter {
@@ -467,18 +351,3 @@ impl LogFilter {
     }
 }
 
-/// Revenue so far (net of refunds) at the end of each of `buckets` equal slices of the log.
-pub fn revenue_over_time(log: &Log, buckets: usize) -> Vec<u128> {
-    let len = log.events().len();
-    let n = buckets.max(1).min(len.max(1));
-    let mut out = vec![0u128; n];
-    let mut revenue = 0u128;
-    for (ix, event) in log.events().iter().enumerate() {
-        revenue = revenue_after(revenue, event);
-        let b = (ix * n / len.max(1)).min(n - 1);
-        if let Some(slot) = out.get_mut(b) {
-            *slot = revenue;
-        }
-    }
-    out
-}

@@ -4,7 +4,7 @@
 
 use crate::money::MAX;
 use crate::names::{validate_id, IdError, Names};
-use crate::projections::EntityKind;
+use crate::entity::EntityKind;
 use crate::state::{State, ABSENT};
 use crate::wire::{Reader, WireError, Writer};
 use std::fmt;

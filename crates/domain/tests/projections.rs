@@ -5,8 +5,8 @@
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use rewind_domain::{
-    changes_at, density, generate_log, Change, ChangeField, Command, Entity, EntityKind, EntitySeries, Log,
-    ReadModels, Series, State,
+    changes_at, generate_log, Change, ChangeField, Command, Entity, EntityKind, EntitySeries, Log,
+    LogOutline, ReadModels, Series, State,
 };
 
 fn shop(commands: &[Command]) -> Log {
@@ -101,11 +101,13 @@ case!(read_models_at_any_k_equal_a_naive_fold {
 
 case!(density_counts_every_event_once {
     let (log, _) = generate_log(6, 5_000).unwrap();
-    let d = density(&log, 100);
+    let mut outline = LogOutline::default();
+    outline.catch_up(&log);
+    let d = outline.density(&log, 100);
     assert_eq!(d.len(), 100);
     let total: u32 = d.iter().map(|b| b[0] + b[1] + b[2]).sum();
     assert_eq!(total, 5_000);
-    assert_eq!(density(&Log::new(), 100).iter().map(|b| b[0] + b[1] + b[2]).sum::<u32>(), 0);
+    assert_eq!(LogOutline::default().density(&Log::new(), 100).iter().map(|b| b[0] + b[1] + b[2]).sum::<u32>(), 0);
 });
 
 case!(an_entity_series_follows_the_replayed_state_at_every_k {
@@ -146,6 +148,6 @@ case!(the_log_filter_keeps_the_events_of_a_type_or_an_entity {
     assert_eq!(by(None, None, Some("apple")).apply(&log), vec![1, 4]);
     assert_eq!(by(Some("OrderPlaced"), None, Some("apple")).apply(&log), vec![4]);
     assert_eq!(LogFilter { unknown_id: true, ..LogFilter::default() }.apply(&log), Vec::<u64>::new());
-    let revenue = rewind_domain::revenue_over_time(&log, 5);
+    let revenue = LogOutline::default().revenue_over_time(&log, 5);
     assert_eq!(revenue, vec![0, 0, 0, 60, 60]);
 });
