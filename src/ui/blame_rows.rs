@@ -11,11 +11,11 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(inline_js = r#"
 const FIELDS = ['balance', 'price', 'stock'];
-function row(index, seq, field, before, after, text) {
+function row(index, rowHeight, seq, field, before, after, text) {
   const slot = document.createElement('div');
   slot.className = 'row-slot';
   slot.setAttribute('role', 'listitem');
-  slot.style.bottom = (index * 28) + 'px';
+  slot.style.bottom = (index * rowHeight) + 'px';
   const b = document.createElement('button');
   b.type = 'button';
   b.className = 'blame-row';
@@ -30,14 +30,14 @@ function row(index, seq, field, before, after, text) {
 }
 // The list shows rows lo..hi (numbered from the oldest), newest first. `added` are the new ones: the first
 // `newer` of them, oldest first, go on top; the rest, newest first, at the bottom.
-export function syncBlame(list, clear, lo, hi, newer, indices, seqs, fields, befores, afters, texts) {
+export function syncBlame(list, rowHeight, clear, lo, hi, newer, indices, seqs, fields, befores, afters, texts) {
   if (clear || list._hi === undefined) { list.replaceChildren(); list._lo = lo; list._hi = lo; }
   while (list._hi > Math.max(hi, list._lo) && list.firstChild) { list.firstChild.remove(); list._hi--; }
   while (list._lo < Math.min(lo, list._hi) && list.lastChild) { list.lastChild.remove(); list._lo++; }
   if (list._lo === list._hi) { list._lo = lo; list._hi = lo; }
   const words = texts.split('\n');
   for (let i = 0; i < indices.length; i++) {
-    const el = row(indices[i], seqs[i], fields[i], befores[i], afters[i], words[i] ?? '');
+    const el = row(indices[i], rowHeight, seqs[i], fields[i], befores[i], afters[i], words[i] ?? '');
     if (i < newer) list.insertBefore(el, list.firstChild); else list.appendChild(el);
   }
   list._lo = lo; list._hi = hi;
@@ -48,6 +48,7 @@ extern "C" {
     #[allow(clippy::too_many_arguments)]
     fn sync_blame_js(
         list: &web_sys::HtmlElement,
+        row_height: f64,
         clear: bool,
         lo: u32,
         hi: u32,
@@ -111,6 +112,7 @@ pub fn sync(
     let texts = added.iter().map(|(_, l)| text(l)).collect::<Vec<_>>().join("\n");
     sync_blame_js(
         list,
+        super::rows::ROW_H,
         clear,
         range.0 as u32,
         range.1 as u32,

@@ -1,19 +1,14 @@
 //! History you can question: what changed between two points (diff), which events made a value what it is
 //! (blame). The domain computes both; these panels only show them, a window of rows at a time when long.
 
-use super::{blame_rows, count, money};
+use super::{blame_rows, count, money, rows};
 use crate::ctx::Ctx;
 use leptos::prelude::*;
 use crate::shop::{DiffLine, Differences};
 use rewind_domain::{BlameLine, ChangeField, Entity};
 
-/// Row height of the lists, in px (CSS keeps rows at exactly this).
-const ROW_H: f64 = 28.0;
 /// Rows in view.
 const VIEW_ROWS: usize = 16;
-/// Up to this many rows, every row exists (CONTRACT §6); past it, only the rows in view and a few around.
-pub const ALL_ROWS_UP_TO: usize = 500;
-const OVERSCAN: usize = 6;
 
 /// A value as people read it: money with two decimals, stock as a count.
 pub fn value_in_words(field: ChangeField, v: u64) -> String {
@@ -21,15 +16,6 @@ pub fn value_in_words(field: ChangeField, v: u64) -> String {
         ChangeField::Balance | ChangeField::Price => money(v),
         ChangeField::Stock => count(v),
     }
-}
-
-/// Which rows exist for a list of `len` scrolled to `scroll_top`.
-pub(crate) fn window(len: usize, scroll_top: f64) -> std::ops::Range<usize> {
-    if len <= ALL_ROWS_UP_TO {
-        return 0..len;
-    }
-    let first = ((scroll_top / ROW_H).max(0.0) as usize).saturating_sub(OVERSCAN).min(len);
-    first..(first + VIEW_ROWS + 2 * OVERSCAN).min(len)
 }
 
 /// A scrolled viewport over a spacer of `len` rows' full height, holding `rows`; `scroll_top` follows its
@@ -44,16 +30,16 @@ fn list_viewport(
     let viewport: NodeRef<leptos::html::Div> = NodeRef::new();
     view! {
         <div class="rows-viewport" node_ref=viewport tabindex="0" role="region" aria-label=label
-            style:max-height=format!("{}px", VIEW_ROWS as f64 * ROW_H)
+            style:max-height=rows::px(VIEW_ROWS)
             on:scroll=move |_| if let Some(el) = viewport.get_untracked() { scroll_top.set(el.scroll_top() as f64) }>
-            <div class="rows-spacer" role="list" node_ref=spacer style:height=move || format!("{}px", len.get() as f64 * ROW_H)>
+            <div class="rows-spacer" role="list" node_ref=spacer style:height=move || rows::px(len.get())>
                 {rows}
             </div>
         </div>
     }
 }
 
-/// A list of `len` rows: all of them up to [`ALL_ROWS_UP_TO`], else the ones in view. Rows are keyed by
+/// A list of `len` rows: all of them up to [`rows::ALL_ROWS_UP_TO`], else the ones in view. Rows are keyed by
 /// `stamp` and their index, so `stamp` changes whenever the rows' content at an index does, and they are
 /// rebuilt rather than reused.
 fn row_list<V: IntoView + 'static>(
@@ -65,11 +51,11 @@ fn row_list<V: IntoView + 'static>(
     let scroll_top = RwSignal::new(0.0_f64);
     let rows = move || {
         let stamp = stamp.get();
-        window(len.get(), scroll_top.get()).map(|i| (stamp, i)).collect::<Vec<_>>()
+        rows::window(len.get(), VIEW_ROWS, scroll_top.get()).map(|i| (stamp, i)).collect::<Vec<_>>()
     };
     let rows = view! {
         <For each=rows key=|k| *k let:((_, i))>
-            <div class="row-slot" role="listitem" style:top=format!("{}px", i as f64 * ROW_H)>{row(i)}</div>
+            <div class="row-slot" role="listitem" style:top=rows::px(i)>{row(i)}</div>
         </For>
     };
     list_viewport(label, len, scroll_top, NodeRef::new(), rows)
@@ -202,7 +188,7 @@ pub fn BlamePanel() -> impl IntoView {
         let top = scroll_top.get();
         let Some(el) = list.get() else { return };
         lines.with(|(stamp, _, l)| {
-            let shown = window(l.len(), top);
+            let shown = rows::window(l.len(), VIEW_ROWS, top);
             let range = (l.len() - shown.end, l.len() - shown.start);
             let now = ctx.read(|p| blame_rows::sync(&el, built.get_value(), *stamp, range, l, |line| blame_text(p, line)));
             built.set_value(now);

@@ -1,19 +1,17 @@
 //! History views: the event log at any length, one entity's life as a chart, the event-density strip and
 //! the read models at the cursor. Every series and fold comes from the domain; these only draw.
 
+use super::rows::{self, ScaledList};
 use super::{count, money, money_total};
 use crate::ctx::Ctx;
 use leptos::prelude::*;
 use std::fmt::Write as _;
 use rewind_domain::{Entity, LogFilter};
 
-/// Row height of the event log, in px (CSS keeps rows at exactly this).
-const ROW_H: f64 = 28.0;
 /// Rows in view.
 const VIEW_ROWS: u64 = 14;
-/// Chromium caps an element's height (somewhere from 16.7 to 33.5 million px): the spacer stays well below,
-/// and the scroll position is scaled to the row index.
-const MAX_SPACER: f64 = 4_000_000.0;
+/// The event log may list a million rows: its scroll position is scaled to the row index.
+const LOG_ROWS: ScaledList = ScaledList { view_rows: VIEW_ROWS };
 
 fn describe(ctx: Ctx, seq: u64) -> Option<(u64, &'static str, String)> {
     ctx.read(|s| {
@@ -27,26 +25,6 @@ fn time_of(ts: u64) -> String {
     super::local_time(ts).1
 }
 
-/// The spacer's height for `listed` rows: their full height, capped below Chromium's element-height limit.
-fn spacer_height(listed: u64) -> f64 {
-    (listed as f64 * ROW_H).min(MAX_SPACER)
-}
-
-/// How far the log scrolls, in px, and over how many rows that range is spread (None: all rows fit).
-fn scroll_range(listed: u64) -> Option<(f64, f64)> {
-    let rows = listed.checked_sub(VIEW_ROWS).filter(|r| *r > 0)?;
-    Some(((spacer_height(listed) - VIEW_ROWS as f64 * ROW_H).max(1.0), rows as f64))
-}
-
-/// Which listed row sits at the top for a scroll position, and back.
-fn first_row(scroll_top: f64, listed: u64) -> u64 {
-    scroll_range(listed).map_or(0, |(px, rows)| ((scroll_top / px).clamp(0.0, 1.0) * rows).round() as u64)
-}
-
-fn scroll_for(first: u64, listed: u64) -> f64 {
-    scroll_range(listed).map_or(0.0, |(px, rows)| first as f64 / rows * px)
-}
-
 #[component]
 pub fn EventLog() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
@@ -56,7 +34,7 @@ pub fn EventLog() -> impl IntoView {
         ctx.version.track();
         ctx.read(|s| s.listed()).unwrap_or(0)
     });
-    let first = Memo::new(move |_| first_row(scroll_top.get(), listed.get()));
+    let first = Memo::new(move |_| LOG_ROWS.first_row(scroll_top.get(), listed.get()));
     // The events in view, by row: a row stays put as the timeline jumps or the log scrolls, and only its
     // content changes (a far jump changes every row in view).
     let seqs = Memo::new(move |_| {
@@ -70,7 +48,7 @@ pub fn EventLog() -> impl IntoView {
     // already right, and a second render a frame later would make scrubbing stutter).
     let own_scroll = StoredValue::new(None::<i32>);
     let scroll_to = move |first: u64| {
-        let top = scroll_for(first, listed.get_untracked());
+        let top = LOG_ROWS.scroll_for(first, listed.get_untracked());
         // The rows follow at once; the scrollbar in the next frame, so that scrubbing never forces a layout.
         scroll_top.set(top);
         request_animation_frame(move || {
@@ -142,7 +120,7 @@ pub fn EventLog() -> impl IntoView {
                 <p class="muted">{move || if ctx.head.get() == 0 { "No events yet." } else { "No event matches the filter." }}</p>
             </Show>
             <div class="log-viewport" node_ref=viewport tabindex="0" role="region" aria-label="Events, in order"
-                style:height=format!("{}px", VIEW_ROWS as f64 * ROW_H)
+                style:height=rows::px(VIEW_ROWS as usize)
                 on:scroll=move |_| if let Some(el) = viewport.get_untracked() {
                     let at = el.scroll_top();
                     let own = own_scroll.try_update_value(Option::take).flatten();
@@ -156,7 +134,7 @@ pub fn EventLog() -> impl IntoView {
                     </For>
                 </div>
                 <div class="log-spacer" style:height=move || {
-                    format!("{}px", spacer_height(listed.get()))
+                    format!("{}px", LOG_ROWS.spacer_height(listed.get()))
                 }></div>
             </div>
         </section>
@@ -405,61 +383,5 @@ pub fn ReadModelsPanel() -> impl IntoView {
                 </div>
             </div>
         </section>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use wasm_bindgen_test::*;
-
-    wasm_bindgen_test_configure!(run_in_browser);
-
-    /// Rows at which the spacer reaches its cap and scrolling becomes scaled.
-    const SCALED_FROM: u64 = (MAX_SPACER / ROW_H) as u64;
-
-    #[wasm_bindgen_test]
-    fn below_the_cap_every_row_has_its_own_place() {
-        for listed in [VIEW_ROWS + 1, 1_000, 100_000, SCALED_FROM] {
-            assert_eq!(spacer_height(listed), listed as f64 * ROW_H, "{listed}");
-            let last = listed - VIEW_ROWS;
-            for first in [0, 1, last / 2, last - 1, last] {
-                let top = scroll_for(first, listed);
-                assert!((top - first as f64 * ROW_H).abs() < 1e-6, "{listed} rows, row {first}: one row per {ROW_H} px, not {top}");
-                assert_eq!(first_row(top.round(), listed), first);
-            }
-        }
-    }
-
-    #[wasm_bindgen_test]
-    fn above_the_cap_the_scroll_is_scaled_and_every_row_is_still_reachable() {
-        for listed in [SCALED_FROM + 1, 200_000, 1_000_000] {
-            assert_eq!(spacer_height(listed), MAX_SPACER, "{listed}");
-            let last = listed - VIEW_ROWS;
-            let (px, _) = scroll_range(listed).unwrap();
-            assert_eq!(first_row(px, listed), last, "the end of the scroll shows the last rows");
-            assert_eq!(first_row(px * 10.0, listed), last, "past the end is clamped");
-            assert_eq!(first_row(-5.0, listed), 0);
-            // Browsers scroll by whole pixels: each row is still the top row at some whole-pixel position.
-            for first in [0, 1, 2, 3, last / 3, last / 2, last - 2, last - 1, last] {
-                let top = scroll_for(first, listed).round();
-                assert_eq!(first_row(top, listed), first, "{listed} rows, row {first} at {top} px");
-            }
-            let mut previous = 0;
-            for step in 0..=1_000u64 {
-                let row = first_row(px * step as f64 / 1_000.0, listed);
-                assert!(row >= previous, "scrolling down never moves up");
-                previous = row;
-            }
-        }
-    }
-
-    #[wasm_bindgen_test]
-    fn a_short_log_does_not_scroll() {
-        for listed in [0, 1, VIEW_ROWS] {
-            assert_eq!(scroll_range(listed), None);
-            assert_eq!(first_row(500.0, listed), 0);
-            assert_eq!(scroll_for(3, listed), 0.0);
-        }
     }
 }

@@ -6,6 +6,7 @@ pub(crate) mod compare;
 mod history;
 mod io;
 mod paint;
+mod rows;
 mod status;
 mod tables;
 mod timeline;
@@ -41,7 +42,8 @@ pub fn App() -> impl IntoView {
             _ => view! { <p class="opening" role="status">"Opening the shop…"</p> }.into_any(),
         }>
             <status::Messages/>
-            <main class="layout">
+            // Every list's row height, from the one place that owns it (rows.rs), for the stylesheet.
+            <main class="layout" style=("--row-h", rows::px(1))>
                 <aside class="side">
                     <commands::TopUpForm/>
                     <commands::AddItemForm/>

@@ -1,7 +1,7 @@
 //! The state shown at the timeline's cursor: users, items, totals, and what the event at the cursor changed.
 
 use super::paint::{ItemCell, UserCell};
-use super::{count, money, money_total};
+use super::{count, money, money_total, rows};
 use crate::ctx::Ctx;
 use leptos::prelude::*;
 use crate::shop::{Page, Sort, SortKey};
@@ -82,8 +82,8 @@ where
     }
 }
 
-/// Row height of the state tables, in px (CSS keeps rows at exactly this).
-const ROW_H: f64 = 28.0;
+/// Rows in view.
+const VIEW_ROWS: usize = 16;
 
 /// A table's rows as listed (filtered and sorted), the ones in view, and the spacers around them.
 struct TableWindow<K: Send + Sync + 'static> {
@@ -104,7 +104,7 @@ impl<K: Copy + Send + Sync + PartialEq + 'static> TableWindow<K> {
     fn new(list: impl Fn() -> Vec<K> + Send + Sync + 'static) -> Self {
         let listed = Memo::new(move |_| list());
         let scroll_top = RwSignal::new(0.0_f64);
-        let range = Memo::new(move |_| super::compare::window(listed.with(Vec::len), scroll_top.get()));
+        let range = Memo::new(move |_| rows::window(listed.with(Vec::len), VIEW_ROWS, scroll_top.get()));
         TableWindow { listed, range, scroll_top, viewport: NodeRef::new() }
     }
 
@@ -116,12 +116,12 @@ impl<K: Copy + Send + Sync + PartialEq + 'static> TableWindow<K> {
     }
 
     fn pad_top(self) -> String {
-        format!("{}px", self.range.get().start as f64 * ROW_H)
+        rows::px(self.range.get().start)
     }
 
     fn pad_bottom(self) -> String {
         let (len, end) = (self.listed.with(Vec::len), self.range.get().end);
-        format!("{}px", len.saturating_sub(end) as f64 * ROW_H)
+        rows::px(len.saturating_sub(end))
     }
 
     fn on_scroll(self) {
@@ -150,10 +150,8 @@ impl<K: Copy + Send + Sync + PartialEq + 'static> TableWindow<K> {
             (index, l.get(index).copied())
         });
         if let Some(el) = self.viewport.get_untracked() {
-            let (top, height) = (el.scroll_top() as f64, el.client_height() as f64 - ROW_H);
-            let row_top = index as f64 * ROW_H;
-            if row_top < top || row_top > top + height - ROW_H {
-                el.set_scroll_top((row_top - height / 2.0).max(0.0) as i32);
+            if let Some(top) = rows::scroll_to_show(index, el.scroll_top() as f64, el.client_height() as f64) {
+                el.set_scroll_top(top as i32);
                 self.on_scroll();
             }
         }
