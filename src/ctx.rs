@@ -599,7 +599,7 @@ impl Ctx {
 
     /// A command on the branch shown: decided by the branch's session, kept with the branch, never in the real log.
     fn submit_to_branch(&self, command: Command) {
-        let ts = js_sys::Date::now().max(0.0) as u64;
+        let ts = rewind_store::clock::now_ms();
         let outcome = Self::shelf().ok_or(BranchError::NoShelf).and_then(|shelf| {
             self.branch
                 .try_update_value(|b| b.as_mut().map(|branch| branch.submit(&command, ts, &shelf)))

@@ -8,6 +8,7 @@
 //! clear, keeping the intact events of a damaged log) asks the user again with the new count instead.
 
 use crate::queue::Queue;
+use rewind_store::clock::{self, Clock, SystemClock};
 use rewind_domain::{compensate, Command, Event, Log, Names, Producer, Rejection, State};
 use rewind_store::{
     encode_chunks, should_snapshot, Appended, Backoff, CommandKey, Expected, Feed, FeedNews, LogChange, LogVersion, Store,
@@ -180,30 +181,13 @@ pub struct Session {
     confirm: Confirm,
     /// The name other tabs of this store listen on, if the session joins them.
     channel: Option<String>,
-}
-
-fn now_ms() -> u64 {
-    js_sys::Date::now().max(0.0) as u64
-}
-
-fn perf_now() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map_or_else(js_sys::Date::now, |p| p.now())
+    /// Events' timestamps, durations and waits.
+    clock: Rc<dyn Clock>,
 }
 
 /// Lets the browser paint and handle input between slices of long work.
 pub async fn yield_to_browser() {
-    sleep(0).await;
-}
-
-/// Waits `ms` milliseconds without holding up the page.
-async fn sleep(ms: u32) {
-    let ms = i32::try_from(ms).unwrap_or(i32::MAX);
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    clock::sleep(0).await;
 }
 
 /// While an append's outcome is unknown: what a failed send says, if it leaves the outcome unknown. A send
@@ -227,6 +211,17 @@ struct Prepared {
 impl Session {
     /// A session over `store`. `channel`: the store's name, to hear other tabs (None: this page alone).
     pub fn new(store: Store, channel: Option<&str>, confirm: Confirm, notify: impl Fn(Update) + 'static) -> Rc<Self> {
+        Self::with_clock(store, channel, confirm, notify, Rc::new(SystemClock))
+    }
+
+    /// As [`Session::new`], with its clock given (tests give one of their own).
+    pub fn with_clock(
+        store: Store,
+        channel: Option<&str>,
+        confirm: Confirm,
+        notify: impl Fn(Update) + 'static,
+        clock: Rc<dyn Clock>,
+    ) -> Rc<Self> {
         Rc::new(Session {
             store: Rc::new(store),
             book: RefCell::new(Book {
@@ -244,6 +239,7 @@ impl Session {
             notify: Box::new(notify),
             confirm,
             channel: channel.map(str::to_owned),
+            clock,
         })
     }
 
@@ -291,25 +287,25 @@ impl Session {
     }
 
     async fn load_in_turn(self: &Rc<Self>) -> Result<RestoreInfo, SessionError> {
-        let started = perf_now();
+        let started = self.clock.monotonic_ms();
         let mut info = RestoreInfo { snapshot_seq: 0, tail: 0, ms: 0 };
         // A restore that fails is only slower: the full read below says what is wrong.
         match self.store.restore().await {
             Ok(restored) => {
                 for skipped in &restored.skipped_snapshots {
-                    web_sys::console::warn_1(&format!("Rewind skipped a snapshot: {skipped}").into());
+                    clock::warn(&format!("Rewind skipped a snapshot: {skipped}"));
                 }
                 info = RestoreInfo {
                     snapshot_seq: restored.snapshot_seq,
                     tail: restored.tail,
-                    ms: (perf_now() - started).max(0.0).round() as u64,
+                    ms: (self.clock.monotonic_ms() - started).max(0.0).round() as u64,
                 };
                 let mut book = self.book.borrow_mut();
                 book.log = Log::with_names(restored.names);
                 book.live = restored.live;
                 book.last_snapshot = restored.snapshot_seq;
             }
-            Err(e) => web_sys::console::warn_1(&format!("Rewind could not restore the live state: {e}").into()),
+            Err(e) => clock::warn(&format!("Rewind could not restore the live state: {e}")),
         }
         self.tell(Update::Restored(info));
         // Join the other tabs now: what they write while the history loads is caught up afterwards.
@@ -333,7 +329,7 @@ impl Session {
         let weak = Rc::downgrade(self);
         let joined = TabSync::join(channel, move |change| {
             if let Some(session) = weak.upgrade() {
-                wasm_bindgen_futures::spawn_local(async move {
+                clock::spawn(async move {
                     if let Err(e) = session.sync(change).await {
                         session.tell(Update::Failed(e));
                     }
@@ -359,7 +355,7 @@ impl Session {
                 FeedNews::Grew(version) => session.book().is_none_or(|b| b.version != Expected::Version(version)),
             };
             if catch_up {
-                wasm_bindgen_futures::spawn_local(async move {
+                clock::spawn(async move {
                     match session.sync(LogChange::Appended).await {
                         // `sync-status` says so already, and the page catches up when the server is back.
                         Err(SessionError::Store(StoreError::Offline { .. } | StoreError::AccessKey { .. })) | Ok(()) => {}
@@ -391,7 +387,7 @@ impl Session {
             match loaded {
                 Ok(loaded) => {
                     if let Some(problem) = &loaded.problem {
-                        web_sys::console::warn_1(&format!("Rewind: {problem}").into());
+                        clock::warn(&format!("Rewind: {problem}"));
                     }
                     book.log = loaded.log;
                     book.live = loaded.live;
@@ -479,7 +475,7 @@ impl Session {
             .write_events(|book| {
                 let Book { log, live, .. } = book;
                 let event = log.decide(live, &command).map_err(SessionError::Rejected)?;
-                let ts = now_ms().max(book.log.timestamps().last().copied().unwrap_or(0)).min(rewind_domain::MAX);
+                let ts = self.clock.now_ms().max(book.log.timestamps().last().copied().unwrap_or(0)).min(rewind_domain::MAX);
                 Ok(vec![(ts, event)])
             })
             .await
@@ -506,7 +502,7 @@ impl Session {
             self.write_events(|book| {
                 let mut scratch = book.live.clone();
                 // Stamped at most now: generated events never run ahead of the clock.
-                let now = now_ms().max(book.log.timestamps().last().copied().unwrap_or(0));
+                let now = self.clock.now_ms().max(book.log.timestamps().last().copied().unwrap_or(0));
                 let mut events = Vec::with_capacity(n as usize);
                 for _ in 0..n {
                     let (_, event) = producer.next_event(book.log.names_mut(), &scratch, now).map_err(SessionError::Generator)?;
@@ -554,7 +550,7 @@ impl Session {
                     // An earlier send of this write went in (its answer was lost): the log has the events
                     // as stored, which this page reads rather than pushing its own copy.
                     if let Err(e) = self.catch_up().await {
-                        web_sys::console::warn_1(&format!("Rewind: stored, but not read back yet: {e}").into());
+                        clock::warn(&format!("Rewind: stored, but not read back yet: {e}"));
                     }
                     self.announce(LogChange::Appended);
                     self.snapshot_if_due(false);
@@ -602,14 +598,14 @@ impl Session {
     }
 
     async fn check_append(&self, prepared: &Prepared, key: &CommandKey, mut detail: String) -> Result<Appended, StoreError> {
-        let started = perf_now();
+        let started = self.clock.monotonic_ms();
         let mut backoff = Backoff::new(CHECK_FIRST_MS, CHECK_MAX_MS);
         loop {
-            let waited_ms = (perf_now() - started).max(0.0) as u64;
+            let waited_ms = (self.clock.monotonic_ms() - started).max(0.0) as u64;
             if waited_ms >= CHECK_FOR_MS {
                 return Err(StoreError::OutcomeUnknown { detail, waited_ms });
             }
-            sleep(backoff.next_ms()).await;
+            self.clock.sleep(backoff.next_ms()).await;
             match self.store.append_with_key(prepared.version, &prepared.chunks, key).await {
                 Err(e) => match still_unknown(&e) {
                     Some(now) => detail = now.to_owned(),
@@ -640,7 +636,7 @@ impl Session {
                     }
                     confirmed = Some(n);
                 }
-                let ts = now_ms().max(book.log.timestamps().last().copied().unwrap_or(0)).min(rewind_domain::MAX);
+                let ts = self.clock.now_ms().max(book.log.timestamps().last().copied().unwrap_or(0)).min(rewind_domain::MAX);
                 Ok(events.into_iter().map(|e| (ts, e)).collect())
             })
             .await;
@@ -749,7 +745,7 @@ impl Session {
     pub fn snapshot_if_due(&self, page_hidden: bool) {
         let Some(due) = self.due_snapshot(page_hidden) else { return };
         let store = self.store.clone();
-        wasm_bindgen_futures::spawn_local(async move { write_snapshot(&store, due).await });
+        clock::spawn(async move { write_snapshot(&store, due).await });
     }
 
     /// The live state to snapshot now, if the policy says one is due; marks it as taken.
@@ -774,6 +770,6 @@ struct DueSnapshot {
 /// A snapshot that cannot be written costs only speed at the next load (the log is whole): said, not shown.
 async fn write_snapshot(store: &Store, due: DueSnapshot) {
     if let Err(e) = store.write_snapshot(due.epoch, &due.live, &due.names).await {
-        web_sys::console::warn_1(&format!("Rewind could not write a snapshot: {e}").into());
+        clock::warn(&format!("Rewind could not write a snapshot: {e}"));
     }
 }

@@ -253,8 +253,10 @@ fn test(args: &[String]) -> Result {
         run(cargo().args(["test", "-p", "rewind-domain", "-p", "rewind-protocol", "-p", "xtask", "--release"]))?;
         // The sync server against real Redis servers that its tests start on free loopback ports.
         run(cargo().args(["test", "-p", "rewind-server", "--release"]))?;
-        // The store's pure parts (the snapshot policy) run natively too.
+        // The store's pure parts (the snapshot policy) run natively too, and the session over the memory store
+        // with a clock of the test's own.
         run(cargo().args(["test", "-p", "rewind-store", "--lib"]))?;
+        run(cargo().args(["test", "-p", "rewind", "--test", "session_native"]))?;
     }
     if only("browser") {
         run(browser_env(&mut cargo()).args(["test", "--target", "wasm32-unknown-unknown", "-p", "rewind-domain", "-p", "rewind-store"]))?;

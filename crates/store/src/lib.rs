@@ -12,6 +12,7 @@
 //! version of the log it was decided on and goes in only if that is still the stored version.
 
 mod branches;
+pub mod clock;
 mod error;
 mod idb;
 mod local;
@@ -95,9 +96,6 @@ pub struct LoadedLog {
 /// How often a read starts again because a write committed while it read.
 const READ_TRIES: u32 = 4;
 
-fn now_ms() -> u64 {
-    js_sys::Date::now().max(0.0) as u64
-}
 
 impl Store {
     /// Opens the store named `name`: IndexedDB if it opens, else localStorage, else memory.
@@ -160,7 +158,7 @@ impl Store {
         }
         match self.records.write(&Write::Append { expected, chunks }).await {
             Ok(_) | Err(StoreError::Conflict { .. } | StoreError::Replaced) => {}
-            Err(e) => web_sys::console::warn_1(&format!("Rewind could not cache the shared log: {e}").into()),
+            Err(e) => clock::warn(&format!("Rewind could not cache the shared log: {e}")),
         }
     }
 
@@ -232,7 +230,7 @@ impl Store {
         if self.shared.is_some() {
             return Err(StoreError::SharedLogKept);
         }
-        let written = self.records.write(&Write::Replace { expected, chunks, epoch: NewEpoch::Fresh { now_ms: now_ms() } }).await?;
+        let written = self.records.write(&Write::Replace { expected, chunks, epoch: NewEpoch::Fresh { now_ms: clock::now_ms() } }).await?;
         written.ok_or_else(|| StoreError::Write("the replace was dropped".into()))
     }
 
@@ -377,7 +375,7 @@ impl Store {
             let expected = self.records.index().await?.map_or(Expected::DamagedIndex, Expected::Version);
             let epoch = NewEpoch::Shared(version.epoch);
             if let Err(e) = self.records.write(&Write::Replace { expected, chunks: &chunks, epoch }).await {
-                web_sys::console::warn_1(&format!("Rewind could not cache the shared log: {e}").into());
+                clock::warn(&format!("Rewind could not cache the shared log: {e}"));
             }
         }
         Ok(LoadedLog { log, live, version: Expected::Version(version), problem })

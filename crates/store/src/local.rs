@@ -13,6 +13,7 @@
 //! `<name>/version/<epoch>/<head>` (the lock manager is one for all tabs, so announcements are seen at once).
 //! Reads wait for the same catch-up. `gloo-storage` is not used: it panics where localStorage is unavailable.
 
+use crate::clock;
 use crate::error::{IndexDamage, RecordDamage, StoreError};
 use crate::locks::{self, HeldLock};
 use crate::policy::SNAPSHOTS_KEPT;
@@ -33,9 +34,6 @@ pub(crate) struct LocalRecords {
     announced: RefCell<Option<(HeldLock, String)>>,
 }
 
-fn now() -> f64 {
-    js_sys::Date::now()
-}
 
 /// "<epoch> <head>", the form of the index and of the announcement locks' names.
 fn parse_version(text: &str) -> Option<LogVersion> {
@@ -97,7 +95,7 @@ impl LocalRecords {
     /// that no copy will ever reach).
     async fn caught_up_index(&self, for_write: bool) -> Result<StoredIndex, StoreError> {
         let announced = self.announced_version().await?;
-        let started = now();
+        let started = clock::monotonic_ms();
         loop {
             let index = self.read_index()?;
             // Behind another tab's announced write, or seeing damage that another tab may have repaired.
@@ -108,7 +106,7 @@ impl LocalRecords {
             };
             match behind {
                 true => {
-                    let waited = now() - started;
+                    let waited = clock::monotonic_ms() - started;
                     if waited > CATCH_UP_MS {
                         if !for_write {
                             web_sys::console::warn_1(&"Rewind: localStorage did not catch up with another tab".into());
@@ -116,7 +114,7 @@ impl LocalRecords {
                         }
                         return Err(StoreError::NotCaughtUp { waited_ms: waited.max(0.0) as u64 });
                     }
-                    locks::sleep(4).await;
+                    clock::sleep(4).await;
                 }
                 false => return Ok(index),
             }

@@ -83,13 +83,3 @@ pub(crate) async fn held_names() -> Result<Vec<String>, StoreError> {
         .filter_map(|info| Reflect::get(&info, &JsValue::from_str("name")).ok()?.as_string())
         .collect())
 }
-
-/// Waits `ms` milliseconds without blocking the page.
-pub(crate) async fn sleep(ms: i32) {
-    let promise = Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = JsFuture::from(promise).await;
-}

@@ -148,6 +148,7 @@ pub struct CommandKey(String);
 impl CommandKey {
     /// 128 random bits from the browser's `crypto.getRandomValues`, as 32 hex digits (the server takes 16 to 64
     /// characters of `[A-Za-z0-9_-]`).
+    #[cfg(target_arch = "wasm32")]
     pub fn random() -> Result<CommandKey, StoreError> {
         let bytes = js_sys::Uint8Array::new_with_length(16);
         get_random_values(&bytes).map_err(|e| StoreError::Write(format!(
@@ -155,6 +156,20 @@ impl CommandKey {
             describe(&e)
         )))?;
         Ok(CommandKey(bytes.to_vec().iter().map(|b| format!("{b:02x}")).collect()))
+    }
+
+    /// Natively (the session's native tests, which have no server to be exactly once with): 128 bits from the
+    /// standard library's per-process random hash keys and the time, unique within the process.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn random() -> Result<CommandKey, StoreError> {
+        use std::hash::{BuildHasher, Hasher};
+        let half = |salt: u64| {
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_u64(salt);
+            hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+            hasher.finish()
+        };
+        Ok(CommandKey(format!("{:016x}{:016x}", half(1), half(2))))
     }
 
     pub fn as_str(&self) -> &str {

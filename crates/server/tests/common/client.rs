@@ -4,7 +4,7 @@
 
 use rewind_domain::{decode_frames, encode_frames, Command, Event, Log, State};
 use serde::Deserialize;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 pub struct Version {
@@ -197,6 +197,5 @@ pub fn top_up(user: &str, amount: u64) -> Command {
     Command::TopUp { user: user.to_owned(), amount }
 }
 
-pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-}
+/// The server's own wall clock.
+pub use rewind_server::redis_log::now_ms;
