@@ -172,6 +172,14 @@ class SharedLog:
                 return False
         wait_until(answers, "rewind-server")
 
+    def restart_with_key(self, key):
+        """The server again, now asking every request for `key` (from a file, as an operator gives it)."""
+        key_file = self.tmp / "access-key"
+        key_file.write_text(key + "\n")
+        self.stop_server()
+        self.server_args = ["--access-key-file", str(key_file)]
+        self.start_server()
+
     def stop_server(self):
         if self.server:
             self.server.kill()

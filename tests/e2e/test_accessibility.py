@@ -71,11 +71,8 @@ def test_every_panel_passes_axe_in_each_state_a_user_meets(shop):
     assert_accessible(page, "a refused command's message")
 
 
-def test_the_access_key_form_passes_axe(browser, shared_log, tmp_path):
-    (tmp_path / "key").write_text("the-shops-key-0123456789\n")
-    shared_log.stop_server()
-    shared_log.server_args = ["--access-key-file", str(tmp_path / "key")]
-    shared_log.start_server()
+def test_the_access_key_form_passes_axe(browser, shared_log):
+    shared_log.restart_with_key("the-shops-key-0123456789")
     ctx = browser.new_context()
     try:
         page = ctx.new_page()

@@ -71,12 +71,9 @@ def test_a_page_of_another_origin_cannot_write_to_the_shop(browser, shared_log):
         evil_server.shutdown()
 
 
-def test_a_shop_with_an_access_key_shows_nothing_until_it_is_given(browser, shared_log, tmp_path):
+def test_a_shop_with_an_access_key_shows_nothing_until_it_is_given(browser, shared_log):
     key = "the-shops-key-0123456789"
-    (tmp_path / "key").write_text(key + "\n")
-    shared_log.stop_server()
-    shared_log.server_args = ["--access-key-file", str(tmp_path / "key")]
-    shared_log.start_server()
+    shared_log.restart_with_key(key)
     ctx = browser.new_context()
     try:
         page = ctx.new_page()

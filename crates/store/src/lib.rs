@@ -294,36 +294,20 @@ impl Store {
                 skipped.push(format!("snapshot at {seq} is ahead of the log ({limit} events)"));
                 continue;
             }
-            match snapshot.bytes.as_deref().map(decode_snapshot) {
-                Ok(Ok((names, state))) if state.seq() == seq => {
-                    start = Some((names, state));
+            let bytes = snapshot.bytes.as_deref().map_err(ToString::to_string);
+            match bytes.and_then(|bytes| snapshot_at(seq, bytes)) {
+                Ok(found) => {
+                    start = Some(found);
                     break;
                 }
-                Ok(Ok(_)) => skipped.push(format!("snapshot at {seq} holds another sequence number")),
-                Ok(Err(e)) => skipped.push(format!("snapshot at {seq}: {e}")),
-                Err(damage) => skipped.push(format!("snapshot at {seq}: {damage}")),
+                Err(why) => skipped.push(format!("snapshot at {seq}: {why}")),
             }
         }
         let (mut names, mut live) = start.unwrap_or_default();
         let snapshot_seq = live.seq();
         let from = snapshot_seq.saturating_add(1).saturating_sub(MAX_CHUNK_EVENTS as u64).max(1);
         let records = self.records.chunks_from(from).await?;
-        let mut problem = None;
-        for (record, last) in spans(&records, limit) {
-            // A record that ends before the snapshot's next event is not needed (even if it is damaged).
-            if last <= live.seq() {
-                continue;
-            }
-            let applied = match &record.bytes {
-                Ok(bytes) => apply_chunk_tail_until(&mut live, &mut names, bytes, last).map(|_| ()).map_err(RecordDamage::from),
-                Err(damage) => Err(damage.clone()),
-            };
-            if let Err(damage) = applied {
-                problem = Some(damaged(live.seq(), last, damage));
-                break;
-            }
-        }
-        let problem = problem.or_else(|| shortfall(index, live.seq()));
+        let problem = replay_tail(&mut names, &mut live, &records, limit).or_else(|| shortfall(index, live.seq()));
         let tail = live.seq() - snapshot_seq;
         Ok(Restored { names, live, snapshot_seq, tail, skipped_snapshots: skipped, problem })
     }
@@ -416,36 +400,51 @@ impl Store {
     }
 }
 
-/// The live state of a shared log from the server's snapshot and the tail after it.
+/// The live state of a shared log from the server's snapshot and the tail after it: the same restore as a
+/// stored log's, from the server's snapshot and records.
 async fn restore_shared(shared: &SharedLog) -> Result<Restored, StoreError> {
     let mut skipped = Vec::new();
     let (mut names, mut live) = match shared.snapshot().await? {
-        Some((at, bytes)) => match decode_snapshot(&bytes) {
-            Ok((names, state)) if state.seq() == at.head => (names, state),
-            Ok(_) => {
-                skipped.push(format!("the server's snapshot at {} holds another sequence number", at.head));
-                Default::default()
-            }
-            Err(e) => {
-                skipped.push(format!("the server's snapshot at {}: {e}", at.head));
-                Default::default()
-            }
-        },
+        Some((at, bytes)) => snapshot_at(at.head, &bytes).unwrap_or_else(|why| {
+            skipped.push(format!("the server's snapshot at {}: {why}", at.head));
+            Default::default()
+        }),
         None => Default::default(),
     };
     let snapshot_seq = live.seq();
     let (version, body) = shared.events_after(snapshot_seq).await?;
     let (records, _) = from_frames(&body)?;
-    let mut problem = None;
-    for (record, last) in spans(&records, version.head) {
-        let Ok(bytes) = &record.bytes else { continue };
-        if let Err(e) = apply_chunk_tail_until(&mut live, &mut names, bytes, last) {
-            problem = Some(damaged(live.seq(), last, e.into()));
-            break;
-        }
-    }
+    let problem = replay_tail(&mut names, &mut live, &records, version.head);
     let tail = live.seq() - snapshot_seq;
     Ok(Restored { names, live, snapshot_seq, tail, skipped_snapshots: skipped, problem })
+}
+
+/// The state a snapshot stored at `seq` holds, if it decodes and is the state after `seq` events.
+fn snapshot_at(seq: u64, bytes: &[u8]) -> Result<(Names, State), String> {
+    match decode_snapshot(bytes) {
+        Ok((names, state)) if state.seq() == seq => Ok((names, state)),
+        Ok(_) => Err("it holds another sequence number".to_owned()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Applies to `live` the events of `records` after it, up to event `limit`; what stopped it, if anything
+/// (`live` then holds every event before the damage).
+fn replay_tail(names: &mut Names, live: &mut State, records: &[RawRecord], limit: u64) -> Option<StoreError> {
+    for (record, last) in spans(records, limit) {
+        // A record that ends before the state's next event is not needed (even if it is damaged).
+        if last <= live.seq() {
+            continue;
+        }
+        let applied = match &record.bytes {
+            Ok(bytes) => apply_chunk_tail_until(live, names, bytes, last).map(|_| ()).map_err(RecordDamage::from),
+            Err(damage) => Err(damage.clone()),
+        };
+        if let Err(damage) = applied {
+            return Some(damaged(live.seq(), last, damage));
+        }
+    }
+    None
 }
 
 /// The chunks of a body of frames from the sync server: as records to read, and as records to cache.
