@@ -54,6 +54,10 @@ pub enum BranchError {
     NoShelf,
     /// The branches kept in this browser could not be read.
     Unlisted(StoreError),
+    /// The saved branch `name` could not be read.
+    Unreadable { name: String, error: StoreError },
+    /// The new branch could not be saved: it was not started.
+    NotStarted(StoreError),
     /// The branch could not be saved: the command was not applied.
     NotSaved(StoreError),
     /// It could not be deleted.
@@ -80,6 +84,8 @@ impl fmt::Display for BranchError {
             ),
             BranchError::NoShelf => write!(f, "this browser refuses localStorage, where branches are kept"),
             BranchError::Unlisted(e) => write!(f, "the branches kept in this browser cannot be listed: {e}"),
+            BranchError::Unreadable { name, error } => write!(f, "the saved branch {name} cannot be read: {error}"),
+            BranchError::NotStarted(e) => write!(f, "it could not be saved: {e}"),
             BranchError::NotSaved(e) => write!(f, "the branch could not be saved, so the command was not applied: {e}"),
             BranchError::NotDeleted { name, error } => write!(f, "branch {name} was not deleted: {error}"),
             BranchError::Rejected(rejection) => write!(f, "{rejection}"),
@@ -106,7 +112,7 @@ impl BranchSession {
         main.timeline.state_at(main_log, base, &mut at_base).map_err(history)?;
         let branch = Branch::start(name.clone(), main_log, base, at_base).map_err(history)?;
         let session = Self::on(branch, main, epoch).map_err(history)?;
-        shelf.save(&session.saved()).map_err(BranchError::NotSaved)?;
+        shelf.save(&session.saved()).map_err(BranchError::NotStarted)?;
         Ok(session)
     }
 
@@ -114,7 +120,7 @@ impl BranchSession {
     pub fn open(name: &str, main: &Shop, main_log: &Log, epoch: u64, shelf: &dyn Shelf) -> Result<Self, BranchError> {
         let saved = shelf
             .load(name)
-            .map_err(BranchError::Unlisted)?
+            .map_err(|error| BranchError::Unreadable { name: name.to_owned(), error })?
             .ok_or_else(|| BranchError::Gone { name: name.to_owned() })?
             .map_err(BranchError::Damaged)?;
         if saved.epoch != epoch {
@@ -182,7 +188,13 @@ impl BranchSession {
             self.branch.roll_back_names(names_before);
             return Err(BranchError::NotSaved(e));
         }
-        self.branch.push(ts, event).map_err(BranchError::Rejected)?;
+        if let Err(rejection) = self.branch.push(ts, event) {
+            // Decided but refused on the way in (the rules disagree with themselves): what is shown is put back
+            // on the shelf, so that the shelf never holds an event the page does not.
+            self.branch.roll_back_names(names_before);
+            shelf.save(&self.saved()).map_err(BranchError::NotSaved)?;
+            return Err(BranchError::Rejected(rejection));
+        }
         self.shop.log_grew(self.branch.log());
         Ok(self.branch.log().len())
     }

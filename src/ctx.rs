@@ -205,7 +205,9 @@ impl Ctx {
         let moved = self.update_view(|shop, source| shop.move_view(source, k));
         self.refresh();
         if let Some(Err(e)) = moved {
-            // The tables are empty then, not a half-built state; this says why.
+            // The tables are empty then, not a half-built state, and the timeline stays where it was asked
+            // to go (not at 0, which the empty view would say); this says why.
+            self.cursor.set(k.min(self.head.get_untracked()));
             self.fail(format!("the state after event {k} cannot be shown: {e}"));
         }
     }

@@ -243,14 +243,14 @@ impl Shop {
         } else {
             // The state before event k, then event k itself: its changes come from the domain.
             if let Err(e) = self.timeline.state_at(source.log, k - 1, &mut self.view) {
-                self.view = State::new();
+                self.forget_view();
                 return Err(e);
             }
             if let Some(envelope) = source.log.get(k) {
                 match apply_with_changes(&mut self.view, source.log.names(), &envelope.event) {
                     Ok(changes) => self.changes = changes,
                     Err(rejection) => {
-                        self.view = State::new();
+                        self.forget_view();
                         return Err(LogError::Broken { seq: k, rejection });
                     }
                 }
@@ -259,6 +259,13 @@ impl Shop {
         self.series.move_to(source.log, self.view_models_seq, k, &mut self.view_models);
         self.view_models_seq = Some(k);
         Ok(())
+    }
+
+    /// A point that could not be built shows nothing of any point: no state, no read models.
+    fn forget_view(&mut self) {
+        self.view = State::new();
+        self.view_models = ReadModels::default();
+        self.view_models_seq = None;
     }
 
     /// Every value that differs between the state after `from` events and after `to` events of `source`.
@@ -465,6 +472,7 @@ mod tests {
         assert!(matches!(moved, Err(LogError::Broken { seq: 4, .. })), "{moved:?}");
         assert_eq!(shop.view.seq(), 0, "an empty view, not A's users with B's events on top");
         assert!(shop.view.listing(b.names()).users.is_empty());
+        assert_eq!(shop.view_models, ReadModels::default(), "nor the read models of the point before");
         // The same view rebuilt for B answers.
         shop.reset(&source).unwrap();
         assert!(shop.move_view(&source, 4).is_ok());

@@ -7,7 +7,7 @@
 use futures::future::join_all;
 use rewind::session::{Confirm, Population, Replacement, Session, SessionError};
 use rewind_domain::{generate_log, Command, Rejection};
-use rewind_store::clock::{block_on, Clock, Wait};
+use rewind_store::clock::{block_on, run_background, Clock, Wait};
 use rewind_store::Store;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -105,4 +105,14 @@ fn given_a_clock_when_events_are_generated_then_none_is_stamped_after_it() {
     assert!(book.log.timestamps().iter().all(|ts| (NOON..=NOON + 1_000).contains(ts)));
     assert!(book.log.timestamps().windows(2).all(|w| w[0] <= w[1]), "time never runs backwards in the log");
     assert!(book.live.listing(book.log.names()).users.len() <= 6);
+}
+
+#[test]
+fn given_a_log_past_the_snapshot_cadence_when_it_grows_then_a_snapshot_is_written_in_the_background() {
+    let (s, _, _) = given_a_session(true);
+    assert_eq!(block_on(s.generate(10_500, Population { users: 50, items: 10 })).unwrap(), 10_500);
+    run_background();
+    let restored = block_on(s.store().restore()).unwrap();
+    assert!(restored.snapshot_seq >= 10_000, "a snapshot once 10,000 events are stored: {}", restored.snapshot_seq);
+    assert_eq!(restored.snapshot_seq + restored.tail, 10_500);
 }

@@ -111,6 +111,8 @@ pub fn DiffPanel() -> impl IntoView {
     let stamp = StoredValue::new(0u64);
     let lines = Memo::new(move |_| {
         ctx.generation.track();
+        // Work in the queue ends (or starts): a comparison that found the log busy is asked again.
+        ctx.queued.track();
         let Some((from, to)) = ctx.diff_points.get() else { return Differences::default() };
         stamp.update_value(|s| *s += 1);
         Differences::new(stamp.get_value(), ctx.diff_between(from, to))

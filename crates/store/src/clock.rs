@@ -75,10 +75,20 @@ mod platform {
     use std::cell::RefCell;
     use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+    /// This thread's executor: the pool and its spawner made together, so that starting background work
+    /// never needs the pool itself (which `block_on` holds while it runs).
+    struct Executor {
+        pool: RefCell<LocalPool>,
+        spawner: LocalSpawner,
+    }
+
     thread_local! {
         static START: Instant = Instant::now();
-        static POOL: RefCell<LocalPool> = RefCell::new(LocalPool::new());
-        static SPAWNER: LocalSpawner = POOL.with(|p| p.borrow().spawner());
+        static EXECUTOR: Executor = {
+            let pool = LocalPool::new();
+            let spawner = pool.spawner();
+            Executor { pool: RefCell::new(pool), spawner }
+        };
     }
 
     pub fn now_ms() -> u64 {
@@ -95,9 +105,9 @@ mod platform {
 
     pub fn spawn(work: impl std::future::Future<Output = ()> + 'static) {
         // Run by `block_on` on this thread, with whatever it waits for.
-        SPAWNER.with(|s| {
-            if let Err(e) = s.spawn_local(work) {
-                eprintln!("Rewind: background work could not start: {e}");
+        EXECUTOR.with(|e| {
+            if let Err(error) = e.spawner.spawn_local(work) {
+                eprintln!("Rewind: background work could not start: {error}");
             }
         });
     }
@@ -106,12 +116,18 @@ mod platform {
         eprintln!("{message}");
     }
 
-    /// Runs `work` to its end on this thread, and the background work it starts meanwhile.
+    /// Runs `work` to its end on this thread, and the background work it starts meanwhile (for tests and
+    /// tools; not to be called from inside work it runs).
     pub fn block_on<T>(work: impl std::future::Future<Output = T>) -> T {
-        POOL.with(|p| p.borrow_mut().run_until(work))
+        EXECUTOR.with(|e| e.pool.borrow_mut().run_until(work))
+    }
+
+    /// Runs the background work started so far until none of it can go on.
+    pub fn run_background() {
+        EXECUTOR.with(|e| e.pool.borrow_mut().run_until_stalled());
     }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-pub use platform::block_on;
+pub use platform::{block_on, run_background};
 pub use platform::{monotonic_ms, now_ms, sleep, spawn, warn};
