@@ -1,33 +1,10 @@
 """axe-core over every panel of the page, in each state a user meets: the empty shop, a shop with history, the
-history view with a user chosen (blame, chart) and two points compared, a what-if branch, a damaged-log
-message, and the shared log's access-key form. Any violation, whatever its impact, fails the test with what
+history view with a user chosen (blame, chart) and two points compared, a what-if branch and a refused
+command's message (the shared log's access-key form is checked in test_strangers.py). Any violation, whatever its impact, fails the test with what
 axe says and where (issue 26: an `aria-label` on a plain `div` once went unseen)."""
-import pathlib
-
 from playwright.sync_api import expect
 
-AXE = pathlib.Path(__file__).resolve().parents[2] / ".tools" / "node_modules" / "axe-core" / "axe.min.js"
-
-RUN_AXE = """async () => {
-  const result = await axe.run(document, {resultTypes: ['violations']});
-  return result.violations.map(v => ({
-    id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')),
-  }));
-}"""
-
-
-def violations(page):
-    assert AXE.exists(), f"{AXE} is missing: `cargo xtask setup` installs axe-core"
-    if not page.evaluate("() => typeof axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE))
-    return page.evaluate(RUN_AXE)
-
-
-def assert_accessible(page, state):
-    found = violations(page)
-    assert not found, f"axe-core in {state}: " + "; ".join(
-        f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes']}" for v in found)
+from axe import assert_accessible
 
 
 def test_every_panel_passes_axe_in_each_state_a_user_meets(shop):
@@ -69,20 +46,3 @@ def test_every_panel_passes_axe_in_each_state_a_user_meets(shop):
     form.locator("button[type=submit]").click()
     expect(page.get_by_test_id("error")).to_be_visible()
     assert_accessible(page, "a refused command's message")
-
-
-def test_the_access_key_form_passes_axe(browser, shared_log):
-    shared_log.restart_with_key("the-shops-key-0123456789")
-    ctx = browser.new_context()
-    try:
-        page = ctx.new_page()
-        page.goto(shared_log.url)
-        form = page.get_by_test_id("access-key-form")
-        expect(form).to_be_visible(timeout=20_000)
-        assert_accessible(page, "the access-key form")
-        form.locator("[name=key]").fill("not-the-key-0123456789")
-        form.locator("button[type=submit]").click()
-        expect(form.get_by_role("alert")).to_be_visible()
-        assert_accessible(page, "the access-key form refusing a wrong key")
-    finally:
-        ctx.close()

@@ -8,6 +8,7 @@ import zlib
 
 from playwright.sync_api import expect
 
+from axe import assert_accessible
 from conftest import serve_dist
 from pages import ShopPage
 
@@ -82,9 +83,11 @@ def test_a_shop_with_an_access_key_shows_nothing_until_it_is_given(browser, shar
         expect(form).to_be_visible(timeout=20_000)
         expect(page.get_by_test_id("event-count")).to_have_count(0)
         expect(page.get_by_test_id("topup-form")).to_have_count(0)
+        assert_accessible(page, "the access-key form")
         form.locator("[name=key]").fill("not-the-key-0123456789")
         form.locator("button[type=submit]").click()
         expect(form.get_by_role("alert")).to_be_visible()
+        assert_accessible(page, "the access-key form refusing a wrong key")
         expect(page.get_by_test_id("event-count")).to_have_count(0)
         form.locator("[name=key]").fill(key)
         form.locator("button[type=submit]").click()
