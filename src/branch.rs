@@ -4,7 +4,7 @@
 //! reflects what it answers into signals.
 
 use crate::shop::{Shop, Source};
-use rewind_domain::{decode_frames, encode_frames, Branch, Command, Log, LogError, Rejection, State};
+use rewind_domain::{decode_frames, encode_frames, Branch, Command, Event, Log, LogError, Rejection, State};
 use rewind_store::{BranchDamaged, BranchShelf, SavedBranch, StoreError};
 use std::fmt;
 
@@ -178,13 +178,7 @@ impl BranchSession {
         let (mut events, mut timestamps) = (own.to_vec(), stamps.to_vec());
         events.push(event);
         timestamps.push(ts);
-        let saved = SavedBranch {
-            name: self.branch.name.clone(),
-            base: self.branch.base,
-            epoch: self.epoch,
-            frames: encode_frames(self.branch.log().names(), self.branch.base + 1, &events, &timestamps),
-        };
-        if let Err(e) = shelf.save(&saved) {
+        if let Err(e) = shelf.save(&self.saved_as(&events, &timestamps)) {
             self.branch.roll_back_names(names_before);
             return Err(BranchError::NotSaved(e));
         }
@@ -202,6 +196,11 @@ impl BranchSession {
     /// What is kept of it: its base, the real log's epoch, its own events.
     pub fn saved(&self) -> SavedBranch {
         let (events, timestamps) = self.branch.own();
+        self.saved_as(events, timestamps)
+    }
+
+    /// The branch as kept, with `events` as its own (its own so far, or those and one decided).
+    fn saved_as(&self, events: &[Event], timestamps: &[u64]) -> SavedBranch {
         SavedBranch {
             name: self.branch.name.clone(),
             base: self.branch.base,
