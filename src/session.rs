@@ -475,7 +475,7 @@ impl Session {
             .write_events(|book| {
                 let Book { log, live, .. } = book;
                 let event = log.decide(live, &command).map_err(SessionError::Rejected)?;
-                let ts = self.clock.now_ms().max(book.log.timestamps().last().copied().unwrap_or(0)).min(rewind_domain::MAX);
+                let ts = self.next_timestamp(&book.log);
                 Ok(vec![(ts, event)])
             })
             .await
@@ -636,7 +636,7 @@ impl Session {
                     }
                     confirmed = Some(n);
                 }
-                let ts = self.clock.now_ms().max(book.log.timestamps().last().copied().unwrap_or(0)).min(rewind_domain::MAX);
+                let ts = self.next_timestamp(&book.log);
                 Ok(events.into_iter().map(|e| (ts, e)).collect())
             })
             .await;
@@ -738,6 +738,12 @@ impl Session {
             }
         }
         Err(SessionError::Contended { attempts: MAX_ATTEMPTS })
+    }
+
+    /// The timestamp of an event appended to `log` now: the clock's, never before the log's last event (a
+    /// clock set back does not make time run backwards in the log), and within what the formats store.
+    fn next_timestamp(&self, log: &Log) -> u64 {
+        self.clock.now_ms().max(log.timestamps().last().copied().unwrap_or(0)).min(rewind_domain::MAX)
     }
 
     /// Writes a snapshot of the live state in the background when the policy says so. It is taken from a
