@@ -4,6 +4,7 @@
 //! Speed is part of the design: user and item ids are interned to dense indices ([`Names`]), so applying an
 //! event is a few array reads and checked additions.
 
+mod calendar;
 mod checkpoints;
 mod chunk;
 mod command;
@@ -14,8 +15,10 @@ mod generate;
 mod history;
 mod jsonl;
 mod log;
+mod model;
 mod money;
 mod projections;
+mod query;
 mod names;
 mod orders;
 mod outline;
@@ -26,6 +29,7 @@ mod state;
 mod timeline;
 mod wire;
 
+pub use calendar::{civil_from_days, day_label, days_from_civil, hour_label, FixedOffset, LocalDateTime, LocalTime, DAY_MS, HOUR_MS};
 pub use chunk::{chunk_info, decode_chunk, decode_chunk_strict, encode_chunk, ChunkError, ChunkInfo, MAX_CHUNK_EVENTS};
 pub use command::{decide, Command};
 pub use event::{Envelope, Event, EVENT_TYPES};
@@ -36,6 +40,7 @@ pub use jsonl::{encode_jsonl, encode_jsonl_line, encode_jsonl_pieces, push_jsonl
 pub use entity::{Change, ChangeField, Entity, EntityKind};
 pub use log::{apply_chunk_tail, apply_chunk_tail_until, Log, LogError};
 pub use orders::Orders;
+pub use model::{describe, GroupBy, Measure, Model, ModelDef, ModelDefError, ModelError, MAX_MODEL_FILE, MAX_MODEL_NAME, MEASURED_FIELDS};
 pub use money::{Money, Qty, MAX};
 pub use names::{validate_id, IdError, ItemId, Names, NamesCheckpoint, UserId};
 pub use outline::LogOutline;
@@ -44,6 +49,7 @@ pub use projections::{
     ReadModels, Series,
     READ_MODEL_BUDGET, READ_MODEL_INTERVAL,
 };
+pub use query::{Clause, Comparison, Field, Matcher, Query, QueryError, Term, MAX_QUERY_LEN};
 pub use rejection::Rejection;
 pub use restore::compensate;
 pub use snapshot::{decode_snapshot, encode_snapshot, SnapshotError};
