@@ -8,7 +8,7 @@ use crate::session::Book;
 use crate::shop::{DiffLine, Page, Shop, Sort, Source, ViewError};
 use leptos::prelude::*;
 use rewind_domain::{
-    diff_across_in_order, BlameLine, Command, Entity, ImportCheck, LogFilter,
+    diff_across_in_order, BlameLine, Command, Entity, ImportCheck, LogFilter, Query,
 };
 use rewind_store::{AccessKeyGate, Backend, BranchShelf, Expected, PageStore, Store, StoreError, SyncStatus};
 use std::rc::Rc;
@@ -230,6 +230,39 @@ impl Ctx {
         self.update_view(|shop, source| shop.set_filter(filter, source.log));
         self.filter_version.update(|v| *v += 1);
         self.version.update(|v| *v += 1);
+    }
+
+    /// Shows only the events that match `query` (every event for the empty query).
+    pub fn set_query(&self, query: Query) {
+        // Only what lists events follows the filter's version: the state shown has not changed.
+        self.update_view(|shop, source| shop.set_query(query, source.log));
+        self.filter_version.update(|v| *v += 1);
+    }
+
+    /// Brings the shown log's read models in line with `defs` and folds up to `budget` more events into
+    /// those behind: the events folded and to fold, over every model.
+    pub fn fold_models(&self, defs: &[rewind_domain::ModelDef], budget: u64) -> Option<(u64, u64)> {
+        self.update_view(|shop, source| {
+            shop.models.sync(defs);
+            shop.models.fold(source.log, budget)
+        })
+    }
+
+    /// Read model `index` at the cursor: the rows `rows(groups there)` of its groups.
+    pub fn model_at(&self, index: usize, rows: impl FnOnce(usize) -> std::ops::Range<usize>) -> Option<crate::models::ModelAt> {
+        self.update_view(|shop, source| {
+            let (k, previous) = (shop.view.seq(), shop.previous_seq);
+            shop.models.at(index, source.log.names(), k, previous, rows)
+        })
+    }
+
+    /// Read model `index`'s `n` largest groups at the cursor.
+    pub fn model_top(&self, index: usize, n: usize) -> Vec<(String, u64)> {
+        self.read(|p| p.models.top(index, p.log.names(), p.view.seq(), n)).unwrap_or_default()
+    }
+
+    pub fn model_error(&self, index: usize) -> Option<String> {
+        self.read(|p| p.models.error(index)).flatten()
     }
 
     pub fn go_live(&self) {

@@ -3,10 +3,12 @@
 
 pub mod branch;
 pub mod ctx;
+pub mod models;
 pub mod queue;
 pub mod session;
 pub mod shop;
 mod ui;
+pub mod zone;
 
 pub use ui::App;
 

@@ -3,7 +3,7 @@
 //! and fold is the domain's.
 
 use rewind_domain::{
-    apply_with_changes, diff, BlameIndex, Change, ChangeField, Difference, Entity, EntityKind, ItemId, Log, LogError, LogFilter, LogOutline, Names, ReadModels, Series, State, Timeline, UserId,
+    apply_with_changes, diff, BlameIndex, Change, ChangeField, Difference, Entity, EntityKind, ItemId, Log, LogError, LogFilter, LogOutline, Matcher, Names, Query, ReadModels, Series, State, Timeline, UserId,
 };
 use std::ops::Deref;
 
@@ -61,9 +61,17 @@ pub struct Shop {
     /// Which log is loaded: a new log (load, import, another tab's replace) gets a new generation, so that
     /// views keyed by interned ids or sequence numbers are rebuilt rather than reused.
     pub generation: u64,
-    /// The event log's filter, and the events it keeps (None: no filter, every event).
+    /// The event log's filter and query, and the events that pass both (None: neither is set, every event).
     pub filter: LogFilter,
+    pub query: Query,
+    matcher: Option<Matcher>,
     pub matches: Option<Vec<u64>>,
+    /// The events `matches` has looked at (1…this): appended events are checked on their own.
+    matches_checked: u64,
+    /// The read models the user defined, folded over this log.
+    pub models: crate::models::ModelViews,
+    /// The events the view was after before its last move ("what changed since the previous position").
+    pub previous_seq: u64,
     /// The users and items of the log's name tables in id order, extended as names are learned.
     user_order: Vec<UserId>,
     item_order: Vec<ItemId>,
@@ -82,7 +90,12 @@ impl Default for Shop {
             outline: LogOutline::default(),
             generation: 0,
             filter: LogFilter::default(),
+            query: Query::default(),
+            matcher: None,
             matches: None,
+            matches_checked: 0,
+            models: crate::models::ModelViews::default(),
+            previous_seq: 0,
             user_order: Vec::new(),
             item_order: Vec::new(),
         }
@@ -174,8 +187,11 @@ impl Shop {
         // Interned indices may name other entities in the new log.
         self.user_order.clear();
         self.item_order.clear();
+        // The query stays (it is the user's question, and in the page's address); it is asked of the new log.
         self.filter = LogFilter::default();
-        self.matches = None;
+        self.matcher = None;
+        self.refilter(source.log);
+        self.models.restart();
         self.view = State::new();
         self.view_models_seq = None;
         built?;
@@ -192,7 +208,9 @@ impl Shop {
         // real log's id order is the start of the branch's: only the names the branch learned are merged in.
         let (user_order, item_order) = (main.user_order.clone(), main.item_order.clone());
         let outline = main.outline.prefix(base);
-        let mut shop = Shop { timeline, series, outline, generation: main.generation, user_order, item_order, ..Shop::default() };
+        let query = main.query.clone();
+        let mut shop = Shop { timeline, series, outline, generation: main.generation, user_order, item_order, query, ..Shop::default() };
+        shop.refilter(source.log);
         shop.timeline.catch_up(source.log)?;
         shop.series.catch_up(source.log);
         shop.outline.catch_up(source.log);
@@ -206,7 +224,8 @@ impl Shop {
         self.series.catch_up(log);
         self.blame.catch_up(log);
         self.outline.catch_up(log);
-        self.refilter(log);
+        self.match_appended(log);
+        self.models.log_grew(log);
     }
 
     pub fn set_filter(&mut self, filter: LogFilter, log: &Log) {
@@ -214,8 +233,43 @@ impl Shop {
         self.refilter(log);
     }
 
+    /// Asks the query of the whole log (it has parsed already: a query that does not parse never gets here).
+    pub fn set_query(&mut self, query: Query, log: &Log) {
+        self.query = query;
+        self.matcher = None;
+        self.refilter(log);
+    }
+
     fn refilter(&mut self, log: &Log) {
-        self.matches = self.filter.is_active().then(|| self.filter.apply(log));
+        self.matches = (self.filter.is_active() || !self.query.is_empty()).then(Vec::new);
+        self.matches_checked = 0;
+        self.match_appended(log);
+    }
+
+    /// Checks the events appended since the last look against the filter and the query.
+    fn match_appended(&mut self, log: &Log) {
+        let Some(matches) = self.matches.as_mut() else { return };
+        if self.matches_checked > log.len() {
+            // Fewer events than were checked: another log; ask again from the start.
+            matches.clear();
+            self.matches_checked = 0;
+        }
+        if !self.matcher.as_ref().is_some_and(|m| m.is_current(log.names())) {
+            self.matcher = Some(self.query.matcher(log.names(), &crate::zone::HostZone));
+        }
+        let from = self.matches_checked as usize;
+        let (events, timestamps) = (&log.events()[from..], &log.timestamps()[from..]);
+        if let Some(matcher) = &self.matcher {
+            match matcher.required_entity() {
+                // One user's or item's events: its list in the blame index, not the whole log.
+                Some(entity) => {
+                    self.blame.catch_up(log);
+                    matcher.extend_matching_among(Some(&self.filter), log, self.blame.events_of(entity), from as u64, matches);
+                }
+                None => matcher.extend_matching(Some(&self.filter), from as u64 + 1, events, timestamps, matches),
+            }
+        }
+        self.matches_checked = log.len();
     }
 
     /// Where event `seq` is (or would be) in the listed events.
@@ -231,6 +285,7 @@ impl Shop {
     /// and the error says why.
     pub fn move_view(&mut self, source: &Source, k: u64) -> Result<(), LogError> {
         let k = k.min(source.head());
+        self.previous_seq = self.view.seq();
         self.changes.clear();
         if !source.history_ready {
             self.view.clone_from_state(source.live);

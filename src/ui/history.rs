@@ -32,6 +32,7 @@ pub fn EventLog() -> impl IntoView {
     let viewport: NodeRef<leptos::html::Div> = NodeRef::new();
     let listed = Memo::new(move |_| {
         ctx.version.track();
+        ctx.filter_version.track();
         ctx.read(|s| s.listed()).unwrap_or(0)
     });
     let first = Memo::new(move |_| LOG_ROWS.first_row(scroll_top.get(), listed.get()));
@@ -116,8 +117,15 @@ pub fn EventLog() -> impl IntoView {
                         on:keydown=move |ev| if ev.key() == "Enter" { apply_filter() }/>
                 </label>
             </div>
+            <super::query::QueryBar/>
             <Show when=move || listed.get() == 0>
-                <p class="muted">{move || if ctx.head.get() == 0 { "No events yet." } else { "No event matches the filter." }}</p>
+                <p class="muted">{move || if ctx.head.get() == 0 {
+                    "No events yet."
+                } else if ctx.read(|p| p.query.is_empty()).unwrap_or(true) {
+                    "No event matches the filter."
+                } else {
+                    "No event matches the query: change it, or empty it to see every event."
+                }}</p>
             </Show>
             <div class="log-viewport" node_ref=viewport tabindex="0" role="region" aria-label="Events, in order"
                 style:height=rows::px(VIEW_ROWS as usize)
@@ -227,12 +235,40 @@ pub fn DensityStrip() -> impl IntoView {
         d
     });
     let path = move |t: usize| move || paths.with(|d| d.get(t).cloned().unwrap_or_default());
+    // Where the event log's matches are, as marks along the top edge (none when every event is listed).
+    let marks = Memo::new(move |_| {
+        ctx.filter_version.track();
+        ctx.head.track();
+        let buckets = 200usize;
+        let hit = ctx
+            .read(|s| {
+                let len = s.log.len().max(1);
+                // Whether any match falls in each bucket: a search per bucket, not a look at every match.
+                s.matches.as_ref().map(|m| {
+                    (0..buckets as u64)
+                        .map(|b| {
+                            let (from, to) = (b * len / buckets as u64 + 1, (b + 1) * len / buckets as u64);
+                            m.get(m.partition_point(|s| *s < from)).is_some_and(|s| *s <= to)
+                        })
+                        .collect::<Vec<bool>>()
+                })
+            })
+            .flatten()
+            .unwrap_or_default();
+        let w = W / buckets as f64;
+        let mut d = String::new();
+        for (i, _) in hit.iter().enumerate().filter(|(_, h)| **h) {
+            let _ = write!(d, "M{:.1} 0h{:.1}v5h-{:.1}z", i as f64 * w, w, w);
+        }
+        d
+    });
     view! {
         <svg class="density" viewBox=format!("0 0 {W} 24") preserveAspectRatio="none" role="img"
             aria-label="Event density along the log: money in and out, the warehouse, orders and refunds">
             <path class="d-topup" d=path(0)></path>
             <path class="d-add" d=path(1)></path>
             <path class="d-order" d=path(2)></path>
+            <path class="d-match" d=move || marks.get()></path>
         </svg>
         <div class="legend" aria-hidden="true">
             <span class="key d-topup"></span>"Money (top-ups, withdrawals)" <span class="key d-add"></span>"Warehouse"

@@ -61,7 +61,7 @@ pub fn GenerateForm() -> impl IntoView {
 }
 
 /// Saves `parts` (JavaScript strings) as a file: the browser joins them, outside WebAssembly memory.
-fn download(file_name: &str, parts: js_sys::Array) -> Result<(), wasm_bindgen::JsValue> {
+pub(super) fn download(file_name: &str, parts: js_sys::Array) -> Result<(), wasm_bindgen::JsValue> {
     let options = web_sys::BlobPropertyBag::new();
     options.set_type("application/x-ndjson");
     let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
@@ -74,7 +74,7 @@ fn download(file_name: &str, parts: js_sys::Array) -> Result<(), wasm_bindgen::J
     Ok(())
 }
 
-async fn read_file(file: web_sys::File) -> Result<Vec<u8>, String> {
+pub(super) async fn read_file(file: web_sys::File) -> Result<Vec<u8>, String> {
     let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
         .await
         .map_err(|e| format!("the file could not be read: {e:?}"))?;

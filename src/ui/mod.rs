@@ -5,7 +5,9 @@ mod commands;
 pub(crate) mod compare;
 mod history;
 mod io;
+mod models;
 mod paint;
+mod query;
 mod rows;
 mod status;
 mod tables;
@@ -71,6 +73,7 @@ pub fn App() -> impl IntoView {
                         <compare::BlamePanel/>
                     </div>
                     <history::ReadModelsPanel/>
+                    <models::ModelsPanel/>
                     <history::EventLog/>
                 </section>
             </main>
@@ -117,44 +120,12 @@ pub fn event_in_words(names: &rewind_domain::Names, event: &rewind_domain::Event
     }
 }
 
-/// The offset from UTC in minutes at `ts` (as `Date.getTimezoneOffset`, so UTC − local), which changes with
-/// daylight-saving time. Offsets change only at whole quarter hours, so one reading per quarter hour is
-/// cached: times in lists are formatted in Rust, since creating a `Date` per row costs more than the row.
-fn utc_offset_minutes(ts: u64) -> i64 {
-    const QUARTER_HOUR_MS: u64 = 15 * 60 * 1000;
-    thread_local! {
-        static OFFSETS: std::cell::RefCell<std::collections::HashMap<u64, i64>> = Default::default();
-    }
-    let quarter = ts / QUARTER_HOUR_MS;
-    OFFSETS.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if cache.len() > 4_096 {
-            cache.clear();
-        }
-        *cache.entry(quarter).or_insert_with(|| {
-            js_sys::Date::new(&wasm_bindgen::JsValue::from_f64((quarter * QUARTER_HOUR_MS) as f64)).get_timezone_offset() as i64
-        })
-    })
-}
-
-/// A timestamp (ms since the epoch) as local "YYYY-MM-DD HH:MM:SS".
+/// A timestamp (ms since the epoch) as local "YYYY-MM-DD" and "HH:MM:SS".
 pub fn local_time(ts: u64) -> (String, String) {
-    let secs = (ts / 1000) as i64 - utc_offset_minutes(ts) * 60;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (
-        format!("{year:04}-{month:02}-{day:02}"),
-        format!("{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60),
-    )
+    use rewind_domain::LocalTime as _;
+    let local = ts as i64 + crate::zone::HostZone.offset_ms(ts as i64);
+    let (day, secs) = (local.div_euclid(rewind_domain::DAY_MS), local.rem_euclid(rewind_domain::DAY_MS) / 1000);
+    (rewind_domain::day_label(day), format!("{:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60))
 }
 
 /// Digits with thin spaces between thousands, for counts people read.

@@ -49,7 +49,7 @@ fn main() -> ExitCode {
                  serve --shared\n          \
                  the same, with the log shared through Redis and rewind-server (data under target/redis)\n  \
                  test    install what is missing, then run every test (native, browser, end-to-end)\n  \
-                 bench [PART…]\n          install what is missing, then run the benchmarks (native, browser, app, history, scale, shared, size, baseline)\n  \
+                 bench [PART…]\n          install what is missing, then run the benchmarks (native, browser, app, history, scale, query, shared, size, baseline)\n  \
                  fuzz [SECONDS] [TARGET…]\n          \
                  run each fuzz target of fuzz/ (or those named) for SECONDS (default 60), installing nightly and cargo-fuzz if missing\n  \
                  setup   only install what is missing"
@@ -297,6 +297,16 @@ fn bench(args: &[String]) -> Result {
         // Issue 14's figures at 1,000,000 events and 100,000 users: moves, clicks, import, reload, memory.
         run(trunk().args(["build", "--release", "--offline"]))?;
         run(Command::new("python3").current_dir(root()).args(["tests/e2e/bench_scale.py"]))?;
+    }
+    if only("query") {
+        // The query bar and a read model at 1,000,000 events and 100,000 users, beside the plain-JavaScript
+        // filter and Map fold of the yardstick in the same run.
+        run(trunk().args(["build", "--release", "--offline"]))?;
+        run(Command::new("python3").current_dir(root()).args(["tests/e2e/bench_query.py"]))?;
+        let script = root().join("../shared/bench/run-js-baseline.py");
+        if script.exists() {
+            run(Command::new("python3").arg(script).arg("1000000"))?;
+        }
     }
     if only("shared") {
         // The sync server beside raw XADD (redis-benchmark) in the same run.

@@ -6,7 +6,7 @@
 use criterion::{black_box, criterion_group, Criterion, Throughput};
 use rewind_domain::{
     decode_chunk, diff, diff_across, diff_count, Command, encode_chunk, encode_jsonl, generate_log, BlameIndex, Branch, Entity, EntitySeries, ImportCheck, ItemId,
-    Log, Names, Producer, State, Timeline, UserId,
+    FixedOffset, Log, Model, ModelDef, Names, Producer, Query, State, Timeline, UserId,
 };
 use std::time::{Duration, Instant};
 
@@ -179,6 +179,28 @@ fn history(c: &mut Criterion) {
         b.iter(|| black_box(diff(&then, &now, &users, &items).len()))
     });
     group.bench_function("diff count k=100,000 vs 900,000", |b| b.iter(|| black_box(diff_count(&then, &now))));
+    let ask = |text: &str| match Query::parse(text) {
+        Ok(q) => q.matcher(log.names(), &FixedOffset(0)),
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1)
+        }
+    };
+    let by_type = ask("type:OrderPlaced");
+    let by_fields = ask("qty>=3 -type:ItemAdded total>=500");
+    group.bench_function("query type:OrderPlaced (whole log)", |b| b.iter(|| black_box(by_type.matching(1, log.events(), log.timestamps()).len())));
+    group.bench_function("query qty>=3 -type:ItemAdded total>=500 (whole log)", |b| {
+        b.iter(|| black_box(by_fields.matching(1, log.events(), log.timestamps()).len()))
+    });
+    let def = ModelDef::new("", "user", "sum", Some("total"), "type:OrderPlaced");
+    if let Ok(def) = def {
+        group.bench_function("read model: sum of total by user (whole log)", |b| {
+            b.iter(|| {
+                let mut model = Model::new(def.clone());
+                black_box(model.fold(&log, &FixedOffset(0), N).ok())
+            })
+        });
+    }
     group.bench_function("blame index build (whole log)", |b| b.iter(|| black_box(BlameIndex::build(&log).indexed())));
     group.bench_function("blame (busiest user, whole log)", |b| b.iter(|| black_box(index.blame(&log, busy_user, N).len())));
     group.bench_function("blame (busiest item, whole log)", |b| b.iter(|| black_box(index.blame(&log, busy_item, N).len())));

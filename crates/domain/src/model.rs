@@ -288,6 +288,7 @@ impl Model {
 
     /// Folds the log's events after those already folded, up to event `until` (at most the log's length):
     /// the page calls it in steps to show progress. Returns how many events are folded.
+    #[inline(never)] // a whole-log pass: kept at the domain's optimisation (see `Matcher::extend_matching`)
     pub fn fold(&mut self, log: &Log, local: &dyn LocalTime, until: u64) -> Result<u64, ModelError> {
         if let Some(e) = &self.error {
             return Err(e.clone());

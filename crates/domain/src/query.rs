@@ -15,7 +15,10 @@
 
 use crate::calendar::{LocalDateTime, LocalTime};
 use crate::event::{Event, EVENT_TYPES};
+use crate::entity::Entity;
+use crate::log::Log;
 use crate::names::{validate_id, Names};
+use crate::projections::LogFilter;
 use std::fmt;
 
 /// The longest query taken, in bytes: a query is typed or linked, not generated.
@@ -65,6 +68,24 @@ impl Field {
             (Field::Total, OrderPlaced { total, .. } | Refunded { total, .. }) => Some(total.0),
             (Field::Order, Refunded { order, .. }) => Some(order),
             _ => None,
+        }
+    }
+}
+
+/// The event types (bits of [`EVENT_TYPES`]' indices) that name a user, and those that name an item.
+const TYPES_WITH_USER: u8 = 0b001_1101;
+const TYPES_WITH_ITEM: u8 = 0b110_1110;
+
+impl Field {
+    /// The event types that carry this field.
+    fn types(self) -> u8 {
+        match self {
+            Field::Seq => u8::MAX,
+            Field::Amount => 0b001_0001,
+            Field::Price => 0b100_0110,
+            Field::Qty => 0b010_1110,
+            Field::Total => 0b000_1100,
+            Field::Order => 0b000_1000,
         }
     }
 }
@@ -199,8 +220,23 @@ impl Query {
 
     /// The query resolved against a log's names and the host's zone, ready to test events.
     pub fn matcher(&self, names: &Names, local: &dyn LocalTime) -> Matcher {
-        let tests = self.clauses.iter().map(|c| (c.negated, resolve(&c.term, names, local))).collect();
-        Matcher { tests, users: names.user_count(), items: names.item_count() }
+        let tests: Vec<(bool, Test)> = self.clauses.iter().map(|c| (c.negated, resolve(&c.term, names, local))).collect();
+        // The types an event must have to match at all, from the terms that say so (a type, a field only some
+        // types carry, a user or an item): most events are then passed over on their type alone.
+        let mut types = 0b111_1111;
+        for (negated, test) in &tests {
+            types &= match (negated, test) {
+                (false, Test::Types(mask)) => *mask,
+                (true, Test::Types(mask)) => !mask,
+                (false, Test::Compare { field, .. }) => field.types(),
+                (false, Test::Users(_) | Test::User(_)) => TYPES_WITH_USER,
+                (false, Test::Items(_) | Test::Item(_)) => TYPES_WITH_ITEM,
+                _ => u8::MAX,
+            };
+        }
+        // Type terms are wholly in the mask now.
+        let tests = tests.into_iter().filter(|(_, t)| !matches!(t, Test::Types(_))).collect();
+        Matcher { tests, types, users: names.user_count(), items: names.item_count() }
     }
 }
 
@@ -281,9 +317,11 @@ fn ids(list: &str) -> Result<Vec<String>, String> {
 #[derive(Clone, Debug)]
 enum Test {
     Types(u8),
-    /// Interned ids (a name no log knows resolves to none: nothing matches).
+    /// Interned ids (a name no log knows resolves to none: nothing matches); one id, the common case, apart.
     Users(Vec<u32>),
     Items(Vec<u32>),
+    User(u32),
+    Item(u32),
     Compare { field: Field, comparison: Comparison, value: u64 },
     AtOrAfter(u64),
     Before(u64),
@@ -295,8 +333,14 @@ fn resolve(term: &Term, names: &Names, local: &dyn LocalTime) -> Test {
     let utc = |at: &LocalDateTime| at.to_utc_ms(local).max(0) as u64;
     match term {
         Term::Types(mask) => Test::Types(*mask),
-        Term::Users(ids) => Test::Users(ids.iter().filter_map(|id| names.user(id)).map(|u| u.0).collect()),
-        Term::Items(ids) => Test::Items(ids.iter().filter_map(|id| names.item(id)).map(|i| i.0).collect()),
+        Term::Users(ids) => match ids.iter().filter_map(|id| names.user(id)).map(|u| u.0).collect::<Vec<_>>()[..] {
+            [one] => Test::User(one),
+            ref many => Test::Users(many.to_vec()),
+        },
+        Term::Items(ids) => match ids.iter().filter_map(|id| names.item(id)).map(|i| i.0).collect::<Vec<_>>()[..] {
+            [one] => Test::Item(one),
+            ref many => Test::Items(many.to_vec()),
+        },
         Term::Compare { field, comparison, value } => Test::Compare { field: *field, comparison: *comparison, value: *value },
         Term::After(at) => Test::AtOrAfter(utc(at)),
         Term::Before(at) => Test::Before(utc(at)),
@@ -329,6 +373,8 @@ fn bit(bits: &[u64], i: u32) -> bool {
 #[derive(Clone, Debug)]
 pub struct Matcher {
     tests: Vec<(bool, Test)>,
+    /// A bit per event type that can match at all.
+    types: u8,
     users: usize,
     items: usize,
 }
@@ -340,30 +386,74 @@ impl Matcher {
     }
 
     /// Whether event `seq`, at `ts`, matches every term.
-    #[inline]
+    #[inline(always)]
     pub fn matches(&self, seq: u64, ts: u64, event: &Event) -> bool {
-        self.tests.iter().all(|(negated, test)| test_holds(test, seq, ts, event) != *negated)
+        self.types & (1 << event.type_index()) != 0
+            && self.tests.iter().all(|(negated, test)| test_holds(test, seq, ts, event) != *negated)
     }
 
     /// The sequence numbers of the events of `events` (event `first_seq` first) that match.
     pub fn matching(&self, first_seq: u64, events: &[Event], timestamps: &[u64]) -> Vec<u64> {
         let mut out = Vec::new();
+        self.extend_matching(None, first_seq, events, timestamps, &mut out);
+        out
+    }
+
+    /// An entity every matching event names (the query asks for one user or one item), if there is one: its
+    /// own events (the blame index's list) are then the only ones worth testing.
+    pub fn required_entity(&self) -> Option<Entity> {
+        self.tests.iter().find_map(|(negated, test)| match (negated, test) {
+            (false, Test::User(id)) => Some(Entity::User(crate::UserId(*id))),
+            (false, Test::Item(id)) => Some(Entity::Item(crate::ItemId(*id))),
+            _ => None,
+        })
+    }
+
+    /// As [`Matcher::extend_matching`], over the events `candidates` of `log` (ascending sequence numbers) past
+    /// event `after`.
+    #[inline(never)]
+    pub fn extend_matching_among(&self, filter: Option<&LogFilter>, log: &Log, candidates: &[u32], after: u64, out: &mut Vec<u64>) {
+        let filter = filter.filter(|f| f.is_active());
+        let from = candidates.partition_point(|s| u64::from(*s) <= after);
+        for seq in candidates.get(from..).unwrap_or_default().iter().map(|s| u64::from(*s)) {
+            if let Some(e) = log.get(seq) {
+                if self.matches(seq, e.ts, &e.event) && filter.is_none_or(|f| f.matches(&e.event)) {
+                    out.push(seq);
+                }
+            }
+        }
+    }
+
+    /// Appends to `out` the sequence numbers of the events of `events` (event `first_seq` first) that match,
+    /// and pass `filter` too if one is given. The event log's whole-log question: one pass, types first.
+    // Kept out of line: the domain is built for speed, the page's code for size, and a whole-log pass
+    // inlined into the page would run at the page's optimisation.
+    #[inline(never)]
+    pub fn extend_matching(&self, filter: Option<&LogFilter>, first_seq: u64, events: &[Event], timestamps: &[u64], out: &mut Vec<u64>) {
+        let filter = filter.filter(|f| f.is_active());
+        if self.tests.is_empty() && filter.is_none() {
+            // Types only (or nothing): a pass over the events' tags.
+            let types = self.types;
+            out.extend(events.iter().zip(first_seq..).filter(|(e, _)| types & (1 << e.type_index()) != 0).map(|(_, seq)| seq));
+            return;
+        }
         for (i, (event, ts)) in events.iter().zip(timestamps).enumerate() {
             let seq = first_seq + i as u64;
-            if self.matches(seq, *ts, event) {
+            if self.matches(seq, *ts, event) && filter.is_none_or(|f| f.matches(event)) {
                 out.push(seq);
             }
         }
-        out
     }
 }
 
-#[inline]
+#[inline(always)]
 fn test_holds(test: &Test, seq: u64, ts: u64, event: &Event) -> bool {
     match test {
         Test::Types(mask) => mask & (1 << event.type_index()) != 0,
         Test::Users(ids) => event.entities().0.is_some_and(|u| ids.contains(&u.0)),
         Test::Items(ids) => event.entities().1.is_some_and(|i| ids.contains(&i.0)),
+        Test::User(id) => event.entities().0.is_some_and(|u| u.0 == *id),
+        Test::Item(id) => event.entities().1.is_some_and(|i| i.0 == *id),
         Test::Compare { field, comparison, value } => field.of(seq, event).is_some_and(|v| comparison.holds(v, *value)),
         Test::AtOrAfter(at) => ts >= *at,
         Test::Before(at) => ts < *at,
@@ -457,6 +547,39 @@ mod tests {
         }
         let long = "a ".repeat(600);
         assert!(Query::parse(&long).is_err_and(|e| e.reason.contains("at most 1000")));
+    }
+
+    #[test]
+    fn a_query_for_one_entity_tests_only_its_events_and_finds_the_same() {
+        let mut log = Log::new();
+        let mut state = crate::State::new();
+        for (ts, command) in [
+            (1, crate::Command::TopUp { user: "alice".into(), amount: 500 }),
+            (2, crate::Command::TopUp { user: "bob".into(), amount: 500 }),
+            (3, crate::Command::AddItem { item: "apple".into(), price: 30, qty: 9 }),
+            (4, crate::Command::Order { user: "alice".into(), item: "apple".into(), qty: 2 }),
+            (5, crate::Command::Order { user: "bob".into(), item: "apple".into(), qty: 1 }),
+        ] {
+            let event = log.decide(&state, &command).unwrap_or_else(|e| unreachable!("{e}"));
+            log.push(&mut state, ts, event).unwrap_or_else(|e| unreachable!("{e}"));
+        }
+        let index = crate::BlameIndex::build(&log);
+        for (text, entity) in [("user:alice type:OrderPlaced", "alice"), ("qty>=1 item:apple", "apple"), ("-user:bob", "")] {
+            let m = Query::parse(text).unwrap_or_default().matcher(log.names(), &FixedOffset(0));
+            let whole = m.matching(1, log.events(), log.timestamps());
+            match m.required_entity() {
+                Some(e) => {
+                    assert!(!entity.is_empty(), "{text} names no entity every match has");
+                    let mut among = Vec::new();
+                    m.extend_matching_among(None, &log, index.events_of(e), 0, &mut among);
+                    assert_eq!(among, whole, "{text}");
+                    let mut later = Vec::new();
+                    m.extend_matching_among(None, &log, index.events_of(e), 4, &mut later);
+                    assert_eq!(later, whole.iter().copied().filter(|s| *s > 4).collect::<Vec<_>>(), "{text}");
+                }
+                None => assert!(entity.is_empty(), "{text} should name {entity}"),
+            }
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use proptest::prelude::*;
-use rewind_domain::{FixedOffset, Log, Model, ModelDef, Query, State};
+use rewind_domain::{BlameIndex, FixedOffset, Log, Model, ModelDef, Query, State};
 use std::collections::BTreeMap;
 
 mod common;
@@ -218,7 +218,14 @@ proptest! {
         let text = terms.iter().map(written).collect::<Vec<_>>().join("  ");
         let query = Query::parse(&text).map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
         let offset = offset_h * 3_600_000;
-        let ours = query.matcher(log.names(), &FixedOffset(offset)).matching(1, log.events(), log.timestamps());
+        let matcher = query.matcher(log.names(), &FixedOffset(offset));
+        let ours = matcher.matching(1, log.events(), log.timestamps());
+        // A query for one user or item may test only that entity's events: the same answer.
+        if let Some(entity) = matcher.required_entity() {
+            let mut among = Vec::new();
+            matcher.extend_matching_among(None, &log, BlameIndex::build(&log).events_of(entity), 0, &mut among);
+            prop_assert_eq!(&among, &ours, "query {} over its entity's events", text);
+        }
         let theirs: Vec<u64> = (1..=log.len())
             .filter(|seq| {
                 let e = log.get(*seq).unwrap();

@@ -12,6 +12,7 @@
 //! version of the log it was decided on and goes in only if that is still the stored version.
 
 mod branches;
+mod models;
 pub mod clock;
 mod error;
 mod idb;
@@ -28,6 +29,7 @@ mod js;
 mod types;
 
 pub use branches::{BranchDamaged, BranchShelf, SavedBranch};
+pub use models::ModelShelf;
 pub use error::{IndexDamage, RecordDamage, StoreError};
 pub use policy::{should_snapshot, SNAPSHOT_EVERY, SNAPSHOTS_KEPT};
 pub use backend::Backend;
