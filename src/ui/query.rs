@@ -85,8 +85,12 @@ pub fn QueryBar() -> impl IntoView {
         }
     });
     let on_key = window_event_listener(leptos::ev::keydown, move |ev| {
+        // Keys typed into a field are the field's; on the slider, a button or the page they move the timeline.
         let typing = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).is_some_and(|el| {
-            matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT") || el.closest("[contenteditable]").ok().flatten().is_some()
+            let text_input = el.dyn_ref::<web_sys::HtmlInputElement>().is_some_and(|input| {
+                !matches!(input.type_().as_str(), "range" | "checkbox" | "radio" | "button" | "submit" | "reset" | "file" | "color")
+            });
+            text_input || matches!(el.tag_name().as_str(), "TEXTAREA" | "SELECT") || el.closest("[contenteditable]").ok().flatten().is_some()
         });
         if typing || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
             return;

@@ -119,6 +119,10 @@ def test_n_and_N_visit_the_matches_in_order_and_the_query_is_in_the_address(brow
     page.get_by_test_id("query-prev").click()
     page.get_by_test_id("query-prev").click()
     expect(shop.timeline()).to_have_value(str(matches[1]))
+    # On the slider, n moves to the next match too.
+    shop.timeline().focus()
+    page.keyboard.press("n")
+    expect(shop.timeline()).to_have_value(str(matches[2]))
     # Typing n in a field is typing, not moving.
     page.get_by_test_id("query").press("n")
     expect(shop.timeline()).to_have_value(str(matches[1]))
