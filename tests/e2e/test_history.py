@@ -15,9 +15,13 @@ def log_seqs(shop):
 
 def scroll_log(shop, fraction):
     shop.page.locator(".log-viewport").evaluate(
-        "(el, f) => { el.scrollTop = f * (el.scrollHeight - el.clientHeight); el.dispatchEvent(new Event('scroll')); }",
+        """(el, f) => new Promise(done => {
+             el.scrollTop = f * (el.scrollHeight - el.clientHeight);
+             el.dispatchEvent(new Event('scroll'));
+             // The rows follow the scroll in the same turn and the scrollbar a frame later: two frames, done.
+             requestAnimationFrame(() => requestAnimationFrame(done));
+           })""",
         fraction)
-    shop.page.wait_for_timeout(50)
 
 
 def test_the_log_renders_only_rows_in_view_and_reaches_any_row(shop):
