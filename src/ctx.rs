@@ -554,15 +554,19 @@ impl Ctx {
     /// Starts a what-if branch from the timeline's value and shows it.
     pub fn start_branch(&self) {
         match self.try_start_branch() {
-            Ok((name, base)) => {
-                self.load_branches();
+            Ok((name, base, mut listed)) => {
+                // The list was read to choose the name: the new branch joins it, with no second read.
+                listed.push(name.clone());
+                listed.sort();
+                self.branches.set(Ok(listed));
                 self.tell(format!("Branch {name} starts after event {base}. Commands now apply to it only; the real log is untouched."));
             }
             Err(e) => self.fail(format!("the branch was not started: {e}")),
         }
     }
 
-    fn try_start_branch(&self) -> Result<(String, u64), BranchError> {
+    /// The new branch's name, its base, and the branches saved before it.
+    fn try_start_branch(&self) -> Result<(String, u64, Vec<String>), BranchError> {
         if !self.history_ready.get_untracked() {
             return Err(BranchError::HistoryLoading);
         }
@@ -578,7 +582,7 @@ impl Ctx {
             .update_main(|shop, book| BranchSession::start(name.clone(), shop, &book.log, base, epoch, &shelf))
             .ok_or(BranchError::Busy)??;
         self.show_branch(started);
-        Ok((name, base))
+        Ok((name, base, taken))
     }
 
     fn show_branch(&self, branch: BranchSession) {

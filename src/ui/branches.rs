@@ -1,7 +1,7 @@
 //! What-if branches: start one at the timeline's value, give it commands of its own, compare it with the real
 //! log, go back. The real log never sees a branch's events.
 
-use super::compare::{diff_list, differ_count};
+use super::compare::{diff_list, differ_count, differ_words};
 use crate::shop::Differences;
 use crate::ctx::Ctx;
 use leptos::prelude::*;
@@ -68,10 +68,7 @@ pub fn BranchPanel() -> impl IntoView {
             <Show when=on_branch>
                 <div data-testid="branch-compare" class="branch-compare">
                     <h3>"Against the real log's latest state "
-                        <small class="muted">{move || {
-                            let n = compare.with(|d| d.lines.len());
-                            format!("{} {} differ", differ_count(compare)(), if n == 1 { "value" } else { "values" })
-                        }}</small>
+                        <small class="muted">{move || format!("{}{}", differ_count(compare)(), differ_words(compare)())}</small>
                     </h3>
                     <p class="muted small">"Before: the real log now. After: this branch now. Ids created on the real log after the branch started are not in the branch, so they are not compared."</p>
                     {diff_list("Values where the branch differs from the real log", compare)}

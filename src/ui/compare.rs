@@ -99,9 +99,14 @@ pub fn diff_list(label: &'static str, shown: Memo<Differences>) -> impl IntoView
     }
 }
 
-/// "3 values differ", or a question mark when the comparison has no answer.
+/// How many values differ ("3"), or a question mark when the comparison has no answer.
 pub fn differ_count(shown: Memo<Differences>) -> impl Fn() -> String + Copy {
     move || shown.with(|d| if d.problem.is_some() { "?".to_owned() } else { d.lines.len().to_string() })
+}
+
+/// The words after the count: " value differs" or " values differ".
+pub fn differ_words(shown: Memo<Differences>) -> impl Fn() -> &'static str + Copy {
+    move || if shown.with(|d| d.lines.len()) == 1 { " value differs" } else { " values differ" }
 }
 
 /// Compare two points of history: every value that differs, before and after.
@@ -148,7 +153,7 @@ pub fn DiffPanel() -> impl IntoView {
                 </label>
                 <span class="pill" aria-live="polite">
                     <span data-testid="diff-count">{differ_count(lines)}</span>
-                    {move || if lines.with(|d| d.lines.len()) == 1 { " value differs" } else { " values differ" }}
+                    {differ_words(lines)}
                 </span>
             </div>
             <Show when=move || ctx.diff_points.get().is_none()>

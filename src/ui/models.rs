@@ -178,15 +178,10 @@ pub fn ModelsPanel() -> impl IntoView {
             </form>
             {move || form_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             {move || defs.problem.get().map(|e| view! { <p class="banner warn" role="status">{e}</p> })}
-            {move || defs.building.get().map(|(done, total)| {
-                let fraction = done as f64 / total.max(1) as f64;
-                view! {
-                    <div class="progress" role="progressbar" aria-label="Building read models"
-                        aria-valuemin="0" aria-valuemax="100" aria-valuenow=(fraction * 100.0).round()>
-                        <span>{format!("Building read models: {} of {} events", count(done), count(total))}</span>
-                        <div class="bar"><div class="fill" style:width=format!("{:.1}%", fraction * 100.0)></div></div>
-                    </div>
-                }
+            {move || defs.building.get().map(|(done, total)| view! {
+                <super::status::ProgressBar name="Building read models".to_owned()
+                    label=format!("Building read models: {} of {} events", count(done), count(total))
+                    fraction=done as f64 / total.max(1) as f64/>
             })}
             <Show when=move || defs.list.with(Vec::is_empty)>
                 <p class="muted">"No model yet: choose what to group by and what to measure, then Build model. For example, group by user, sum of total, only events matching type:OrderPlaced."</p>

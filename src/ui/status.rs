@@ -89,13 +89,19 @@ pub fn Messages() -> impl IntoView {
             {move || ctx.notice.get().map(|message| view! {
                 <p class="banner notice" role="status">{message}</p>
             })}
-            {move || ctx.progress.get().map(|p| view! {
-                <div class="progress" role="progressbar" aria-label=p.label.clone()
-                    aria-valuemin="0" aria-valuemax="100" aria-valuenow=(p.fraction * 100.0).round()>
-                    <span>{p.label.clone()}</span>
-                    <div class="bar"><div class="fill" style:width=format!("{:.1}%", p.fraction * 100.0)></div></div>
-                </div>
-            })}
+            {move || ctx.progress.get().map(|p| view! { <ProgressBar name=p.label.clone() label=p.label fraction=p.fraction/> })}
+        </div>
+    }
+}
+
+/// Long work's progress: `label` shown, `name` for assistive technology, `fraction` done (0 to 1).
+#[component]
+pub fn ProgressBar(name: String, label: String, fraction: f64) -> impl IntoView {
+    view! {
+        <div class="progress" role="progressbar" aria-label=name
+            aria-valuemin="0" aria-valuemax="100" aria-valuenow=(fraction * 100.0).round()>
+            <span>{label}</span>
+            <div class="bar"><div class="fill" style:width=format!("{:.1}%", fraction * 100.0)></div></div>
         </div>
     }
 }
