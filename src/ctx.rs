@@ -5,7 +5,7 @@
 use crate::session::{Progress, Replacement, RestoreInfo, Session, SessionError, Update as SessionUpdate};
 use crate::branch::{branch_names, BranchError, BranchSession, Shelf};
 use crate::session::Book;
-use crate::shop::{DiffLine, Page, Shop, Sort, Source, ViewError};
+use crate::shop::{DiffLine, Page, Part, Shop, Sort, Source, ViewError};
 use leptos::prelude::*;
 use rewind_domain::{
     diff_across_in_order, BlameLine, Command, Entity, ImportCheck, LogFilter, Query,
@@ -127,26 +127,52 @@ impl Ctx {
     }
 
     /// Reads the log shown (the real log, or the branch shown) and its view together. `None` while the
-    /// session is busy changing them.
+    /// session is busy changing them. The reader depends on what it reads: inside a memo or an effect, the
+    /// [`Page`] tracks the signal of each part read, so the reader runs again when that part changes.
     pub fn read<U>(&self, f: impl FnOnce(&Page) -> U) -> Option<U> {
-        if self.on_branch() {
-            return self.branch.try_with_value(|b| {
-                b.as_ref().map(|b| {
-                    let source = b.source();
-                    f(&Page { log: source.log, live: source.live, history_ready: source.history_ready, shop: b.shop() })
-                })
-            })?;
+        let read = if self.on_branch() {
+            let ctx = *self;
+            let reads = move |part| ctx.track(part);
+            self.branch.try_with_value(|b| b.as_ref().map(|b| f(&Page::new(&b.source(), b.shop(), &reads)))).flatten()
+        } else {
+            self.read_main(f)
+        };
+        if read.is_none() {
+            // Busy: nothing was read, so the reader would follow nothing. It runs again when anything changes.
+            for part in [Part::Log, Part::View, Part::Listing] {
+                self.track(part);
+            }
         }
-        self.read_main(f)
+        read
     }
 
     /// Reads the real log and its view, whatever is shown.
     pub fn read_main<U>(&self, f: impl FnOnce(&Page) -> U) -> Option<U> {
         let session = self.session()?;
         let book = session.book()?;
-        self.shop.try_with_value(|shop| {
-            f(&Page { log: &book.log, live: &book.live, history_ready: book.history_ready, shop })
-        })
+        let ctx = *self;
+        let reads = move |part| ctx.track(part);
+        self.shop.try_with_value(|shop| f(&Page::new(&source(&book), shop, &reads)))
+    }
+
+    /// The signals that say a part of the page changed: the only place that knows which is which.
+    fn track(&self, part: Part) {
+        match part {
+            Part::Log => {
+                self.generation.track();
+                self.head.track();
+            }
+            Part::View => self.version.track(),
+            Part::Listing => {
+                self.filter_version.track();
+                self.generation.track();
+                self.head.track();
+            }
+            Part::Filter => {
+                self.filter_version.track();
+                self.generation.track();
+            }
+        }
     }
 
     /// Changes the view shown (never the log), with its log at hand.
@@ -171,23 +197,28 @@ impl Ctx {
 
     /// Ids for the forms' suggestions.
     pub fn known_ids(&self) -> (Vec<String>, Vec<String>) {
+        self.track(Part::Log);
         self.update_view(|shop, source| shop.known_ids(source)).unwrap_or_default()
     }
 
     /// The users (or items) in the state shown that the entity filter keeps, in the order asked.
     pub fn users_listed(&self, sort: Sort) -> Vec<rewind_domain::UserId> {
+        self.track(Part::Log);
+        self.track(Part::View);
         let filter = self.entity_filter.get_untracked();
         self.update_view(|shop, source| shop.users_listed(source.log.names(), filter.trim(), sort)).unwrap_or_default()
     }
 
     pub fn items_listed(&self, sort: Sort) -> Vec<rewind_domain::ItemId> {
+        self.track(Part::Log);
+        self.track(Part::View);
         let filter = self.entity_filter.get_untracked();
         self.update_view(|shop, source| shop.items_listed(source.log.names(), filter.trim(), sort)).unwrap_or_default()
     }
 
     /// Publishes the view after it changed.
     fn refresh(&self) {
-        if let Some((head, cursor)) = self.read(|p| (p.head(), p.view.seq().min(p.head()))) {
+        if let Some((head, cursor)) = self.read(|p| (p.head(), p.state().seq().min(p.head()))) {
             // `set` notifies even when the value is the same: views that depend on the log's length alone
             // (density strip, revenue, suggestions) must not recompute on every move of the timeline.
             if self.head.get_untracked() != head {
@@ -242,6 +273,7 @@ impl Ctx {
     /// Brings the shown log's read models in line with `defs` and folds up to `budget` more events into
     /// those behind: the events folded and to fold, over every model.
     pub fn fold_models(&self, defs: &[rewind_domain::ModelDef], budget: u64) -> Option<(u64, u64)> {
+        self.track(Part::Log);
         self.update_view(|shop, source| {
             shop.models.sync(defs);
             shop.models.fold(source.log, budget)
@@ -250,19 +282,21 @@ impl Ctx {
 
     /// Read model `index` at the cursor: the rows `rows(groups there)` of its groups.
     pub fn model_at(&self, index: usize, rows: impl FnOnce(usize) -> std::ops::Range<usize>) -> Option<crate::models::ModelAt> {
+        self.track(Part::View);
         self.update_view(|shop, source| {
             let (k, previous) = (shop.view.seq(), shop.previous_seq);
             shop.models.at(index, source.log.names(), k, previous, rows)
         })
     }
 
-    /// Read model `index`'s `n` largest groups at the cursor.
+    /// Read model `index`'s `n` largest groups at the cursor. It reads every group, so it follows nothing by
+    /// itself: the chart asks it again once the timeline rests.
     pub fn model_top(&self, index: usize, n: usize) -> Vec<(String, u64)> {
-        self.read(|p| p.models.top(index, p.log.names(), p.view.seq(), n)).unwrap_or_default()
+        self.update_view(|shop, source| shop.models.top(index, source.log.names(), shop.view.seq(), n)).unwrap_or_default()
     }
 
     pub fn model_error(&self, index: usize) -> Option<String> {
-        self.read(|p| p.models.error(index)).flatten()
+        self.read(|p| p.models().error(index)).flatten()
     }
 
     pub fn go_live(&self) {
@@ -656,6 +690,8 @@ impl Ctx {
 
     /// Every value that differs between the state after `from` events and after `to` events of the log shown.
     pub fn diff_between(&self, from: u64, to: u64) -> Result<Vec<DiffLine>, ViewError> {
+        // Two points already in the log: only another log changes them, not an append.
+        self.generation.track();
         self.update_view(|shop, source| shop.diff_between(source, from, to).map_err(ViewError::History))
             .unwrap_or(Err(ViewError::Busy))
     }
@@ -674,6 +710,7 @@ impl Ctx {
 
     /// One entity's values over the log shown, from the blame index.
     pub fn entity_series(&self, entity: Entity) -> Option<rewind_domain::EntitySeries> {
+        self.track(Part::Log);
         self.update_view(|shop, source| rewind_domain::EntitySeries::from_index(source.log, shop.blame_index(source.log), entity))
     }
 
@@ -685,7 +722,7 @@ impl Ctx {
                     let (shop, source) = b.as_mut()?.view_mut();
                     let (names, live) = (source.log.names(), source.live);
                     let (users, items) = shop.id_order(names);
-                    let changes = diff_across_in_order((main.log.names(), main.live), (names, live), users, items);
+                    let changes = diff_across_in_order((main.names(), main.live()), (names, live), users, items);
                     Some(changes.iter().map(DiffLine::from_difference).collect())
                 })
                 .flatten()

@@ -5,7 +5,6 @@
 use rewind_domain::{
     apply_with_changes, diff, BlameIndex, Change, ChangeField, Difference, Entity, EntityKind, ItemId, Log, LogError, LogFilter, LogOutline, Matcher, Names, Query, ReadModels, Series, State, Timeline, UserId,
 };
-use std::ops::Deref;
 
 /// Why a question about the log shown (a comparison, a point of history) has no answer on screen.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,47 +115,156 @@ impl Source<'_> {
     }
 }
 
-/// The log shown and the view of it, read together: what the components see.
+/// Which part of the page a reader depends on: a [`Page`] says so as it is read, so that what the reader
+/// made is made again when that part changes (in the page, each part is a signal; natively, nothing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// The log shown: its events, names, live state and whole-log outlines (another log, or more events).
+    Log,
+    /// The state at the cursor and what goes with it (a move, or a change of the log).
+    View,
+    /// The events the event log lists (its filter and query, or the log).
+    Listing,
+    /// The event log's filter and query themselves (set by the user, or reset with another log).
+    Filter,
+}
+
+/// The log shown and the view of it, read together: what the components see. Every accessor tells the
+/// reader which [`Part`] it read, so a component never names what it depends on, and cannot forget it.
 pub struct Page<'a> {
-    pub log: &'a Log,
-    pub live: &'a State,
-    pub history_ready: bool,
-    pub shop: &'a Shop,
+    log: &'a Log,
+    live: &'a State,
+    history_ready: bool,
+    shop: &'a Shop,
+    reads: &'a dyn Fn(Part),
 }
 
-impl Deref for Page<'_> {
-    type Target = Shop;
-
-    fn deref(&self) -> &Shop {
-        self.shop
+impl<'a> Page<'a> {
+    pub fn new(source: &Source<'a>, shop: &'a Shop, reads: &'a dyn Fn(Part)) -> Self {
+        Page { log: source.log, live: source.live, history_ready: source.history_ready, shop, reads }
     }
-}
 
-impl Page<'_> {
+    /// The log shown.
+    pub fn log(&self) -> &'a Log {
+        (self.reads)(Part::Log);
+        self.log
+    }
+
     /// Events in the log (also before the history has loaded: the live state knows its sequence number).
     pub fn head(&self) -> u64 {
+        (self.reads)(Part::Log);
         self.live.seq()
     }
 
-    pub fn names(&self) -> &Names {
-        self.log.names()
+    pub fn names(&self) -> &'a Names {
+        self.log().names()
+    }
+
+    /// The log's live state (its head).
+    pub fn live(&self) -> &'a State {
+        (self.reads)(Part::Log);
+        self.live
+    }
+
+    /// Whether the whole history is at hand (the real log's loads after its live state).
+    pub fn history_ready(&self) -> bool {
+        (self.reads)(Part::Log);
+        self.history_ready
+    }
+
+    /// Running totals along the log (the density strip, revenue over time).
+    pub fn outline(&self) -> &'a LogOutline {
+        (self.reads)(Part::Log);
+        &self.shop.outline
+    }
+
+    /// The state shown: after the first `state().seq()` events.
+    pub fn state(&self) -> &'a State {
+        (self.reads)(Part::View);
+        &self.shop.view
+    }
+
+    /// The read models at the cursor.
+    pub fn read_models(&self) -> &'a ReadModels {
+        (self.reads)(Part::View);
+        &self.shop.view_models
+    }
+
+    /// What the event at the cursor changed.
+    pub fn changes(&self) -> &'a [Change] {
+        (self.reads)(Part::View);
+        &self.shop.changes
+    }
+
+    /// Whether the event at the cursor changed user (item) `name`.
+    pub fn changed_user(&self, name: &str) -> bool {
+        (self.reads)(Part::View);
+        self.shop.changed_user(name)
+    }
+
+    pub fn changed_item(&self, name: &str) -> bool {
+        (self.reads)(Part::View);
+        self.shop.changed_item(name)
+    }
+
+    /// The events the view was after before its last move.
+    pub fn previous_seq(&self) -> u64 {
+        (self.reads)(Part::View);
+        self.shop.previous_seq
+    }
+
+    /// The user's read models of this log.
+    pub fn models(&self) -> &'a crate::models::ModelViews {
+        (self.reads)(Part::View);
+        &self.shop.models
+    }
+
+    /// Whether the event log lists only some events (a filter or a query is set).
+    pub fn is_filtered(&self) -> bool {
+        (self.reads)(Part::Filter);
+        self.shop.matches.is_some()
+    }
+
+    pub fn filter(&self) -> &'a LogFilter {
+        (self.reads)(Part::Filter);
+        &self.shop.filter
+    }
+
+    pub fn query(&self) -> &'a Query {
+        (self.reads)(Part::Filter);
+        &self.shop.query
     }
 
     /// Events listed in the event log: the matching ones, or all.
     pub fn listed(&self) -> u64 {
-        self.shop.matches.as_ref().map_or(self.log.len(), |m| m.len() as u64)
+        (self.reads)(Part::Listing);
+        self.shop.matches.as_ref().map_or(self.log().len(), |m| m.len() as u64)
     }
 
     /// The sequence number of the `index`-th listed event (0-based).
     pub fn listed_seq(&self, index: u64) -> Option<u64> {
+        (self.reads)(Part::Listing);
         match &self.shop.matches {
             Some(m) => m.get(index as usize).copied(),
             None => (index < self.log.len()).then_some(index + 1),
         }
     }
 
+    /// Where event `seq` is (or would be) in the listed events.
+    pub fn listed_index(&self, seq: u64) -> u64 {
+        (self.reads)(Part::Listing);
+        self.shop.listed_index(seq)
+    }
+
+    /// The matching events' sequence numbers, ascending (`None`: every event is listed).
+    pub fn matches(&self) -> Option<&'a [u64]> {
+        (self.reads)(Part::Listing);
+        self.shop.matches.as_deref()
+    }
+
     /// The next (`forward`) or previous listed event from `from`, for stepping through a filtered log.
     pub fn step_from(&self, from: u64, forward: bool) -> u64 {
+        (self.reads)(Part::Listing);
         match &self.shop.matches {
             None if forward => (from + 1).min(self.head()),
             None => from.saturating_sub(1),

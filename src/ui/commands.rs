@@ -60,11 +60,7 @@ fn send(ctx: Ctx, command: Result<Command, String>) {
 #[component]
 pub fn IdSuggestions() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let ids = Memo::new(move |_| {
-        ctx.head.track();
-        ctx.generation.track();
-        ctx.known_ids()
-    });
+    let ids = Memo::new(move |_| ctx.known_ids());
     view! {
         <datalist id="user-ids">
             <For each=move || ids.get().0 key=|u| u.clone() let:user><option value=user></option></For>

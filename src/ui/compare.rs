@@ -115,7 +115,6 @@ pub fn DiffPanel() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let stamp = StoredValue::new(0u64);
     let lines = Memo::new(move |_| {
-        ctx.generation.track();
         // Work in the queue ends (or starts): a comparison that found the log busy is asked again.
         ctx.queued.track();
         let Some((from, to)) = ctx.diff_points.get() else { return Differences::default() };
@@ -225,6 +224,6 @@ pub fn BlamePanel() -> impl IntoView {
 /// What a row of blame says: "#seq field before → after what".
 fn blame_text(p: &crate::shop::Page, line: &BlameLine) -> String {
     let before = line.before.map(|b| value_in_words(line.field, b)).unwrap_or_else(|| "new".into());
-    let what = p.log.get(line.seq).map(|e| super::event_in_words(p.names(), &e.event)).unwrap_or_default();
+    let what = p.log().get(line.seq).map(|e| super::event_in_words(p.names(), &e.event)).unwrap_or_default();
     format!("#{}  {}  {before} → {}  {what}", line.seq, line.field.as_str(), value_in_words(line.field, line.after))
 }

@@ -15,8 +15,8 @@ const LOG_ROWS: ScaledList = ScaledList { view_rows: VIEW_ROWS };
 
 fn describe(ctx: Ctx, seq: u64) -> Option<(u64, &'static str, String)> {
     ctx.read(|s| {
-        let e = s.log.get(seq)?;
-        Some((e.ts, e.event.type_name(), super::event_in_words(s.log.names(), &e.event)))
+        let e = s.log().get(seq)?;
+        Some((e.ts, e.event.type_name(), super::event_in_words(s.log().names(), &e.event)))
     })
     .flatten()
 }
@@ -30,18 +30,13 @@ pub fn EventLog() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let scroll_top = RwSignal::new(0.0_f64);
     let viewport: NodeRef<leptos::html::Div> = NodeRef::new();
-    let listed = Memo::new(move |_| {
-        ctx.version.track();
-        ctx.filter_version.track();
-        ctx.read(|s| s.listed()).unwrap_or(0)
-    });
+    // Each reader below depends on what it reads through the page (`Ctx::read`): no signal named here.
+    let listed = Memo::new(move |_| ctx.read(|s| s.listed()).unwrap_or(0));
     let first = Memo::new(move |_| LOG_ROWS.first_row(scroll_top.get(), listed.get()));
     // The events in view, by row: a row stays put as the timeline jumps or the log scrolls, and only its
     // content changes (a far jump changes every row in view).
     let seqs = Memo::new(move |_| {
         let (first, listed) = (first.get(), listed.get());
-        ctx.filter_version.track();
-        ctx.generation.track();
         ctx.read(|s| (first..(first + VIEW_ROWS).min(listed)).filter_map(|i| s.listed_seq(i)).collect::<Vec<_>>())
             .unwrap_or_default()
     });
@@ -62,7 +57,6 @@ pub fn EventLog() -> impl IntoView {
     // Keep the cursor's row in view while scrubbing.
     Effect::new(move |_| {
         let cursor = ctx.cursor.get();
-        ctx.filter_version.track();
         let Some(index) = ctx.read(|s| s.listed_index(cursor.max(1))) else { return };
         let top = first.get_untracked();
         if index < top || index >= top + VIEW_ROWS {
@@ -73,8 +67,7 @@ pub fn EventLog() -> impl IntoView {
     let id = RwSignal::new(String::new());
     // A new log resets the filter fields.
     Effect::new(move |_| {
-        ctx.filter_version.track();
-        let active = ctx.read(|s| s.filter.is_active()).unwrap_or(false);
+        let active = ctx.read(|s| s.filter().is_active()).unwrap_or(false);
         if !active {
             kind.set(String::new());
             id.set(String::new());
@@ -84,7 +77,7 @@ pub fn EventLog() -> impl IntoView {
         let (k, text) = (kind.get_untracked(), id.get_untracked().trim().to_owned());
         let filter = ctx
             .read(|s| {
-                let names = s.log.names();
+                let names = s.log().names();
                 let (user, item) = (names.user(&text), names.item(&text));
                 LogFilter {
                     kind: (!k.is_empty()).then_some(k),
@@ -121,7 +114,7 @@ pub fn EventLog() -> impl IntoView {
             <Show when=move || listed.get() == 0>
                 <p class="muted">{move || if ctx.head.get() == 0 {
                     "No events yet."
-                } else if ctx.read(|p| p.query.is_empty()).unwrap_or(true) {
+                } else if ctx.read(|p| p.query().is_empty()).unwrap_or(true) {
                     "No event matches the filter."
                 } else {
                     "No event matches the query: change it, or empty it to see every event."
@@ -154,9 +147,8 @@ pub fn EventLog() -> impl IntoView {
 fn LogRow(row: usize, seqs: Memo<Vec<u64>>) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let seq = Memo::new(move |_| seqs.with(|s| s.get(row).copied().unwrap_or(0)));
+    // Another log (an import, a branch) may say something else at the same seq: reading the log follows it.
     let event = Memo::new(move |_| {
-        // Another log (an import, a branch) may say something else at the same seq.
-        ctx.generation.track();
         describe(ctx, seq.get()).unwrap_or((0, "", String::new()))
     });
     let kind = Memo::new(move |_| event.with(|e| e.1));
@@ -211,11 +203,7 @@ const W: f64 = 600.0;
 #[component]
 pub fn DensityStrip() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let buckets = Memo::new(move |_| {
-        ctx.head.track();
-        ctx.generation.track();
-        ctx.read(|s| s.outline.density(s.log, 200)).unwrap_or_default()
-    });
+    let buckets = Memo::new(move |_| ctx.read(|s| s.outline().density(s.log(), 200)).unwrap_or_default());
     // One path per kind of event rather than a rect per bucket: a new log redraws three attributes, not six hundred.
     let paths = Memo::new(move |_| {
         let b = buckets.get();
@@ -237,14 +225,12 @@ pub fn DensityStrip() -> impl IntoView {
     let path = move |t: usize| move || paths.with(|d| d.get(t).cloned().unwrap_or_default());
     // Where the event log's matches are, as marks along the top edge (none when every event is listed).
     let marks = Memo::new(move |_| {
-        ctx.filter_version.track();
-        ctx.head.track();
         let buckets = 200usize;
         let hit = ctx
             .read(|s| {
-                let len = s.log.len().max(1);
+                let len = s.log().len().max(1);
                 // Whether any match falls in each bucket: a search per bucket, not a look at every match.
-                s.matches.as_ref().map(|m| {
+                s.matches().as_ref().map(|m| {
                     (0..buckets as u64)
                         .map(|b| {
                             let (from, to) = (b * len / buckets as u64 + 1, (b + 1) * len / buckets as u64);
@@ -282,14 +268,12 @@ pub fn DensityStrip() -> impl IntoView {
 pub fn EntityChart() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let series = Memo::new(move |_| {
-        ctx.head.track();
-        ctx.generation.track();
         let entity = ctx.selected.get()?;
         let series = ctx.entity_series(entity)?;
         ctx.read(|s| {
             let name = match entity {
-                Entity::User(u) => format!("{}'s balance", s.log.names().user_name(u)),
-                Entity::Item(i) => format!("{} in stock", s.log.names().item_name(i)),
+                Entity::User(u) => format!("{}'s balance", s.log().names().user_name(u)),
+                Entity::Item(i) => format!("{} in stock", s.log().names().item_name(i)),
             };
             let kind = if matches!(entity, Entity::User(_)) { "user" } else { "item" };
             (name, kind, series.downsample(300), series.len)
@@ -344,23 +328,18 @@ pub fn EntityChart() -> impl IntoView {
 #[component]
 pub fn ReadModelsPanel() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let revenue = Memo::new(move |_| {
-        ctx.head.track();
-        ctx.generation.track();
-        ctx.read(|s| (s.outline.revenue_over_time(s.log, 150), s.head())).unwrap_or_default()
-    });
+    let revenue = Memo::new(move |_| ctx.read(|s| (s.outline().revenue_over_time(s.log(), 150), s.head())).unwrap_or_default());
     let tops = Memo::new(move |_| {
-        ctx.version.track();
         ctx.read(|s| {
-            let n = s.log.names();
+            let n = s.log().names();
             let spenders: Vec<(String, u64, u128, u64)> = s
-                .view_models
+                .read_models()
                 .top_spenders(5)
                 .into_iter()
-                .map(|(u, o, sp)| (n.user_name(u).to_owned(), o, sp, s.view_models.refunds_of(u)))
+                .map(|(u, o, sp)| (n.user_name(u).to_owned(), o, sp, s.read_models().refunds_of(u)))
                 .collect();
             let sellers: Vec<(String, u128)> =
-                s.view_models.top_sellers(5).into_iter().map(|(i, u)| (n.item_name(i).to_owned(), u)).collect();
+                s.read_models().top_sellers(5).into_iter().map(|(i, u)| (n.item_name(i).to_owned(), u)).collect();
             (spenders, sellers)
         })
         .unwrap_or_default()

@@ -105,7 +105,7 @@ pub fn ImportExport() -> impl IntoView {
         // Each piece goes to JavaScript as soon as it is made: the page's memory holds one piece, not the file.
         let parts = ctx.read(|s| {
             let parts = js_sys::Array::new();
-            for piece in encode_jsonl_pieces(s.log, EXPORT_PIECE) {
+            for piece in encode_jsonl_pieces(s.log(), EXPORT_PIECE) {
                 parts.push(&wasm_bindgen::JsValue::from_str(&piece));
             }
             parts

@@ -94,12 +94,15 @@ pub fn ModelsPanel() -> impl IntoView {
             running.set_value(false);
         });
     };
+    // Runs again when the definitions change, the history arrives, or (through `fold_models`) the log changes.
     Effect::new(move |_| {
         defs.list.track();
-        ctx.head.track();
-        ctx.generation.track();
         ctx.history_ready.track();
-        drive();
+        if let Some(progress) = ctx.fold_models(&defs.list.get_untracked(), 0) {
+            if progress.0 < progress.1 {
+                drive();
+            }
+        }
     });
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -203,7 +206,6 @@ fn ModelCard(index: usize, def: ModelDef, defs: Defs) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let scroll_top = RwSignal::new(0.0_f64);
     let at = Memo::new(move |_| {
-        ctx.version.track();
         defs.folded.track();
         let scroll = scroll_top.get();
         ctx.model_at(index, move |groups| rows::window(groups, VIEW_ROWS, scroll)).unwrap_or_default()
@@ -267,7 +269,7 @@ fn ModelCard(index: usize, def: ModelDef, defs: Defs) -> impl IntoView {
                 <span class="muted">{move || {
                     let groups = at.with(|a| a.groups);
                     format!("{} groups at event {} · changes since event {} marked", count(groups as u64), count(ctx.cursor.get()),
-                        count(ctx.read(|p| p.previous_seq).unwrap_or(0)))
+                        count(ctx.read(|p| p.previous_seq()).unwrap_or(0)))
                 }}</span>
                 <button type="button" class="quiet" data-testid="model-export" on:click=export
                     aria-label=format!("Export the model {title}")>"Export"</button>

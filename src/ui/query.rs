@@ -104,12 +104,7 @@ pub fn QueryBar() -> impl IntoView {
     });
     on_cleanup(move || on_key.remove());
 
-    let matched = Memo::new(move |_| {
-        ctx.filter_version.track();
-        ctx.head.track();
-        ctx.generation.track();
-        ctx.read(|p| (p.listed(), p.log.len())).unwrap_or((0, 0))
-    });
+    let matched = Memo::new(move |_| ctx.read(|p| (p.listed(), p.log().len())).unwrap_or((0, 0)));
     let suggestions = move || {
         let typed = text.get();
         let last = typed.rsplit(char::is_whitespace).next().unwrap_or("").trim_start_matches('-').to_ascii_lowercase();
@@ -119,11 +114,11 @@ pub fn QueryBar() -> impl IntoView {
     };
     let export = move |_| {
         let Some((file, events)) = ctx.read(|p| {
-            let names = p.log.names();
+            let names = p.log().names();
             let mut out = String::new();
             let mut n = 0u64;
             for index in 0..p.listed() {
-                if let Some(e) = p.listed_seq(index).and_then(|seq| p.log.get(seq)) {
+                if let Some(e) = p.listed_seq(index).and_then(|seq| p.log().get(seq)) {
                     encode_jsonl_line(&mut out, names, e.seq, e.ts, &e.event);
                     n += 1;
                 }

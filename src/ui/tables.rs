@@ -56,6 +56,7 @@ where
     /// with what it showed and what it shows now.
     fn follow(self, ctx: Ctx, value_of: impl Fn(&Page, K) -> V + 'static, paint: fn(&[(u32, V, V)])) {
         Effect::new(move |_| {
+            // Named, not read through the page: with no row in view, nothing would be read.
             ctx.version.track();
             let keys: Vec<K> = self.map.with_value(|m| m.keys().copied().collect());
             let fresh = ctx.read(|s| keys.iter().map(|k| (*k, value_of(s, *k))).collect::<Vec<_>>());
@@ -239,14 +240,14 @@ impl TableKind for Users {
         ctx.users_listed(sort)
     }
     fn total(page: &Page) -> usize {
-        page.view.users().count()
+        page.state().users().count()
     }
     fn name(page: &Page, user: UserId) -> String {
         page.names().user_name(user).to_owned()
     }
     fn cell(page: &Page, user: UserId) -> UserCell {
         let name = page.names().user_name(user);
-        (page.view.balance(user).map_or(0, |m| m.0), page.changed_user(name))
+        (page.state().balance(user).map_or(0, |m| m.0), page.changed_user(name))
     }
     fn paint(rows: &[(u32, UserCell, UserCell)]) {
         super::paint::paint_users(rows);
@@ -295,14 +296,14 @@ impl TableKind for Items {
         ctx.items_listed(sort)
     }
     fn total(page: &Page) -> usize {
-        page.view.items().count()
+        page.state().items().count()
     }
     fn name(page: &Page, item: ItemId) -> String {
         page.names().item_name(item).to_owned()
     }
     fn cell(page: &Page, item: ItemId) -> ItemCell {
         let name = page.names().item_name(item);
-        (page.view.price(item).map_or(0, |p| p.0), page.view.stock(item).map_or(0, |q| q.0), page.changed_item(name))
+        (page.state().price(item).map_or(0, |p| p.0), page.state().stock(item).map_or(0, |q| q.0), page.changed_item(name))
     }
     fn paint(rows: &[(u32, ItemCell, ItemCell)]) {
         super::paint::paint_items(rows);
@@ -353,8 +354,6 @@ fn state_table<T: TableKind>() -> impl IntoView {
     rows.follow(ctx, T::cell, T::paint);
     let sort = RwSignal::new(Sort::default());
     let window = TableWindow::new(move || {
-        ctx.version.track();
-        ctx.generation.track();
         ctx.entity_filter.track();
         T::listed(ctx, sort.get())
     });
@@ -363,10 +362,7 @@ fn state_table<T: TableKind>() -> impl IntoView {
         window.to_top();
     });
     let selected = move || ctx.selected.get_untracked().and_then(T::key_of);
-    let total = move || {
-        ctx.version.track();
-        ctx.read(T::total).unwrap_or(0)
-    };
+    let total = move || ctx.read(T::total).unwrap_or(0);
     view! {
         <section class=T::CLASS aria-labelledby=T::TITLE_ID>
             <h2 id=T::TITLE_ID>{T::TITLE} <small><span data-testid=T::COUNT_TESTID>{total}</span>
@@ -419,8 +415,7 @@ pub fn EntityFilter() -> impl IntoView {
 pub fn Totals() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let totals = Memo::new(move |_| {
-        ctx.version.track();
-        ctx.read(|s| (s.view.money_held(), s.view.units_in_stock(), s.view_models.revenue, s.view_models.orders))
+        ctx.read(|s| (s.state().money_held(), s.state().units_in_stock(), s.read_models().revenue, s.read_models().orders))
             .unwrap_or_default()
     });
     view! {
@@ -438,21 +433,17 @@ pub fn Totals() -> impl IntoView {
 pub fn Changes() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let event = Memo::new(move |_| {
-        ctx.version.track();
         ctx.read(|s| {
-            let k = s.view.seq();
-            s.log.get(k).map(|e| {
-                let what = super::event_in_words(s.log.names(), &e.event);
+            let k = s.state().seq();
+            s.log().get(k).map(|e| {
+                let what = super::event_in_words(s.log().names(), &e.event);
                 let (date, time) = super::local_time(e.ts);
                 (k, e.event.type_name(), what, format!("{date} {time}"))
             })
         })
         .flatten()
     });
-    let changes = move || {
-        ctx.version.track();
-        ctx.read(|s| s.changes.clone()).unwrap_or_default()
-    };
+    let changes = move || ctx.read(|s| s.changes().to_vec()).unwrap_or_default();
     let show = |field: ChangeField, v: u64| match field {
         ChangeField::Stock => count(v),
         _ => money(v),

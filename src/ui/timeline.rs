@@ -91,7 +91,7 @@ pub fn Timeline() -> impl IntoView {
                 }
                 on:keydown=move |ev| {
                     // With the event log filtered, the arrows step through the matching events.
-                    let filtered = ctx.read(|s| s.matches.is_some()).unwrap_or(false);
+                    let filtered = ctx.read(|s| s.matches().is_some()).unwrap_or(false);
                     let key = ev.key();
                     if filtered && (key == "ArrowLeft" || key == "ArrowRight") {
                         ev.prevent_default();
