@@ -1,6 +1,6 @@
 //! The page's handles (narrow: a Copy struct of signals, the session and the view) and the glue that turns
 //! what the session reports into signals. Every piece of work goes to the session's queue; nothing here
-//! decides, retries or locks.
+//! decides, retries or locks. Components read through [`Ctx::read`], which tracks what they read.
 
 use crate::session::{Progress, Replacement, RestoreInfo, Session, SessionError, Update as SessionUpdate};
 use crate::branch::{branch_names, BranchError, BranchSession, Shelf};
