@@ -1,11 +1,13 @@
 """Read models defined in the page (CONTRACT §10): a model grouped by user measuring the sum of order totals,
 checked at three cursor positions against a fold written here; kept across a reload; exported and imported
 into a fresh profile with the same values; a file that is no model is refused and changes nothing."""
+import datetime
 import json
+import zoneinfo
 
 from playwright.sync_api import expect
 
-from test_query import open_with_log
+from test_query import ZONE, open_with_log
 
 ROWS = "els => Object.fromEntries(els.map(e => [e.dataset.group, Number(e.dataset.value)]))"
 
@@ -91,8 +93,15 @@ def test_models_of_each_grouping_and_measure_count_as_a_fold_here(browser, base_
             restocks[e["item"]] = max(restocks.get(e["item"], 0), e["qty"])
     expect(shop.page.locator(".model-card").nth(1).locator("[data-testid=model-row]")).to_have_count(len(restocks))
     assert model_rows(shop, 1) == restocks
+    # Days in the browser's zone (America/New_York, across the end of daylight-saving time), as zoneinfo says.
+    new_model(shop, "day", "sum", "amount", "type:ToppedUp")
+    zone = zoneinfo.ZoneInfo(ZONE)
+    day = lambda e: datetime.datetime.fromtimestamp(e["ts"] / 1000, zone).strftime("%Y-%m-%d")
+    days = fold(events, k, day, lambda e: e["type"] == "ToppedUp", lambda e: e["amount"])
+    expect(shop.page.locator(".model-card").nth(2).locator("[data-testid=model-row]")).to_have_count(len(days))
+    assert model_rows(shop, 2) == days
     # A query that does not parse makes no model, and says why.
     new_model(shop, "user", "count", "total", "totl>5")
     expect(shop.page.locator(".user-models [role=alert]")).to_contain_text("no field `totl`")
-    expect(shop.page.locator(".model-card")).to_have_count(2)
+    expect(shop.page.locator(".model-card")).to_have_count(3)
     context.close()
