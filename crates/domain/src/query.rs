@@ -151,11 +151,13 @@ pub struct Query {
     clauses: Vec<Clause>,
 }
 
-/// Why a query does not parse, and where: `start..end` is the byte range of the term at fault.
+/// Why a query does not parse, and where: `start..end` is the byte range of the term at fault, `column` the
+/// character it starts at (1 for the first).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueryError {
     pub start: usize,
     pub end: usize,
+    pub column: usize,
     /// The term at fault, as typed.
     pub term: String,
     pub reason: String,
@@ -166,7 +168,7 @@ impl fmt::Display for QueryError {
         if self.term.is_empty() {
             return write!(f, "{}", self.reason);
         }
-        write!(f, "`{}` (at character {}): {}", self.term, self.start + 1, self.reason)
+        write!(f, "`{}` (at character {}): {}", self.term, self.column, self.reason)
     }
 }
 
@@ -181,6 +183,7 @@ impl Query {
             return Err(QueryError {
                 start: 0,
                 end: text.len(),
+                column: 1,
                 term: String::new(),
                 reason: format!("the query has {} characters; at most {MAX_QUERY_LEN} are taken", text.chars().count()),
             });
@@ -196,6 +199,7 @@ impl Query {
             clauses.push(parse_clause(word).map_err(|reason| QueryError {
                 start: at,
                 end: at + len,
+                column: text[..at].chars().count() + 1,
                 term: word.to_owned(),
                 reason,
             })?);
@@ -546,6 +550,8 @@ mod tests {
                 Ok(q) => panic!("{text} parsed as {q:?}"),
             }
         }
+        // Columns count characters, not bytes (an ideographic space is three bytes).
+        assert!(Query::parse("\u{3000}totl>1").is_err_and(|e| e.start == 3 && e.column == 2 && e.to_string().contains("at character 2")));
         let long = "a ".repeat(600);
         assert!(Query::parse(&long).is_err_and(|e| e.reason.contains("at most 1000")));
     }
