@@ -265,8 +265,14 @@ impl Ctx {
 
     /// Shows only the events that match `query` (every event for the empty query).
     pub fn set_query(&self, query: Query) {
-        // Only what lists events follows the filter's version: the state shown has not changed.
-        self.update_view(|shop, source| shop.set_query(query, source.log));
+        // One query for the page: asked of the real log and of the branch shown, so that going back and forth
+        // keeps what the bar says. Only what lists events follows the filter's version.
+        if self.on_branch() {
+            self.update_view(|shop, source| shop.set_query(query.clone(), source.log));
+        }
+        if self.update_main(|shop, book| shop.set_query(query, &book.log)).is_none() {
+            self.fail("the query was not asked: the log is busy loading; press Enter again once it is shown".to_owned());
+        }
         self.filter_version.update(|v| *v += 1);
     }
 

@@ -250,9 +250,10 @@ impl<'a> Page<'a> {
         }
     }
 
-    /// Where event `seq` is (or would be) in the listed events.
+    /// Where event `seq` is (or would be) in the listed events. Appends come after it, so only the filter,
+    /// the query or another log move it.
     pub fn listed_index(&self, seq: u64) -> u64 {
-        (self.reads)(Part::Listing);
+        (self.reads)(Part::Filter);
         self.shop.listed_index(seq)
     }
 
@@ -358,9 +359,10 @@ impl Shop {
     fn match_appended(&mut self, log: &Log) {
         let Some(matches) = self.matches.as_mut() else { return };
         if self.matches_checked > log.len() {
-            // Fewer events than were checked: another log; ask again from the start.
+            // Fewer events than were checked: another log; ask again from the start, its ids resolved anew.
             matches.clear();
             self.matches_checked = 0;
+            self.matcher = None;
         }
         if !self.matcher.as_ref().is_some_and(|m| m.is_current(log.names())) {
             self.matcher = Some(self.query.matcher(log.names(), &crate::zone::HostZone));

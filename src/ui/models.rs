@@ -99,6 +99,8 @@ pub fn ModelsPanel() -> impl IntoView {
         defs.list.track();
         ctx.history_ready.track();
         if let Some(progress) = ctx.fold_models(&defs.list.get_untracked(), 0) {
+            // The views are now in line with the definitions (one may have been removed): cards read again.
+            defs.folded.update(|v| *v += 1);
             if progress.0 < progress.1 {
                 drive();
             }
@@ -128,6 +130,15 @@ pub fn ModelsPanel() -> impl IntoView {
         let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
         let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
         input.set_value("");
+        // Checked before it is read: a large file picked by mistake never enters the page's memory.
+        if file.size() > rewind_domain::MAX_MODEL_FILE as f64 {
+            form_error.set(Some(format!(
+                "This file is not a model definition: it has {} bytes, one has at most {}",
+                file.size(),
+                rewind_domain::MAX_MODEL_FILE
+            )));
+            return;
+        }
         leptos::task::spawn_local(async move {
             let outcome = match io::read_file(file).await {
                 Err(e) => Err(e),
@@ -225,6 +236,8 @@ fn ModelCard(index: usize, def: ModelDef, defs: Defs) -> impl IntoView {
     let top = Memo::new(move |_| {
         rested.track();
         defs.folded.track();
+        // Another log at the same cursor (a branch, or back to the real log) is another chart.
+        ctx.read(|p| p.log().len());
         ctx.model_top(index, TOP)
     });
     let error = Memo::new(move |_| {

@@ -8,6 +8,9 @@ use leptos::prelude::*;
 use rewind_domain::{encode_jsonl_line, Field, Query, EVENT_TYPES};
 use wasm_bindgen::JsCast;
 
+/// The matches' file is handed to the browser in pieces of about this many bytes.
+const EXPORT_PIECE_BYTES: usize = 4 << 20;
+
 /// The address's parameter that holds the query.
 const PARAM: &str = "q";
 
@@ -33,7 +36,8 @@ fn put_in_address(query: &str) {
 
 /// Ways to finish the term being typed (the last one): the whole text with it completed.
 fn completions(text: &str, users: &[String], items: &[String]) -> Vec<String> {
-    let start = text.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+    // After the last whitespace character, whatever its length in bytes (a pasted no-break space is two).
+    let start = text.char_indices().rev().find(|(_, c)| c.is_whitespace()).map_or(0, |(i, c)| i + c.len_utf8());
     let (before, term) = text.split_at(start);
     let (sign, term) = term.strip_prefix('-').map_or(("", term), |t| ("-", t));
     let lower = term.to_ascii_lowercase();
@@ -113,21 +117,24 @@ pub fn QueryBar() -> impl IntoView {
         completions(&typed, &users, &items)
     };
     let export = move |_| {
-        let Some((file, events)) = ctx.read(|p| {
+        // In pieces, as the log's export: a million matches never become one string.
+        let Some((parts, events)) = ctx.read(|p| {
             let names = p.log().names();
-            let mut out = String::new();
-            let mut n = 0u64;
+            let (parts, mut piece, mut n) = (js_sys::Array::new(), String::new(), 0u64);
             for index in 0..p.listed() {
                 if let Some(e) = p.listed_seq(index).and_then(|seq| p.log().get(seq)) {
-                    encode_jsonl_line(&mut out, names, e.seq, e.ts, &e.event);
+                    encode_jsonl_line(&mut piece, names, e.seq, e.ts, &e.event);
                     n += 1;
+                    if piece.len() >= EXPORT_PIECE_BYTES {
+                        parts.push(&std::mem::take(&mut piece).into());
+                    }
                 }
             }
-            (out, n)
+            parts.push(&piece.into());
+            (parts, n)
         }) else {
             return;
         };
-        let parts = js_sys::Array::of1(&file.into());
         if let Err(e) = super::io::download(&format!("rewind-{events}-matching-events.jsonl"), parts) {
             ctx.error.set(Some(format!("The matching events could not be downloaded: {e:?}")));
         }
@@ -191,5 +198,6 @@ mod tests {
         assert_eq!(completions("-ty", &[], &[]), ["-type:"]);
         assert!(completions("tot", &[], &[]).contains(&"total>=".to_owned()));
         assert!(completions("", &users, &[]).is_empty());
+        assert_eq!(completions("type:OrderPlaced\u{a0}ty", &[], &[]), ["type:OrderPlaced\u{a0}type:"]);
     }
 }

@@ -391,7 +391,8 @@ fn state_table<T: TableKind>() -> impl IntoView {
 
 /// A row as it is created: registered with the table, which paints it from then on.
 fn state_row<T: TableKind>(ctx: Ctx, key: T::Key, rows: Rows<T::Key, T::Cell>) -> impl IntoView {
-    let (name, initial) = ctx.read(|s| (T::name(s, key), T::cell(s, key))).unwrap_or_default();
+    // Its first look only: the rows' effect keeps it up to date, and the list around it must not follow it.
+    let (name, initial) = untrack(|| ctx.read(|s| (T::name(s, key), T::cell(s, key)))).unwrap_or_default();
     let row = NodeRef::new();
     rows.register(key, row, initial);
     T::row(ctx, key, name, initial, row)

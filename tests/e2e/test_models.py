@@ -104,4 +104,10 @@ def test_models_of_each_grouping_and_measure_count_as_a_fold_here(browser, base_
     new_model(shop, "user", "count", "total", "totl>5")
     expect(shop.page.locator(".user-models [role=alert]")).to_contain_text("no field `totl`")
     expect(shop.page.locator(".model-card")).to_have_count(3)
+    # Removing the first model: the card now first shows the next model's own values, not the removed one's.
+    shop.page.locator(".model-card").nth(0).get_by_role("button", name="Remove the model").click()
+    expect(shop.page.locator(".model-card")).to_have_count(2)
+    expect(shop.page.locator(".model-card").nth(0).locator("[data-testid=model-row]")).to_have_count(len(restocks))
+    assert model_rows(shop, 0) == restocks
+    assert model_rows(shop, 1) == days
     context.close()

@@ -68,12 +68,19 @@ impl LocalDateTime {
             + i64::from(self.minute) * 60_000
     }
 
-    /// The UTC moment this local time names. In a gap (clocks put forward) it is the moment just after; in
-    /// an overlap (clocks put back), the first of the two.
+    /// The UTC moment this local time names. In a gap (clocks put forward: 02:30 does not exist) it is the same
+    /// clock time read with the offset before the gap, which lands just after it; in an overlap (clocks put
+    /// back: 02:30 happens twice) it is the first of the two. The offsets a day before and a day after are the
+    /// candidates: one that gives back itself at its moment is a true reading of this wall-clock time.
     pub fn to_utc_ms(&self, local: &dyn LocalTime) -> i64 {
         let wall = self.as_if_utc_ms();
-        let guess = wall - local.offset_ms(wall);
-        wall - local.offset_ms(guess)
+        let (early, late) = (local.offset_ms(wall - DAY_MS), local.offset_ms(wall + DAY_MS));
+        let fits = |offset: i64| local.offset_ms(wall - offset) == offset;
+        match (fits(early), fits(late)) {
+            (true, true) => (wall - early).min(wall - late),
+            (false, true) => wall - late,
+            (true, false) | (false, false) => wall - early,
+        }
     }
 }
 
@@ -151,6 +158,40 @@ mod tests {
         assert!(LocalDateTime::parse("2026-12-01T24").is_none());
         assert!(LocalDateTime::parse("2026-12-1").is_none());
         assert_eq!(hour_label(days_from_civil(2026, 12, 4) * 24 + 7), "2026-12-04T07");
+    }
+
+    /// A zone that moves from `before` to `after` (ms ahead of UTC) at the UTC moment `at`.
+    struct OneChange {
+        at: i64,
+        before: i64,
+        after: i64,
+    }
+
+    impl LocalTime for OneChange {
+        fn offset_ms(&self, utc_ms: i64) -> i64 {
+            if utc_ms < self.at { self.before } else { self.after }
+        }
+    }
+
+    fn utc(text: &str) -> i64 {
+        LocalDateTime::parse(text).map_or(i64::MIN, |t| t.to_utc_ms(&FixedOffset(0)))
+    }
+
+    #[test]
+    fn gaps_land_after_them_and_overlaps_on_their_first_reading() {
+        // New York, spring forward: 02:00 EST (07:00Z) becomes 03:00 EDT; 02:30 does not exist.
+        let new_york = OneChange { at: utc("2026-03-08T07:00"), before: -5 * HOUR_MS, after: -4 * HOUR_MS };
+        let at = |t: &str, z: &dyn LocalTime| LocalDateTime::parse(t).map_or(i64::MIN, |l| l.to_utc_ms(z));
+        assert_eq!(at("2026-03-08T02:30", &new_york), utc("2026-03-08T07:30"), "03:30 EDT, just after the gap");
+        assert_eq!(at("2026-03-08T01:30", &new_york), utc("2026-03-08T06:30"));
+        assert_eq!(at("2026-03-08T03:30", &new_york), utc("2026-03-08T07:30"));
+        // Berlin, fall back: 03:00 CEST (01:00Z) becomes 02:00 CET; 02:30 happens twice.
+        let berlin = OneChange { at: utc("2026-10-25T01:00"), before: 2 * HOUR_MS, after: HOUR_MS };
+        assert_eq!(at("2026-10-25T02:30", &berlin), utc("2026-10-25T00:30"), "the first 02:30");
+        assert_eq!(at("2026-10-25T03:30", &berlin), utc("2026-10-25T02:30"));
+        // Santiago moves at midnight: the day starts at 01:00 (-03), not at 23:00 the day before.
+        let santiago = OneChange { at: utc("2026-09-06T04:00"), before: -4 * HOUR_MS, after: -3 * HOUR_MS };
+        assert_eq!(at("2026-09-06", &santiago), utc("2026-09-06T04:00"));
     }
 
     #[test]

@@ -185,7 +185,7 @@ impl Query {
                 end: text.len(),
                 column: 1,
                 term: String::new(),
-                reason: format!("the query has {} characters; at most {MAX_QUERY_LEN} are taken", text.chars().count()),
+                reason: format!("the query has {} bytes; at most {MAX_QUERY_LEN} are taken", text.len()),
             });
         }
         let mut clauses = Vec::new();
@@ -553,7 +553,7 @@ mod tests {
         // Columns count characters, not bytes (an ideographic space is three bytes).
         assert!(Query::parse("\u{3000}totl>1").is_err_and(|e| e.start == 3 && e.column == 2 && e.to_string().contains("at character 2")));
         let long = "a ".repeat(600);
-        assert!(Query::parse(&long).is_err_and(|e| e.reason.contains("at most 1000")));
+        assert!(Query::parse(&long).is_err_and(|e| e.reason.contains("1200 bytes; at most 1000")));
     }
 
     #[test]
