@@ -6,16 +6,36 @@ use crate::rejection::Rejection;
 use crate::state::State;
 
 /// What a user asks the shop to do. Names are as typed; [`decide`] checks them.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// On the wire (a page sending a command to the sync server) it is JSON with its kind beside its fields, the
+/// kinds being CONTRACT section 10's: `{"kind": "PlaceOrder", "user": "ann", "item": "tea", "qty": 2}`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", deny_unknown_fields)]
 pub enum Command {
     TopUp { user: String, amount: u64 },
     AddItem { item: String, price: u64, qty: u64 },
+    #[serde(rename = "PlaceOrder")]
     Order { user: String, item: String, qty: u64 },
     /// Gives order `order` (its sequence number) back.
     Refund { order: u64 },
     Withdraw { user: String, amount: u64 },
     WriteOff { item: String, qty: u64 },
     SetPrice { item: String, price: u64 },
+}
+
+impl Command {
+    /// The command's kind, as the wire and the page's `data-kind` name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Command::TopUp { .. } => "TopUp",
+            Command::AddItem { .. } => "AddItem",
+            Command::Order { .. } => "PlaceOrder",
+            Command::Refund { .. } => "Refund",
+            Command::Withdraw { .. } => "Withdraw",
+            Command::WriteOff { .. } => "WriteOff",
+            Command::SetPrice { .. } => "SetPrice",
+        }
+    }
 }
 
 fn valid(what: &'static str, id: &str) -> Result<(), Rejection> {
@@ -91,4 +111,21 @@ fn existing_item(state: &State, names: &Names, item: &str) -> Result<crate::name
         .item(item)
         .filter(|i| state.price(*i).is_some())
         .ok_or_else(|| Rejection::UnknownItem { item: item.to_owned() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_on_the_wire_is_its_kind_beside_its_fields() {
+        let order = Command::Order { user: "ann".into(), item: "tea".into(), qty: 2 };
+        let text = serde_json::to_string(&order).unwrap_or_default();
+        assert_eq!(text, r#"{"kind":"PlaceOrder","user":"ann","item":"tea","qty":2}"#);
+        assert_eq!(serde_json::from_str::<Command>(&text).ok(), Some(order.clone()));
+        assert_eq!(order.kind(), "PlaceOrder");
+        for wrong in [r#"{"kind":"Order","user":"a","item":"b","qty":1}"#, r#"{"kind":"TopUp","user":"a","amount":-1}"#, r#"{"kind":"TopUp","user":"a","amount":1,"x":2}"#] {
+            assert!(serde_json::from_str::<Command>(wrong).is_err(), "{wrong}");
+        }
+    }
 }

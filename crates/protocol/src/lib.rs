@@ -24,6 +24,9 @@ pub mod endpoint {
     pub const EVENTS: &str = "/events";
     /// `POST ?epoch=E&after=N&chain=C&key=K`: a checked append decided on version (E, N).
     pub const APPEND: &str = "/append";
+    /// `POST` (JSON [`crate::CommandRequest`]): a command, decided by the server on the log as it is, answered
+    /// with [`crate::CommandStored`] once its event is stored, or refused in the page's own words (`422`).
+    pub const COMMAND: &str = "/command";
     /// `GET`: the newest snapshot of the log.
     pub const SNAPSHOT: &str = "/snapshot";
     /// WebSocket: the log's version each time it changes.
@@ -54,6 +57,27 @@ pub const KEY_COOKIE: &str = "rewind_key";
 /// How many events past the last snapshot make the next one due: the page's store and the server's default
 /// `--snapshot-every` both snapshot at this cadence.
 pub const SNAPSHOT_EVERY: u64 = 10_000;
+
+/// A command a page sends for the server to decide: the body of `POST /api/command`. `key` (16 to 64 of
+/// `A-Z a-z 0-9 _ -`, chosen by the page) makes it stored at most once however often it is sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandRequest {
+    pub key: String,
+    pub command: rewind_domain::Command,
+}
+
+/// The answer to a stored command: the sequence number of its event, and the log as it was right after.
+/// `stored_before` says an earlier request of the same key stored it (this one stored nothing).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandStored {
+    pub seq: u64,
+    pub epoch: u64,
+    pub head: u64,
+    pub chain: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stored_before: bool,
+}
 
 /// The full path of `endpoint` (one of [`endpoint`]'s) on the server.
 pub fn api_path(endpoint: &str) -> String {

@@ -3,7 +3,7 @@
 //! another log (a new epoch, or a stream shorter than the cache).
 
 use crate::redis_log::{Chain, Entry, RedisLog, RedisLogError, Version};
-use rewind_domain::{encode_jsonl_line, push_jsonl_line, Event, Log, State};
+use rewind_domain::{encode_jsonl_line, push_jsonl_line, Command, Event, Log, Rejection, State};
 
 /// Entries read from Redis in one request while catching up: big enough that a million events take a
 /// hundred round trips, small enough that one reply does not stall Redis for long.
@@ -22,6 +22,23 @@ pub enum CacheError {
     #[error("the shared log in Redis is damaged: entries were deleted from its stream (it ends at event {head} now); \
              restore the stream from a backup, or move it away to start a new log")]
     Deleted { head: u64 },
+}
+
+/// A command of a batch, as [`Cache::decide`] gets it.
+pub enum Turn<'a> {
+    Waiting(&'a Command),
+    /// Found stored before (its key), its event at this seq: not decided again.
+    StoredBefore(u64),
+}
+
+/// What [`Cache::decide`] made of a command of a batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Its event is the one at this index among those decided.
+    Event(usize),
+    /// Refused on the log followed by this many of the events decided before it.
+    Refused { rejection: Rejection, after: usize },
+    StoredBefore(u64),
 }
 
 #[derive(Debug, Default)]
@@ -134,6 +151,45 @@ impl Cache {
         push_jsonl_line(&mut self.log, &mut self.live, &line).map_err(damaged)?;
         self.chains.push(chain);
         Ok(())
+    }
+
+    /// Decides the waiting commands of `batch` in order on the cached log, each on the state after the events
+    /// of those before it, without adding anything to the log. Returns the events, and for each command its
+    /// outcome. Names a decision learnt stay in the tables: the caller rolls them back unless the events are
+    /// stored.
+    ///
+    /// A refund reads the log's orders, which do not hold the events decided here: the decider puts a refund
+    /// only first in a batch, where the log is exactly the state it is decided on.
+    pub fn decide(&mut self, batch: &[Turn<'_>]) -> (Vec<Event>, Vec<Outcome>) {
+        let mut events = Vec::new();
+        let mut outcomes = Vec::with_capacity(batch.len());
+        // The state after the events decided so far; a copy of the live state is only made when a second
+        // command needs it.
+        let mut after: Option<State> = None;
+        let last = batch.iter().rposition(|turn| matches!(turn, Turn::Waiting(_)));
+        for (ix, turn) in batch.iter().enumerate() {
+            let command = match turn {
+                Turn::Waiting(command) => command,
+                Turn::StoredBefore(seq) => {
+                    outcomes.push(Outcome::StoredBefore(*seq));
+                    continue;
+                }
+            };
+            let state = after.as_ref().unwrap_or(&self.live);
+            let before = events.len();
+            let decided = self.log.decide(state, command).and_then(|event| {
+                if last.is_some_and(|last| ix < last) {
+                    after.get_or_insert_with(|| self.live.clone()).apply(self.log.names(), &event)?;
+                }
+                events.push(event);
+                Ok(events.len() - 1)
+            });
+            outcomes.push(match decided {
+                Ok(event) => Outcome::Event(event),
+                Err(rejection) => Outcome::Refused { rejection, after: before },
+            });
+        }
+        (events, outcomes)
     }
 
     /// The events as the lines the stream stores, numbered on from the cache's head, each with its chain.

@@ -7,7 +7,9 @@ use crate::guard::{guard, Access};
 use crate::redis_log::Version;
 use crate::refusal::ApiError;
 use crate::request::{AppendBody, AppendQuery, EventsQuery, RequestError, BODY_LIMIT, MAX_APPEND_EVENTS};
-use crate::shared::{AppendError, Mark, ReadError, SharedLog};
+use crate::decider::Decider;
+use crate::redis_log::CommandKey;
+use crate::shared::{AppendError, CommandError, Decision, Mark, ReadError, SharedLog};
 use axum::body::Bytes;
 use axum::extract::rejection::FormRejection;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -59,6 +61,7 @@ const FEED_SILENCE: Duration = Duration::from_secs(60);
 #[derive(Clone)]
 pub struct AppState {
     pub shared: SharedLog,
+    pub decider: Decider,
     /// Append bodies held in memory at once.
     pub appends: Arc<Semaphore>,
     pub feed: watch::Receiver<Version>,
@@ -78,6 +81,7 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         .route(&api_path(endpoint::VERSION), get(version))
         .route(&api_path(endpoint::EVENTS), get(events))
         .route(&api_path(endpoint::APPEND), post(append))
+        .route(&api_path(endpoint::COMMAND), post(command))
         .route(&api_path(endpoint::SNAPSHOT), get(snapshot))
         .route(&api_path(endpoint::FEED), get(feed))
         .route(&api_path(endpoint::SESSION), post(sign_in))
@@ -150,6 +154,19 @@ impl From<AppendError> for ApiError {
             AppendError::NotStored(_) => Self::new(StatusCode::SERVICE_UNAVAILABLE, message),
             AppendError::Unconfirmed(_) => Self::outcome_unknown(message),
             AppendError::Damaged(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, message),
+        }
+    }
+}
+
+impl From<CommandError> for ApiError {
+    fn from(error: CommandError) -> Self {
+        let message = error.to_string();
+        match error {
+            CommandError::NotStored(_) | CommandError::Contended | CommandError::Busy(_) | CommandError::ShuttingDown => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
+            }
+            CommandError::Unconfirmed(_) | CommandError::Failed => Self::outcome_unknown(message),
+            CommandError::Damaged(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, message),
         }
     }
 }
@@ -239,6 +256,32 @@ async fn append(State(app): State<AppState>, request: Request) -> Result<Json<Ma
         },
     };
     Ok(MarkJson::new(stored.mark, stored.before))
+}
+
+/// `POST /api/command`: the command is decided by the shop's decider on the log as it is, and answered once
+/// its event is stored (with its seq), or refused in the page's own words (`422`).
+async fn command(State(app): State<AppState>, body: Bytes) -> Result<Json<protocol::CommandStored>, ApiError> {
+    let request: protocol::CommandRequest = serde_json::from_slice(&body).map_err(|error| {
+        ApiError::bad_request(format!(
+            "a command is JSON such as {{\"key\": \"<16 to 64 of A-Z a-z 0-9 _ ->\", \"command\": {{\"kind\": \"TopUp\", \"user\": \"ann\", \"amount\": 500}}}}: {error}"
+        ))
+    })?;
+    let key = CommandKey::parse(&request.key).ok_or_else(|| RequestError::Key(request.key.chars().take(80).collect()))?;
+    let (seq, mark, stored_before) = match app.decider.decide(key, request.command).await? {
+        Decision::Stored { seq, mark } => (seq, mark, false),
+        Decision::StoredBefore { seq, mark } => (seq, mark, true),
+        // With the log it was decided on: the page reads on to there before it shows the refusal.
+        Decision::Refused { rejection, after } => {
+            return Err(ApiError::at(StatusCode::UNPROCESSABLE_ENTITY, rejection.to_string(), after))
+        }
+    };
+    Ok(Json(protocol::CommandStored {
+        seq,
+        epoch: mark.version.epoch,
+        head: mark.version.head,
+        chain: mark.chain.to_hex(),
+        stored_before,
+    }))
 }
 
 async fn snapshot(State(app): State<AppState>) -> Result<Response, ApiError> {
@@ -351,14 +394,14 @@ async fn tell_versions(
 async fn no_such_endpoint() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "no such endpoint: the API has /api/version, /api/events, /api/append, /api/snapshot, /api/feed and /api/session",
+        "no such endpoint: the API has /api/version, /api/events, /api/append, /api/command, /api/snapshot, /api/feed and /api/session",
     )
 }
 
 async fn wrong_method() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "wrong method: POST /api/append and /api/session; GET /api/version, /api/events, /api/snapshot and /api/feed",
+        "wrong method: POST /api/append, /api/command and /api/session; GET /api/version, /api/events, /api/snapshot and /api/feed",
     )
 }
 

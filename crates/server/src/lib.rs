@@ -5,6 +5,7 @@
 
 mod cache;
 pub mod cli;
+mod decider;
 mod feed;
 mod guard;
 mod http;
@@ -22,7 +23,8 @@ pub use listener::MAX_CONNECTIONS;
 pub use produce::{produce, ProduceError, ProduceOptions, Produced};
 pub use redis_log::{ConnectError, RedisLog, SnapshotAnswer, RedisLogError, Version};
 pub use request::{BODY_LIMIT, MAX_APPEND_EVENTS};
-pub use shared::{AppendError, ReadError, SharedLog};
+pub use decider::{Decider, MAX_BATCH, MAX_WAITING};
+pub use shared::{AppendError, CommandError, Decision, Mark, ReadError, SharedLog};
 pub use snapshot::SnapshotPolicy;
 
 use std::future::Future;
@@ -100,17 +102,19 @@ impl Server {
         let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: options.listen, source })?;
         let (feed, feed_task) = feed::spawn(shared.clone(), started_at);
         let snapshot_task = snapshot::spawn(shared.clone(), feed.version.clone(), options.snapshots);
+        let (decider, decider_task) = Decider::spawn(shared.clone());
         let limits = listener::Limits::of_this_process();
         let state = http::AppState {
             appends: Arc::new(tokio::sync::Semaphore::new(http::MAX_APPENDS)),
             shared,
+            decider,
             feed: feed.version,
             redis_up: feed.redis_up,
             feeds: Arc::new(tokio::sync::Semaphore::new(limits.feeds)),
             access: Arc::new(guard::Access::new(&options.access, addr)),
         };
         let router = http::router(state, &options.dist);
-        Ok(Self { listener, router, addr, started_at, limits, _tasks: Tasks(vec![feed_task, snapshot_task]) })
+        Ok(Self { listener, router, addr, started_at, limits, _tasks: Tasks(vec![feed_task, snapshot_task, decider_task]) })
     }
 
     /// The address it listens on.

@@ -144,6 +144,44 @@ end
 return {'ok', epoch, head + n, ARGV[5 + 2 * n], 0}
 "#;
 
+/// The group commit of the server's decider: the events of several commands, each with its own key, stored
+/// together or not at all. `KEYS[3..]` are the commands' key records; `ARGV` is the epoch, head and chain they
+/// were decided on, how long a key is kept, then for each event its line, its chain and its command's key.
+/// A key stored before answers which (its index among the events, and the seq of its first event, in pairs)
+/// and stores nothing: the decider drops that command and decides the others again. As in the single
+/// append, everything that can refuse is checked before the first `XADD`.
+const COMMANDS_LUA: &str = r#"
+local epoch = redis.call('GET', KEYS[2])
+local head, chain, deleted = log_head(KEYS[1])
+chain = chain or ''
+local n = #KEYS - 2
+if epoch then
+  local seen = {}
+  for i = 1, n do
+    local at = key_stored(KEYS[1], KEYS[2 + i], ARGV[3 * i + 4], epoch)
+    if at then
+      seen[#seen + 1] = i
+      seen[#seen + 1] = at
+    end
+  end
+  if #seen > 0 then
+    return {'seen', epoch, head, chain, seen}
+  end
+end
+if deleted then
+  return {'damaged', epoch or '0', head, chain, {}}
+end
+if epoch ~= ARGV[1] or head ~= tonumber(ARGV[2]) or (chain ~= '' and chain ~= ARGV[3]) then
+  return {'stale', epoch or '0', head, chain, {}}
+end
+for i = 1, n do
+  local seq = head + i
+  redis.call('XADD', KEYS[1], seq .. '-0', 'event', ARGV[3 * i + 2], 'chain', ARGV[3 * i + 3], 'key', ARGV[3 * i + 4])
+  redis.call('SET', KEYS[2 + i], epoch .. ':' .. seq, 'EX', ARGV[4])
+end
+return {'ok', epoch, head + n, ARGV[3 * n + 3], {}}
+"#;
+
 /// Stores a snapshot only if it belongs to this epoch, is not past the stream's head, names the same log as
 /// the stream's entry at its seq (the chain) and is newer than the stored one: so copies racing each other
 /// never move it backwards, and it is never ahead of the stream or of another log. A stored snapshot that
@@ -181,6 +219,7 @@ fn read_only_script(body: &str) -> Script {
 static READ: LazyLock<Script> = LazyLock::new(|| read_only_script(READ_LUA));
 static KEY_STORED: LazyLock<Script> = LazyLock::new(|| read_only_script(KEY_LUA));
 static APPEND: LazyLock<Script> = LazyLock::new(|| script(APPEND_LUA));
+static COMMANDS: LazyLock<Script> = LazyLock::new(|| script(COMMANDS_LUA));
 static WRITE_SNAPSHOT: LazyLock<Script> = LazyLock::new(|| script(SNAPSHOT_LUA));
 
 /// Where the shared log is: which log (its epoch) and how far it goes (the sequence number of its last event);
@@ -348,8 +387,22 @@ pub enum Appended {
     Damaged(Version),
 }
 
-/// A command's key, chosen by the page: 16 to 64 characters of `A-Z a-z 0-9 _ -`.
+/// What the group commit answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Committed {
+    /// Every event is stored; the log is now at this version.
+    Stored(Version),
+    /// Nothing is stored: the log was not at the version the events were decided on, but at this one.
+    Stale(Version),
+    /// Nothing is stored: the keys of these events (their index in the batch, from 0) were stored before,
+    /// each with its event at the seq beside it.
+    Seen { stored: Vec<(usize, u64)>, version: Version },
+    /// Nothing is stored: entries were deleted from the stream.
+    Damaged(Version),
+}
+
+/// A command's key, chosen by the page: 16 to 64 characters of `A-Z a-z 0-9 _ -`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct CommandKey(String);
 
 impl CommandKey {
@@ -466,6 +519,42 @@ impl RedisLog {
             "seen" => Ok(Appended::Seen { first, version }),
             "damaged" => Ok(Appended::Damaged(version)),
             other => Err(RedisLogError::Unexpected(format!("the append script answered {other:?}"))),
+        }
+    }
+
+    /// The group commit: stores `events` (each its line, its chain and its command's key) as events
+    /// `head + 1, …` if the log is still at `decided_on` with chain `chain` and none of the keys was stored
+    /// before.
+    pub async fn commit(
+        &self,
+        decided_on: Version,
+        chain: Chain,
+        events: &[(String, Chain, &CommandKey)],
+    ) -> Result<Committed, RedisLogError> {
+        let mut invocation = COMMANDS.key(STREAM_KEY);
+        invocation.key(EPOCH_KEY);
+        for (_, _, key) in events {
+            invocation.key(format!("{KEY_PREFIX}{}", key.as_str()));
+        }
+        invocation.arg(decided_on.epoch).arg(decided_on.head).arg(chain.to_hex()).arg(KEY_TTL_SECS);
+        for (line, chain, key) in events {
+            invocation.arg(line).arg(chain.to_hex()).arg(key.as_str());
+        }
+        let (answer, epoch, head, _chain, seen): (String, String, u64, String, Vec<u64>) =
+            invocation.invoke_async(&mut self.conn.clone()).await?;
+        let version = Version { epoch: parse_epoch(&epoch)?, head };
+        match answer.as_str() {
+            "ok" => Ok(Committed::Stored(version)),
+            "stale" => Ok(Committed::Stale(version)),
+            "seen" => {
+                let stored = seen
+                    .chunks_exact(2)
+                    .filter_map(|pair| Some((usize::try_from(pair.first()?.checked_sub(1)?).ok()?, *pair.get(1)?)))
+                    .collect();
+                Ok(Committed::Seen { stored, version })
+            }
+            "damaged" => Ok(Committed::Damaged(version)),
+            other => Err(RedisLogError::Unexpected(format!("the commit script answered {other:?}"))),
         }
     }
 

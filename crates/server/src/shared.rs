@@ -2,10 +2,12 @@
 //! operation first brings the copy's cache up to what Redis holds, under one lock, so a copy decides on the
 //! same log as Redis and never on what it merely remembers.
 
-use crate::cache::{Cache, CacheError};
-use crate::redis_log::{Appended, Chain, NotDurable, RedisLog, SnapshotAnswer, RedisLogError, StoredSnapshot, Version};
+use crate::cache::{Cache, CacheError, Outcome, Turn};
+use crate::redis_log::{
+    now_ms, Appended, Chain, CommandKey, Committed, NotDurable, RedisLog, RedisLogError, SnapshotAnswer, StoredSnapshot, Version,
+};
 use crate::request::{AppendBody, AppendQuery, EventsQuery};
-use rewind_domain::{decode_chunk_strict, encode_frames, encode_snapshot, Event, Log, LogError, Rejection};
+use rewind_domain::{decode_chunk_strict, encode_frames, encode_snapshot, Command, Event, Log, LogError, Rejection};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Mutex, MutexGuard};
@@ -42,6 +44,50 @@ impl From<CacheError> for AppendError {
         match error {
             CacheError::Store(store) => AppendError::NotStored(store),
             damaged @ (CacheError::Damaged { .. } | CacheError::Deleted { .. }) => AppendError::Damaged(damaged),
+        }
+    }
+}
+
+/// How often one batch of commands is decided again because another copy wrote first, before its commands
+/// are answered "try again": with copies taking turns, a batch waits for at most this many of the others'.
+const MAX_DECISIONS: usize = 64;
+
+/// What became of one command the server decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Its event is stored at `seq`; the log was at `mark` right after the batch it was stored in.
+    Stored { seq: u64, mark: Mark },
+    /// A request of the same key stored it before, its event at `seq`: nothing was stored this time.
+    StoredBefore { seq: u64, mark: Mark },
+    /// The shop's rules refuse it on the log as it was at `after` (its version): the page shows these very
+    /// words.
+    Refused { rejection: Rejection, after: Version },
+}
+
+/// Why a batch of commands was not decided. Every command of the batch gets the same answer.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("{0}: nothing was stored; send the command again")]
+    NotStored(String),
+    #[error("Redis stopped answering while storing this command ({0}), so it may or may not be stored: send it again with the same key")]
+    Unconfirmed(String),
+    #[error("{0}")]
+    Damaged(String),
+    #[error("other server copies wrote to the shop {MAX_DECISIONS} times while this command waited: nothing was stored; send it again")]
+    Contended,
+    #[error("this server copy has {0} commands waiting for the shop already: send it again in a moment")]
+    Busy(usize),
+    #[error("the server is shutting down: nothing was stored; send the command again")]
+    ShuttingDown,
+    #[error("the server failed on this command (a bug), so it may or may not be stored: send it again with the same key")]
+    Failed,
+}
+
+impl From<CacheError> for CommandError {
+    fn from(error: CacheError) -> Self {
+        match error {
+            CacheError::Store(store) => CommandError::NotStored(store.to_string()),
+            damaged @ (CacheError::Damaged { .. } | CacheError::Deleted { .. }) => CommandError::Damaged(damaged.to_string()),
         }
     }
 }
@@ -285,6 +331,102 @@ impl SharedLog {
             Ok(()) => Err(AppendError::NotStored(error)),
             Err(_) => Err(AppendError::Unconfirmed(error)),
         }
+    }
+
+    /// Decides a batch of commands in order on the log as Redis holds it and stores the events of those the
+    /// rules allow in one checked write (the group commit), each with its key: a key stored before, by an
+    /// earlier request or another copy, answers where, and stores nothing again. When another copy wrote
+    /// first, the copy reads what it wrote and decides the batch again on the new log. Answers one
+    /// [`Decision`] per command, in order. The keys of a batch differ (the decider gives requests of one key
+    /// one answer), and a refund comes only first (see [`Cache::decide`]).
+    pub async fn decide_commands(&self, asked: &[(CommandKey, Command)]) -> Result<Vec<Decision>, CommandError> {
+        self.ensure_durable().await.map_err(|e| CommandError::NotStored(e.to_string()))?;
+        let mut cache = self.caught_up().await?;
+        // Commands found stored before, with the seq of their event.
+        let mut before: Vec<Option<u64>> = vec![None; asked.len()];
+        for _ in 0..MAX_DECISIONS {
+            let turns: Vec<Turn<'_>> = asked
+                .iter()
+                .zip(&before)
+                .map(|((_, command), before)| match before {
+                    Some(seq) => Turn::StoredBefore(*seq),
+                    None => Turn::Waiting(command),
+                })
+                .collect();
+            let names_before = cache.log().names().checkpoint();
+            let (events, outcomes) = cache.decide(&turns);
+            let decided_on = cache.version();
+            let answer = |cache: &Cache| {
+                let mark = mark(cache);
+                outcomes
+                    .iter()
+                    .map(|outcome| match outcome {
+                        Outcome::Event(event) => Decision::Stored { seq: decided_on.head + *event as u64 + 1, mark },
+                        Outcome::Refused { rejection, after } => Decision::Refused {
+                            rejection: rejection.clone(),
+                            after: Version { epoch: decided_on.epoch, head: decided_on.head + *after as u64 },
+                        },
+                        Outcome::StoredBefore(seq) => Decision::StoredBefore { seq: *seq, mark },
+                    })
+                    .collect::<Vec<_>>()
+            };
+            if events.is_empty() {
+                cache.log_mut().names_mut().roll_back(names_before);
+                return Ok(answer(&cache));
+            }
+            // The command whose event each event is.
+            let owners: Vec<usize> = outcomes
+                .iter()
+                .enumerate()
+                .filter_map(|(ix, outcome)| matches!(outcome, Outcome::Event(_)).then_some(ix))
+                .collect();
+            let now = now_ms();
+            let timestamps = vec![now; events.len()];
+            let lines = cache.lines_for(&events, &timestamps);
+            let batch: Vec<(String, Chain, &CommandKey)> = lines
+                .iter()
+                .zip(&owners)
+                .filter_map(|((line, chain), &ix)| asked.get(ix).map(|(key, _)| (line.clone(), *chain, key)))
+                .collect();
+            let committed = self.redis.commit(decided_on, cache.head_chain(), &batch).await;
+            if let Ok(Committed::Stored(_)) = committed {
+                cache.push_stored(&events, &timestamps, &lines);
+                return Ok(answer(&cache));
+            }
+            cache.log_mut().names_mut().roll_back(names_before);
+            match committed {
+                Ok(Committed::Stored(_) | Committed::Stale(_)) => {}
+                Ok(Committed::Seen { stored, .. }) => {
+                    for (event, seq) in stored {
+                        if let Some(&ix) = owners.get(event) {
+                            if let Some(slot) = before.get_mut(ix) {
+                                *slot = Some(seq);
+                            }
+                        }
+                    }
+                }
+                Ok(Committed::Damaged(version)) => {
+                    return Err(CacheError::Deleted { head: version.head }.into());
+                }
+                Err(error) => {
+                    *self.checked_at.lock().await = None;
+                    // The script may have run although its answer was lost: the chain says whether the log
+                    // holds exactly these events.
+                    let ours = lines.last().map(|(_, chain)| *chain);
+                    let last = decided_on.head + events.len() as u64;
+                    return match self.catch_up(&mut cache).await {
+                        Ok(()) if cache.version().epoch == decided_on.epoch && cache.chain_at(last) == ours => {
+                            Ok(answer(&cache))
+                        }
+                        _ => Err(CommandError::Unconfirmed(error.to_string())),
+                    };
+                }
+            }
+            // Another copy wrote first (or some commands were stored before): read the log as it is now and
+            // decide again.
+            self.catch_up(&mut cache).await?;
+        }
+        Err(CommandError::Contended)
     }
 
     /// Stores a snapshot of the state at the head, unless the head is still `last`. Returns the sequence

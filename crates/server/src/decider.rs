@@ -1,0 +1,138 @@
+//! The shop's single writer on this copy (the LMAX pattern the design grew from): one task takes the
+//! commands of every page in arrival order, decides them on the log it holds in memory, and stores the
+//! events of all the commands that arrived while the previous write was in flight in one checked write
+//! (group commit). Nothing waits on a lock but the batch; a page's command costs Redis a share of one
+//! script and one fsync instead of a race for the stream's head.
+
+use crate::redis_log::CommandKey;
+use crate::shared::{CommandError, Decision, SharedLog};
+use rewind_domain::Command;
+use std::collections::HashMap;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// Commands that may wait for the decider on one copy; past them a page is told to send again shortly.
+pub const MAX_WAITING: usize = 8_192;
+/// Commands decided and written together at most: one script of this many events holds Redis for a few
+/// milliseconds at most.
+pub const MAX_BATCH: usize = 1_024;
+
+type Answer = oneshot::Sender<Result<Decision, CommandError>>;
+
+struct Waiting {
+    key: CommandKey,
+    command: Command,
+    answer: Answer,
+}
+
+/// The way in to a shop's decider. Cheap to clone.
+#[derive(Clone)]
+pub struct Decider {
+    queue: mpsc::Sender<Waiting>,
+}
+
+impl Decider {
+    /// Starts the decider of the shop `shared` holds.
+    pub fn spawn(shared: SharedLog) -> (Self, JoinHandle<()>) {
+        let (queue, waiting) = mpsc::channel(MAX_WAITING);
+        (Self { queue }, tokio::spawn(run(shared, waiting)))
+    }
+
+    /// Decides `command` and answers once its event is stored, or why not. A command whose request goes
+    /// away meanwhile is decided all the same: its key tells the page's next request what became of it.
+    pub async fn decide(&self, key: CommandKey, command: Command) -> Result<Decision, CommandError> {
+        let (answer, decision) = oneshot::channel();
+        self.queue.try_send(Waiting { key, command, answer }).map_err(|error| match error {
+            mpsc::error::TrySendError::Full(_) => CommandError::Busy(MAX_WAITING),
+            mpsc::error::TrySendError::Closed(_) => CommandError::ShuttingDown,
+        })?;
+        decision.await.map_err(|_| CommandError::ShuttingDown)?
+    }
+}
+
+/// One command of a batch with everyone waiting for it: requests of the same key share one decision.
+struct Asked {
+    key: CommandKey,
+    command: Command,
+    answers: Vec<Answer>,
+}
+
+async fn run(shared: SharedLog, mut queue: mpsc::Receiver<Waiting>) {
+    let mut carried: Option<Waiting> = None;
+    loop {
+        let first = match carried.take() {
+            Some(first) => first,
+            None => match queue.recv().await {
+                Some(first) => first,
+                None => return,
+            },
+        };
+        let mut batch: Vec<Asked> = Vec::new();
+        let mut by_key: HashMap<CommandKey, usize> = HashMap::new();
+        add(&mut batch, &mut by_key, first);
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                // A refund reads the log's orders, which hold none of the batch's events: it starts the next
+                // batch, decided on exactly the log it names.
+                Ok(next) if matches!(next.command, Command::Refund { .. }) => {
+                    carried = Some(next);
+                    break;
+                }
+                Ok(next) => add(&mut batch, &mut by_key, next),
+                Err(_) => break,
+            }
+        }
+        let asked: Vec<(CommandKey, Command)> = batch.iter().map(|a| (a.key.clone(), a.command.clone())).collect();
+        // In a task of its own: a bug that panics on one batch answers that batch and the decider goes on.
+        let shared = shared.clone();
+        let decided = tokio::spawn(async move { shared.decide_commands(&asked).await }).await;
+        let decisions = match decided {
+            Ok(decisions) => decisions,
+            Err(join) if join.is_panic() => {
+                eprintln!("rewind-server: deciding a batch of commands panicked (a bug of the server); they were answered 500");
+                Err(CommandError::Failed)
+            }
+            Err(_) => Err(CommandError::ShuttingDown),
+        };
+        match decisions {
+            Ok(decisions) => {
+                for (asked, decision) in batch.into_iter().zip(decisions) {
+                    answer_all(asked.answers, &Ok(decision));
+                }
+            }
+            Err(error) => {
+                let error = Err(error);
+                for asked in batch {
+                    answer_all(asked.answers, &error);
+                }
+            }
+        }
+    }
+}
+
+/// Adds a request to the batch, beside an earlier one of the same key if there is one (a page that sent
+/// again before its first answer came): one decision for both.
+fn add(batch: &mut Vec<Asked>, by_key: &mut HashMap<CommandKey, usize>, waiting: Waiting) {
+    match by_key.get(&waiting.key).and_then(|&ix| batch.get_mut(ix)) {
+        Some(asked) => asked.answers.push(waiting.answer),
+        None => {
+            by_key.insert(waiting.key.clone(), batch.len());
+            batch.push(Asked { key: waiting.key, command: waiting.command, answers: vec![waiting.answer] });
+        }
+    }
+}
+
+fn answer_all(answers: Vec<Answer>, outcome: &Result<Decision, CommandError>) {
+    let mut answers = answers.into_iter();
+    if let Some(first) = answers.next() {
+        let _ = first.send(outcome.clone());
+    }
+    // The others sent the same command again: it was stored (if it was) by the first.
+    let again = match outcome {
+        Ok(Decision::Stored { seq, mark }) => Ok(Decision::StoredBefore { seq: *seq, mark: *mark }),
+        other => other.clone(),
+    };
+    for answer in answers {
+        let _ = answer.send(again.clone());
+    }
+}

@@ -1,0 +1,310 @@
+//! Commands decided by the server (`POST /api/command`): one decider per copy takes them in arrival order and
+//! stores each group in one checked write. Checked against the stream itself, replayed with the domain: it
+//! is gapless, each acknowledged command's event is stored once at the seq it was answered with and is what
+//! the command becomes on the log before it, and each refusal is the domain's own on the log it names.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may stop at the first surprise
+
+mod common;
+
+use common::redis::{RedisProcess, STREAM_KEY};
+use common::ServerProcess;
+use rewind_domain::{push_jsonl_line, Command, Log, State};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What the server answered a command, in the end (after retries of the same key).
+#[derive(Clone, Debug)]
+enum Answer {
+    Stored { seq: u64, before: bool },
+    Refused { message: String, head: u64 },
+}
+
+#[derive(Clone)]
+struct Client {
+    http: reqwest::Client,
+}
+
+impl Client {
+    fn new() -> Self {
+        Self { http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap() }
+    }
+
+    /// One request: the status and the JSON body, or `None` when no answer came (the copy is gone).
+    async fn send(&self, base: &str, key: &str, command: &Command) -> Option<(u16, serde_json::Value)> {
+        let body = serde_json::json!({ "key": key, "command": command }).to_string();
+        let response = self
+            .http
+            .post(format!("{base}/api/command"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .ok()?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.ok()?;
+        Some((status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null)))
+    }
+
+    /// Sends until the answer is final (stored, or refused by a rule), to copy after copy as a page would
+    /// when one stops answering, always with the same key.
+    async fn decide(&self, bases: &[String], key: &str, command: &Command) -> Answer {
+        for attempt in 0..200 {
+            let base = &bases[attempt % bases.len()];
+            match self.send(base, key, command).await {
+                Some((200, body)) => {
+                    return Answer::Stored {
+                        seq: body["seq"].as_u64().unwrap(),
+                        before: body["stored_before"].as_bool().unwrap_or(false),
+                    }
+                }
+                Some((422, body)) => {
+                    return Answer::Refused {
+                        message: body["message"].as_str().unwrap().to_owned(),
+                        head: body["head"].as_u64().unwrap(),
+                    }
+                }
+                Some((503, _)) | None => tokio::time::sleep(Duration::from_millis(20)).await,
+                Some((status, body)) => panic!("{command:?} answered {status}: {body}"),
+            }
+        }
+        panic!("{command:?} (key {key}) was never answered for good");
+    }
+}
+
+/// The stream as stored: each entry's seq, event line and command key.
+async fn stream(redis: &RedisProcess) -> Vec<(u64, String, Option<String>)> {
+    let reply: redis::streams::StreamRangeReply =
+        redis::cmd("XRANGE").arg(STREAM_KEY).arg("-").arg("+").query_async(&mut redis.connection().await).await.unwrap();
+    reply
+        .ids
+        .into_iter()
+        .map(|entry| {
+            let seq = entry.id.strip_suffix("-0").unwrap().parse().unwrap();
+            (seq, entry.get::<String>("event").unwrap(), entry.get::<String>("key"))
+        })
+        .collect()
+}
+
+fn key(client: usize, n: u64) -> String {
+    format!("client-{client:03}-command-{n:06}")
+}
+
+#[tokio::test]
+async fn a_command_is_decided_stored_once_and_refused_in_the_pages_words() {
+    let redis = RedisProcess::start();
+    let copy = ServerProcess::start(&redis.url(), &[]).await;
+    let client = Client::new();
+    let base = copy.base();
+    let top_up = Command::TopUp { user: "ann".into(), amount: 500 };
+
+    let (status, body) = client.send(&base, &key(0, 1), &top_up).await.unwrap();
+    assert_eq!((status, body["seq"].as_u64(), body["head"].as_u64()), (200, Some(1), Some(1)), "{body}");
+    assert_eq!(body.get("stored_before"), None);
+
+    // The same key again (an answer that was lost): nothing more is stored, the answer says where it is.
+    let (status, body) = client.send(&base, &key(0, 1), &top_up).await.unwrap();
+    assert_eq!((status, body["seq"].as_u64(), body["stored_before"].as_bool()), (200, Some(1), Some(true)), "{body}");
+
+    let order = Command::Order { user: "ann".into(), item: "tea".into(), qty: 1 };
+    let (status, body) = client.send(&base, &key(0, 2), &order).await.unwrap();
+    assert_eq!(status, 422);
+    assert_eq!(body["message"], "there is no item tea; add it to the warehouse first", "{body}");
+    assert_eq!(body["head"], 1, "refused on the log at event 1: {body}");
+
+    for (body, says) in [
+        (r#"{"key":"short","command":{"kind":"TopUp","user":"ann","amount":1}}"#, "key must be 16 to 64"),
+        (r#"{"key":"client-000-command-000009","command":{"kind":"Steal","user":"ann"}}"#, "a command is JSON"),
+        (r#"{"key":"client-000-command-000009","command":{"kind":"TopUp","user":"ann","amount":-5}}"#, "a command is JSON"),
+        ("not json", "a command is JSON"),
+    ] {
+        let response = client
+            .http
+            .post(format!("{base}/api/command"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 400, "{body}");
+        let text = response.text().await.unwrap();
+        assert!(text.contains(says), "{body} answered {text}");
+    }
+    let stored = stream(&redis).await;
+    assert_eq!(stored.len(), 1, "only the top-up is stored: {stored:?}");
+    assert_eq!(stored[0].2.as_deref(), Some(key(0, 1).as_str()), "the entry carries its command's key");
+}
+
+/// A small generator of commands over a few contended items, the same for every run of a seed.
+struct Shopper {
+    state: u64,
+    user: String,
+    orders: Vec<u64>,
+}
+
+impl Shopper {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.state ^= self.state >> 12;
+        self.state ^= self.state << 25;
+        self.state ^= self.state >> 27;
+        self.state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11
+    }
+
+    fn command(&mut self, n: u64) -> Command {
+        let item = format!("item{}", self.next() % 4);
+        if n == 0 {
+            return Command::TopUp { user: self.user.clone(), amount: 10_000 };
+        }
+        let pick = self.next();
+        match self.next() % 20 {
+            0..=9 => Command::Order { user: self.user.clone(), item, qty: 1 + self.next() % 3 },
+            10..=12 => Command::AddItem { item, price: 100 + self.next() % 3, qty: 1 + self.next() % 4 },
+            13..=14 => Command::TopUp { user: self.user.clone(), amount: 1 + self.next() % 500 },
+            15..=16 => Command::Withdraw { user: self.user.clone(), amount: 1 + self.next() % 800 },
+            17 => Command::WriteOff { item, qty: 1 },
+            _ => match self.orders.get((pick as usize).checked_rem(self.orders.len()).unwrap_or(0)).copied() {
+                Some(order) => Command::Refund { order },
+                None => Command::SetPrice { item, price: 90 + self.next() % 20 },
+            },
+        }
+    }
+}
+
+/// What one run of many clients produced: every command with its key and final answer, and the longest a
+/// command waited for its answer.
+struct Run {
+    decided: Vec<(String, Command, Answer)>,
+    longest: Duration,
+}
+
+/// `clients` clients send commands for `seconds`, spread over the copies (each client to its own copy
+/// first, to the next when one stops answering); `during` runs meanwhile (a copy killed, …).
+async fn run(bases: Vec<String>, clients: usize, seconds: u64, during: impl std::future::Future<Output = ()>) -> Run {
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let longest = Arc::new(AtomicU64::new(0));
+    let tasks: Vec<_> = (0..clients)
+        .map(|c| {
+            let mut order: Vec<String> = bases.clone();
+            order.rotate_left(c % bases.len());
+            let longest = Arc::clone(&longest);
+            tokio::spawn(async move {
+                let client = Client::new();
+                let mut shopper = Shopper { state: 0x9E37_79B9_7F4A_7C15 ^ (c as u64 + 1), user: format!("u{c}"), orders: Vec::new() };
+                let mut decided = Vec::new();
+                let mut n = 0;
+                while Instant::now() < until {
+                    let command = shopper.command(n);
+                    let key = key(c, n);
+                    let started = Instant::now();
+                    let answer = client.decide(&order, &key, &command).await;
+                    longest.fetch_max(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                    if let (Command::Order { .. }, Answer::Stored { seq, .. }) = (&command, &answer) {
+                        shopper.orders.push(*seq);
+                    }
+                    decided.push((key, command, answer));
+                    n += 1;
+                }
+                decided
+            })
+        })
+        .collect();
+    during.await;
+    let mut decided = Vec::new();
+    for task in tasks {
+        decided.extend(task.await.unwrap());
+    }
+    Run { decided, longest: Duration::from_micros(longest.load(Ordering::Relaxed)) }
+}
+
+/// Everything that must hold of a run against the stream it left.
+async fn check(redis: &RedisProcess, run: &Run) {
+    let stored = stream(redis).await;
+    assert!(!stored.is_empty());
+    let mut at_key: HashMap<&str, u64> = HashMap::new();
+    for (ix, (seq, _, key)) in stored.iter().enumerate() {
+        assert_eq!(*seq, ix as u64 + 1, "the stream is gapless");
+        let key = key.as_deref().expect("every event of a command carries its key");
+        assert!(at_key.insert(key, *seq).is_none(), "command {key} is stored twice");
+    }
+    // Replayed with the domain, each acknowledged command is exactly the event stored at its seq, decided
+    // on the log before it; each refusal is the domain's own on the log it names.
+    let mut checks: BTreeMap<u64, Vec<&(String, Command, Answer)>> = BTreeMap::new();
+    let (mut acknowledged, mut refused, mut again) = (0, 0, 0);
+    for decided @ (key, _, answer) in &run.decided {
+        match answer {
+            Answer::Stored { seq, before } => {
+                assert_eq!(at_key.get(key.as_str()), Some(seq), "acknowledged command {key} is stored at its seq");
+                checks.entry(seq - 1).or_default().push(decided);
+                acknowledged += 1;
+                again += u64::from(*before);
+            }
+            Answer::Refused { head, .. } => {
+                assert_eq!(at_key.get(key.as_str()), None, "refused command {key} is not stored");
+                checks.entry(*head).or_default().push(decided);
+                refused += 1;
+            }
+        }
+    }
+    let (mut log, mut live) = (Log::new(), State::default());
+    let mut lines = stored.iter();
+    for (&at, decided) in &checks {
+        while log.len() < at {
+            let (_, line, _) = lines.next().unwrap();
+            push_jsonl_line(&mut log, &mut live, line.as_bytes()).unwrap();
+        }
+        for (key, command, answer) in decided {
+            let names = log.names().checkpoint();
+            let decision = log.decide(&live, command);
+            log.names_mut().roll_back(names);
+            match answer {
+                Answer::Stored { seq, .. } => {
+                    let (_, line, _) = &stored[(*seq - 1) as usize];
+                    let mut next = log.clone();
+                    let mut after = live.clone();
+                    push_jsonl_line(&mut next, &mut after, line.as_bytes()).unwrap();
+                    assert_eq!(decision.as_ref().ok(), next.events().last(), "{key}: {command:?} is the event at {seq}");
+                }
+                Answer::Refused { message, .. } => {
+                    assert_eq!(decision.err().map(|r| r.to_string()).as_deref(), Some(message.as_str()), "{key}: {command:?} at {at}");
+                }
+            }
+        }
+    }
+    println!(
+        "{} events stored; {acknowledged} commands acknowledged ({again} of them by a request sent again), {refused} refused; longest wait {:?}",
+        stored.len(),
+        run.longest
+    );
+    assert!(acknowledged > 0 && refused > 0, "the run holds both outcomes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_copies_and_sixty_four_clients_decide_contended_commands_exactly_once() {
+    let redis = RedisProcess::start();
+    let copies = [ServerProcess::start(&redis.url(), &[]).await, ServerProcess::start(&redis.url(), &[]).await];
+    let bases: Vec<String> = copies.iter().map(ServerProcess::base).collect();
+    let run = run(bases, 64, 10, async {}).await;
+    check(&redis, &run).await;
+    assert!(run.longest < Duration::from_secs(1), "no command waits a second: the longest waited {:?}", run.longest);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_killed_mid_batch_loses_nothing_acknowledged_and_stores_nothing_twice() {
+    let redis = RedisProcess::start();
+    let mut doomed = ServerProcess::start(&redis.url(), &[]).await;
+    let survivor = ServerProcess::start(&redis.url(), &[]).await;
+    let bases = vec![doomed.base(), survivor.base()];
+    let stream_len = || redis.stream_len();
+    let kill = async {
+        // Once the copies are busy, the doomed one is killed (SIGKILL) with batches in flight; its clients
+        // send their commands again, same keys, to the survivor.
+        while stream_len().await < 300 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        doomed.kill();
+    };
+    let run = run(bases, 16, 4, kill).await;
+    check(&redis, &run).await;
+}
