@@ -471,6 +471,11 @@ impl Session {
     /// Returns the event's sequence number.
     pub async fn submit(&self, command: Command) -> Result<u64, SessionError> {
         let turn = self.turn().await;
+        if self.store.server_decides() {
+            let outcome = self.submit_to_server(&command).await;
+            self.turn_done(turn);
+            return outcome;
+        }
         let outcome = self
             .write_events(|book| {
                 let Book { log, live, .. } = book;
@@ -482,6 +487,67 @@ impl Session {
             .map(|()| self.book.borrow().head());
         self.turn_done(turn);
         outcome
+    }
+
+    /// On a shared log the server decides: the command goes to it under a key of its own (sent again, same
+    /// key, while the answer is lost), and once it is stored the page reads the log up to it like any other
+    /// page's event, so the page never shows an event the server has not stored. A refusal comes in the
+    /// shop's own words, after the page read the log it was decided on.
+    async fn submit_to_server(&self, command: &Command) -> Result<u64, SessionError> {
+        if let Some(damage) = self.damage() {
+            return Err(damage);
+        }
+        let key = CommandKey::random()?;
+        let mut sent = self.store.send_command(&key, command).await;
+        if let Err(StoreError::OutcomeUnknown { detail, .. }) = sent {
+            self.tell(Update::Checking(true));
+            sent = self.resend_command(command, &key, detail).await;
+            self.tell(Update::Checking(false));
+        }
+        let seq = match sent {
+            Ok(seq) => seq,
+            Err(StoreError::Refused { message }) => {
+                // Read up to the log it was refused on, and say why in the domain's own words (and type),
+                // as a refusal in the browser-only app would; the server's words if the log moved on since.
+                let _ = self.catch_up().await;
+                let mut book = self.book.borrow_mut();
+                let Book { log, live, .. } = &mut *book;
+                let names = log.names().checkpoint();
+                let again = log.decide(live, command);
+                log.names_mut().roll_back(names);
+                return Err(match again {
+                    Err(rejection) => SessionError::Rejected(rejection),
+                    Ok(_) => SessionError::Store(StoreError::Refused { message }),
+                });
+            }
+            Err(e) => return Err(SessionError::Store(e)),
+        };
+        if let Err(e) = self.catch_up().await {
+            clock::warn(&format!("Rewind: stored, but not read back yet: {e}"));
+        }
+        self.announce(LogChange::Appended);
+        self.snapshot_if_due(false);
+        Ok(seq)
+    }
+
+    /// As [`Session::check_append`], for a command the server decides.
+    async fn resend_command(&self, command: &Command, key: &CommandKey, mut detail: String) -> Result<u64, StoreError> {
+        let started = self.clock.monotonic_ms();
+        let mut backoff = Backoff::new(CHECK_FIRST_MS, CHECK_MAX_MS);
+        loop {
+            let waited_ms = (self.clock.monotonic_ms() - started).max(0.0) as u64;
+            if waited_ms >= CHECK_FOR_MS {
+                return Err(StoreError::OutcomeUnknown { detail, waited_ms });
+            }
+            self.clock.sleep(backoff.next_ms()).await;
+            match self.store.send_command(key, command).await {
+                Err(e) => match still_unknown(&e) {
+                    Some(now) => detail = now.to_owned(),
+                    None => return Err(e),
+                },
+                known => return known,
+            }
+        }
     }
 
     /// Appends `count` events from the load producer, spread over `people`, stored in batches, with

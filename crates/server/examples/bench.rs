@@ -1,6 +1,7 @@
 //! Figures of the shared log, printed, never asserted: appends through one server copy and through two,
-//! raw `XADD` from redis-benchmark against the same Redis for comparison, and what a copy costs to start on a
-//! million events. Run with `cargo run --release -p rewind-server --example bench`.
+//! commands decided by the server (group commit) with 1, 8 and 64 clients, raw `XADD` from redis-benchmark
+//! against the same Redis with the same clients for comparison, and what a copy costs to start on a million
+//! events. Run with `cargo run --release -p rewind-server --example bench`.
 
 // The tests' own Redis process and page-like client; the tests use the rest of them.
 #[allow(dead_code)]
@@ -25,6 +26,7 @@ use tokio::task::JoinHandle;
 type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 
 const CLIENTS: usize = 8;
+const COMMAND_SECONDS: u64 = 5;
 const APPENDS: u64 = 4_000;
 const BIG_LOG: u64 = 1_000_000;
 
@@ -44,10 +46,18 @@ async fn main() -> Result<()> {
     let two = Copy::start(&redis, dist.path()).await?;
     let figures = append_run(&[one.api(), two.api()]).await?;
     figures.print("two copies");
+
+    println!("commands decided by the server (POST /api/command, one top-up each, a key each), {COMMAND_SECONDS} s per row:");
+    for clients in [1, 8, 64] {
+        command_run(&[one.base()], clients).await?.print(&format!("one copy, {clients:>2} clients"));
+    }
+    command_run(&[one.base(), two.base()], 64).await?.print("two copies, 64 clients");
     one.stop().await;
     two.stop().await;
 
-    redis_benchmark(redis.port())?;
+    for clients in [8, 1, 64] {
+        redis_benchmark(redis.port(), clients)?;
+    }
 
     let redis_log = RedisLog::connect(&redis.url()).await?;
     let head = redis_log.version().await?.head;
@@ -112,7 +122,11 @@ impl Copy {
     }
 
     fn api(&self) -> Api {
-        Api::new(format!("http://{}", self.addr))
+        Api::new(self.base())
+    }
+
+    fn base(&self) -> String {
+        format!("http://{}", self.addr)
     }
 
     async fn stop(self) {
@@ -191,10 +205,77 @@ async fn append_run(copies: &[Api]) -> Result<Figures> {
     Ok(figures)
 }
 
+/// Commands decided and acknowledged by the server in one run.
+struct CommandFigures {
+    stored: usize,
+    elapsed: Duration,
+    /// Milliseconds from sending a command to its acknowledgement.
+    latencies: Vec<f64>,
+}
+
+impl CommandFigures {
+    fn print(&self, through: &str) {
+        let pct = |p: f64| {
+            let at = ((self.latencies.len().saturating_sub(1)) as f64 * p).round() as usize;
+            self.latencies.get(at).copied().unwrap_or(f64::NAN)
+        };
+        println!(
+            "  {through}: {:.0} commands/s ({} in {:.1} s); acknowledged p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            self.stored as f64 / self.elapsed.as_secs_f64(),
+            self.stored,
+            self.elapsed.as_secs_f64(),
+            pct(0.50),
+            pct(0.99),
+            pct(1.0)
+        );
+    }
+}
+
+/// `clients` clients, each sending one top-up after another (a key each) for [`COMMAND_SECONDS`], spread
+/// over `copies`.
+async fn command_run(copies: &[String], clients: usize) -> Result<CommandFigures> {
+    static RUN: AtomicU64 = AtomicU64::new(0);
+    let run = RUN.fetch_add(1, Ordering::Relaxed);
+    let started = Instant::now();
+    let until = started + Duration::from_secs(COMMAND_SECONDS);
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let url = format!("{}/api/command", copies[c % copies.len()]);
+        tasks.push(tokio::spawn(async move {
+            let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().map_err(|e| e.to_string())?;
+            let mut latencies = Vec::new();
+            let mut n = 0u64;
+            while Instant::now() < until {
+                let body = format!(
+                    r#"{{"key":"bench-{run}-{c}-command-{n:08}","command":{{"kind":"TopUp","user":"c{c}","amount":1}}}}"#
+                );
+                let sent = Instant::now();
+                let answer = http.post(&url).header("content-type", "application/json").body(body).send().await;
+                match answer {
+                    Ok(response) if response.status().is_success() => {}
+                    Ok(response) => return Err(format!("a command was answered {}", response.status())),
+                    Err(error) => return Err(error.to_string()),
+                }
+                latencies.push(sent.elapsed().as_secs_f64() * 1e3);
+                n += 1;
+            }
+            Ok::<_, String>(latencies)
+        }));
+    }
+    let mut figures = CommandFigures { stored: 0, elapsed: Duration::ZERO, latencies: Vec::new() };
+    for task in tasks {
+        figures.latencies.extend(task.await??);
+    }
+    figures.elapsed = started.elapsed();
+    figures.stored = figures.latencies.len();
+    figures.latencies.sort_by(f64::total_cmp);
+    Ok(figures)
+}
+
 /// Raw `XADD`s against the same Redis, for scale: what Redis does without the checks and the script.
-fn redis_benchmark(port: u16) -> Result<()> {
+fn redis_benchmark(port: u16, clients: usize) -> Result<()> {
     let output = std::process::Command::new("redis-benchmark")
-        .args(["-p", &port.to_string(), "-n", "20000", "-c", "8", "-q", "XADD", "bench", "*", "f", "v"])
+        .args(["-p", &port.to_string(), "-n", "20000", "-c", &clients.to_string(), "-q", "XADD", "bench", "*", "f", "v"])
         .output()?;
     let text = String::from_utf8_lossy(&output.stdout);
     // -q rewrites its progress line with carriage returns; the last piece of each line is the result.
@@ -215,9 +296,9 @@ fn redis_benchmark(port: u16) -> Result<()> {
     });
     match (rps, number_after("p50=")) {
         (Some(rps), Some(p50)) => {
-            println!("raw XADD (redis-benchmark, 8 clients): {rps:.0} requests/s, p50 {p50:.3} ms")
+            println!("raw XADD (redis-benchmark, {clients} clients): {rps:.0} requests/s, p50 {p50:.3} ms")
         }
-        (Some(rps), None) => println!("raw XADD (redis-benchmark, 8 clients): {rps:.0} requests/s"),
+        (Some(rps), None) => println!("raw XADD (redis-benchmark, {clients} clients): {rps:.0} requests/s"),
         _ => println!("raw XADD: could not read redis-benchmark's figures (status {})", output.status),
     }
     Ok(())

@@ -218,6 +218,21 @@ impl Store {
         Ok(appended)
     }
 
+    /// Whether commands are decided by a sync server (a shared log) rather than by this page.
+    pub fn server_decides(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// On a shared log, sends `command` for the server to decide ([`SharedLog::send_command`]'s answers);
+    /// the page then reads the event from the log like any other. A local log decides in the page:
+    /// [`StoreError::Refused`].
+    pub async fn send_command(&self, key: &CommandKey, command: &rewind_domain::Command) -> Result<u64, StoreError> {
+        match &self.shared {
+            Some(shared) => shared.send_command(key, command).await,
+            None => Err(StoreError::Refused { message: "this log is the browser's own: the page decides its commands".into() }),
+        }
+    }
+
     async fn append_here(&self, expected: LogVersion, chunks: &[EncodedChunk]) -> Result<LogVersion, StoreError> {
         let written = self.records.write(&Write::Append { expected, chunks }).await?;
         written.ok_or_else(|| StoreError::Write("the append was dropped".into()))

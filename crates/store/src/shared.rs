@@ -608,6 +608,31 @@ impl SharedLog {
         }
     }
 
+    /// Sends `command` under its `key` for the server to decide on the log as it is (`POST /api/command`).
+    /// Returns the sequence number of its event once stored (now, or by an earlier send of the key);
+    /// [`StoreError::Refused`] in the shop's words when the rules refuse it; [`StoreError::OutcomeUnknown`]
+    /// when the answer was lost (send the same command with the same key again: it is stored at most once).
+    pub async fn send_command(&self, key: &CommandKey, command: &rewind_domain::Command) -> Result<u64, StoreError> {
+        if self.status().is_offline() {
+            // As for appends: while the server is away, nothing is sent into a failure of unknown outcome.
+            self.version().await?;
+        }
+        let request = protocol::CommandRequest { key: key.as_str().to_owned(), command: command.clone() };
+        let body = serde_json::to_vec(&request).map_err(|e| StoreError::Write(format!("the command could not be written as JSON: {e}")))?;
+        let json = Body { bytes: &body, content_type: "application/json" };
+        let answer = match self.request("POST", protocol::endpoint::COMMAND, Some(json), APPEND_TIMEOUT_MS).await {
+            Ok(answer) => answer,
+            Err(no) => return Err(StoreError::OutcomeUnknown { detail: no.detail, waited_ms: 0 }),
+        };
+        match answer.status {
+            200 => serde_json::from_slice::<protocol::CommandStored>(&answer.bytes)
+                .map(|stored| stored.seq)
+                .map_err(|e| StoreError::Read(format!("the sync server's answer to a command is not one: {e}"))),
+            503 if answer.outcome_unknown() => Err(StoreError::OutcomeUnknown { detail: answer.message(), waited_ms: 0 }),
+            _ => Err(refused(&answer)),
+        }
+    }
+
     /// The server's newest snapshot: its sequence number and bytes, if it has one.
     pub async fn snapshot(&self) -> Result<Option<(LogVersion, Vec<u8>)>, StoreError> {
         let answer = self.request("GET", protocol::endpoint::SNAPSHOT, None, EVENTS_TIMEOUT_MS).await.map_err(offline)?;
