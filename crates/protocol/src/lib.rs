@@ -79,6 +79,64 @@ pub struct CommandStored {
     pub stored_before: bool,
 }
 
+/// The shop that `/` serves; every other shop is at `/shop/NAME/`, its API at `/shop/NAME/api`.
+pub const MAIN_SHOP: &str = "main";
+const SHOP_PREFIX: &str = "/shop/";
+
+/// A shop's name: the rules of user ids (1 to 32 of `A-Z a-z 0-9 _ -`), so it is safe in a URL, in a
+/// Redis key and inside a Redis Cluster hash tag.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ShopName(String);
+
+impl ShopName {
+    pub fn parse(text: &str) -> Result<ShopName, rewind_domain::IdError> {
+        rewind_domain::validate_id(text).map(|()| ShopName(text.to_owned()))
+    }
+
+    pub fn main() -> ShopName {
+        ShopName(MAIN_SHOP.to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Where the shop's API is on the server: `/api` for the main shop, `/shop/NAME/api` for the others.
+    pub fn api(&self) -> String {
+        if self.0 == MAIN_SHOP {
+            API.to_owned()
+        } else {
+            format!("{SHOP_PREFIX}{}{API}", self.0)
+        }
+    }
+
+    /// The shop a page at `path` is on: `/shop/NAME/…` names shop NAME (`Err` when NAME is not a shop's
+    /// name), any other path the main shop.
+    pub fn of_page(path: &str) -> Result<ShopName, rewind_domain::IdError> {
+        match path.strip_prefix(SHOP_PREFIX) {
+            Some(rest) => ShopName::parse(rest.split('/').next().unwrap_or_default()),
+            None => Ok(ShopName::main()),
+        }
+    }
+}
+
+impl std::fmt::Display for ShopName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// When `path` is a path of the API, the shop it is about (as written, not checked) and the endpoint's part
+/// of the path: `/api/version` is (`main`, `/version`), `/shop/NAME/api/version` is (`NAME`, `/version`).
+pub fn api_of_path(path: &str) -> Option<(&str, &str)> {
+    let (shop, rest) = match path.strip_prefix(SHOP_PREFIX) {
+        Some(rest) => rest.split_once('/')?,
+        None => (MAIN_SHOP, path.strip_prefix('/')?),
+    };
+    let endpoint = rest.strip_prefix(API.trim_start_matches('/'))?;
+    (endpoint.is_empty() || endpoint.starts_with('/')).then_some((shop, endpoint))
+}
+
 /// The full path of `endpoint` (one of [`endpoint`]'s) on the server.
 pub fn api_path(endpoint: &str) -> String {
     format!("{API}{endpoint}")
@@ -87,6 +145,23 @@ pub fn api_path(endpoint: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shops_have_their_own_api_and_pages() {
+        assert_eq!(api_of_path("/api/version"), Some((MAIN_SHOP, "/version")));
+        assert_eq!(api_of_path("/api"), Some((MAIN_SHOP, "")));
+        assert_eq!(api_of_path("/shop/north-1/api/command"), Some(("north-1", "/command")));
+        assert_eq!(api_of_path("/apix"), None);
+        assert_eq!(api_of_path("/shop/north-1/"), None);
+        assert_eq!(api_of_path("/index.html"), None);
+        let north = ShopName::parse("north-1").unwrap_or_else(|_| ShopName::main());
+        assert_eq!(north.api(), "/shop/north-1/api");
+        assert_eq!(ShopName::main().api(), "/api");
+        assert_eq!(ShopName::of_page("/shop/north-1/"), Ok(north));
+        assert_eq!(ShopName::of_page("/"), Ok(ShopName::main()));
+        assert!(ShopName::of_page("/shop/{x}/").is_err());
+        assert!(ShopName::parse(&"a".repeat(33)).is_err());
+    }
 
     #[test]
     fn paths_are_under_the_api_and_headers_are_lower_case_for_both_sides() {

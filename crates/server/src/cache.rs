@@ -2,7 +2,8 @@
 //! answer reads from. Redis is the truth: the cache only ever follows it, and starts over when Redis holds
 //! another log (a new epoch, or a stream shorter than the cache).
 
-use crate::redis_log::{Chain, Entry, RedisLog, RedisLogError, Version};
+use crate::redis_log::{Chain, CommandKey, Entry, RedisLog, RedisLogError, Version};
+use std::collections::HashMap;
 use rewind_domain::{encode_jsonl_line, push_jsonl_line, Command, Event, Log, Rejection, State};
 
 /// Entries read from Redis in one request while catching up: big enough that a million events take a
@@ -48,6 +49,9 @@ pub struct Cache {
     live: State,
     /// The chain after each event: `chains[i]` names the log up to event `i + 1`.
     chains: Vec<Chain>,
+    /// Where the event of each command key the log holds is: after a catch-up, every command stored by any
+    /// copy is known here, so one sent again is answered "stored before", never decided (or refused) anew.
+    keys: HashMap<Box<str>, u64>,
     /// Set when the cache may differ from Redis (an event Redis stored could not be applied here): the next
     /// catch-up reads everything again rather than trust it.
     suspect: bool,
@@ -150,6 +154,9 @@ impl Cache {
         }
         push_jsonl_line(&mut self.log, &mut self.live, &line).map_err(damaged)?;
         self.chains.push(chain);
+        if let Some(key) = entry.key.and_then(|key| String::from_utf8(key).ok()) {
+            self.keys.insert(key.into_boxed_str(), seq);
+        }
         Ok(())
     }
 
@@ -190,6 +197,16 @@ impl Cache {
             });
         }
         (events, outcomes)
+    }
+
+    /// Where the event of the command of `key` is, if the cached log holds it.
+    pub fn key_stored(&self, key: &CommandKey) -> Option<u64> {
+        self.keys.get(key.as_str()).copied()
+    }
+
+    /// Records that the command of `key` is stored with its event at `seq` (a write of this copy).
+    pub fn note_key(&mut self, key: &CommandKey, seq: u64) {
+        self.keys.insert(key.as_str().into(), seq);
     }
 
     /// The events as the lines the stream stores, numbered on from the cache's head, each with its chain.

@@ -1,5 +1,6 @@
 //! The command line: `rewind-server` serves, `rewind-server produce` fills the log.
 
+use crate::redis_log::ShopName;
 use crate::guard::{AccessKey, AccessKeyError, AccessOptions};
 use crate::produce::ProduceOptions;
 use crate::request::MAX_APPEND_EVENTS;
@@ -100,6 +101,13 @@ pub struct ProduceArgs {
     /// The shop's access key file, as the server's; the producer writes to Redis itself.
     #[arg(long, value_name = "FILE")]
     pub access_key_file: Option<PathBuf>,
+    /// The shop to append to (1 to 32 of A-Z a-z 0-9 _ -; its pages are at /shop/NAME/).
+    #[arg(long, default_value = rewind_protocol::MAIN_SHOP, value_parser = parse_shop)]
+    pub shop: ShopName,
+}
+
+fn parse_shop(text: &str) -> Result<ShopName, String> {
+    ShopName::parse(text).map_err(|e| format!("a shop's name is 1 to 32 of A-Z a-z 0-9 _ -; {text:?} {e}"))
 }
 
 impl ProduceArgs {

@@ -2,7 +2,7 @@
 //! publishes the log's version; every WebSocket of the copy listens to that one task, so a thousand pages
 //! cost Redis one blocked read, not a thousand.
 
-use crate::redis_log::{head_on, RedisLogError, Version, STREAM_KEY};
+use crate::redis_log::{head_on, RedisLogError, ShopKeys, Version};
 use crate::shared::SharedLog;
 use redis::aio::MultiplexedConnection;
 use std::time::Duration;
@@ -32,7 +32,7 @@ pub fn spawn(shared: SharedLog, initial: Version) -> (Feed, JoinHandle<()>) {
         while let Err(error) = follow(&shared, &tx, &up_tx, &mut outage).await {
             up_tx.send_replace(false);
             if !outage {
-                eprintln!("rewind-server: the feed lost Redis ({error}); trying again every {RETRY:?}");
+                eprintln!("rewind-server: the feed of shop {} lost Redis ({error}); trying again every {RETRY:?}", shared.redis().keys().shop);
                 outage = true;
             }
             tokio::time::sleep(RETRY).await;
@@ -51,9 +51,9 @@ async fn follow(
     // The response timeout must outlast the blocking read.
     let mut conn = shared.redis().dedicated_connection(BLOCK * 2).await?;
     loop {
-        let version = head_on(&mut conn).await?.version;
+        let version = head_on(&mut conn, shared.redis().keys()).await?.version;
         if std::mem::take(outage) {
-            eprintln!("rewind-server: the feed reaches Redis again");
+            eprintln!("rewind-server: the feed of shop {} reaches Redis again", shared.redis().keys().shop);
             shared.recheck_durable().await?;
         }
         up.send_if_modified(|was| !std::mem::replace(was, true));
@@ -61,12 +61,12 @@ async fn follow(
         if tx.is_closed() {
             return Ok(());
         }
-        wait_past(&mut conn, version.head).await?;
+        wait_past(&mut conn, shared.redis().keys(), version.head).await?;
     }
 }
 
 /// Returns once the stream holds an entry past `head`, or after [`BLOCK`].
-async fn wait_past(conn: &mut MultiplexedConnection, head: u64) -> Result<(), RedisLogError> {
+async fn wait_past(conn: &mut MultiplexedConnection, keys: &ShopKeys, head: u64) -> Result<(), RedisLogError> {
     // COUNT 1: the entry is only a wake-up call; the version is read afterwards, however many came.
     let _: redis::Value = redis::cmd("XREAD")
         .arg("COUNT")
@@ -74,7 +74,7 @@ async fn wait_past(conn: &mut MultiplexedConnection, head: u64) -> Result<(), Re
         .arg("BLOCK")
         .arg(u64::try_from(BLOCK.as_millis()).unwrap_or(5_000))
         .arg("STREAMS")
-        .arg(STREAM_KEY)
+        .arg(&keys.stream)
         .arg(format!("{head}-0"))
         .query_async(conn)
         .await?;

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use rewind_protocol::{endpoint, API};
+use rewind_protocol::endpoint;
 use subtle::ConstantTimeEq;
 
 /// The cookie the sign-in form sets, and the header other clients may send instead.
@@ -156,11 +156,11 @@ impl Access {
         if changes || upgrade {
             self.check_origin(&host, headers)?;
         }
-        let api = path.strip_prefix(API).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
-        if api {
+        let api = rewind_protocol::api_of_path(path);
+        if api.is_some() {
             self.check_site(headers)?;
         }
-        if api && path.strip_prefix(API) != Some(endpoint::SESSION) {
+        if api.is_some_and(|(_, endpoint)| endpoint != endpoint::SESSION) {
             self.check_key(headers)?;
         }
         Ok(())

@@ -7,9 +7,11 @@ use crate::guard::{guard, Access};
 use crate::redis_log::Version;
 use crate::refusal::ApiError;
 use crate::request::{AppendBody, AppendQuery, EventsQuery, RequestError, BODY_LIMIT, MAX_APPEND_EVENTS};
-use crate::decider::Decider;
-use crate::redis_log::CommandKey;
-use crate::shared::{AppendError, CommandError, Decision, Mark, ReadError, SharedLog};
+use crate::redis_log::{CommandKey, ShopName};
+use crate::shared::{AppendError, CommandError, Decision, Mark, ReadError};
+use crate::shops::{Shop, ShopError, Shops};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::body::Bytes;
 use axum::extract::rejection::FormRejection;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -27,7 +29,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
-use rewind_protocol::{self as protocol, api_path, endpoint, API};
+use rewind_protocol::{self as protocol, endpoint, API};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::services::{ServeDir, ServeFile};
 
@@ -60,16 +62,39 @@ const FEED_SILENCE: Duration = Duration::from_secs(60);
 
 #[derive(Clone)]
 pub struct AppState {
-    pub shared: SharedLog,
-    pub decider: Decider,
+    pub shops: Shops,
     /// Append bodies held in memory at once.
     pub appends: Arc<Semaphore>,
-    pub feed: watch::Receiver<Version>,
-    /// Whether the feed reaches Redis: while it does not, feed sockets are closed, so that pages find out
-    /// (asking `/api/version`, they hear a `503`) rather than wait on a feed that says nothing.
-    pub redis_up: watch::Receiver<bool>,
     pub feeds: Arc<Semaphore>,
     pub access: Arc<Access>,
+}
+
+/// The shop a request of the API is about: `/api/…` is the main shop, `/shop/NAME/api/…` shop NAME,
+/// opened on this copy if it was not yet.
+struct ShopOf(Arc<Shop>);
+
+impl FromRequestParts<AppState> for ShopOf {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let (name, _) = protocol::api_of_path(parts.uri.path()).unwrap_or((protocol::MAIN_SHOP, ""));
+        let name = ShopName::parse(name).map_err(|e| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("there is no shop {name:?}: a shop's name is 1 to 32 of A-Z a-z 0-9 _ - (this one {e})"),
+            )
+        })?;
+        app.shops.get(&name).await.map(ShopOf).map_err(ApiError::from)
+    }
+}
+
+impl From<ShopError> for ApiError {
+    fn from(error: ShopError) -> Self {
+        match error {
+            ShopError::TooMany => Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
+            ShopError::Cache(cache) => cache.into(),
+        }
+    }
 }
 
 /// The API under `/api`, and the files of `dist` for every other path (`index.html` for unknown ones, so the
@@ -77,16 +102,21 @@ pub struct AppState {
 pub fn router(state: AppState, dist: &Path) -> Router {
     let files = app_files(dist);
     let access = Arc::clone(&state.access);
-    Router::new()
-        .route(&api_path(endpoint::VERSION), get(version))
-        .route(&api_path(endpoint::EVENTS), get(events))
-        .route(&api_path(endpoint::APPEND), post(append))
-        .route(&api_path(endpoint::COMMAND), post(command))
-        .route(&api_path(endpoint::SNAPSHOT), get(snapshot))
-        .route(&api_path(endpoint::FEED), get(feed))
-        .route(&api_path(endpoint::SESSION), post(sign_in))
-        .route(API, any(no_such_endpoint))
-        .route(&format!("{API}/{{*rest}}"), any(no_such_endpoint))
+    let mut routes = Router::new();
+    // The main shop's API at /api, every other shop's at /shop/NAME/api (the handlers read which from the path).
+    for api in [API.to_owned(), format!("/shop/{{shop}}{API}")] {
+        routes = routes
+            .route(&format!("{api}{}", endpoint::VERSION), get(version))
+            .route(&format!("{api}{}", endpoint::EVENTS), get(events))
+            .route(&format!("{api}{}", endpoint::APPEND), post(append))
+            .route(&format!("{api}{}", endpoint::COMMAND), post(command))
+            .route(&format!("{api}{}", endpoint::SNAPSHOT), get(snapshot))
+            .route(&format!("{api}{}", endpoint::FEED), get(feed))
+            .route(&format!("{api}{}", endpoint::SESSION), post(sign_in))
+            .route(&api, any(no_such_endpoint))
+            .route(&format!("{api}/{{*rest}}"), any(no_such_endpoint));
+    }
+    routes
         .method_not_allowed_fallback(wrong_method)
         .fallback_service(files)
         .layer(DefaultBodyLimit::max(SMALL_BODY_LIMIT))
@@ -194,13 +224,13 @@ impl MarkJson {
     }
 }
 
-async fn version(State(app): State<AppState>) -> Result<Json<MarkJson>, ApiError> {
-    Ok(MarkJson::new(app.shared.mark().await?, false))
+async fn version(ShopOf(shop): ShopOf) -> Result<Json<MarkJson>, ApiError> {
+    Ok(MarkJson::new(shop.shared.mark().await?, false))
 }
 
-async fn events(State(app): State<AppState>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+async fn events(ShopOf(shop): ShopOf, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let query = EventsQuery::parse(query.as_deref())?;
-    let frames = app.shared.events_after(query).await?;
+    let frames = shop.shared.events_after(query).await?;
     let headers = [
         (CONTENT_TYPE, FRAMES.to_owned()),
         (EPOCH_HEADER, frames.version.epoch.to_string()),
@@ -211,7 +241,7 @@ async fn events(State(app): State<AppState>, RawQuery(query): RawQuery) -> Resul
     Ok((headers, frames.bytes).into_response())
 }
 
-async fn append(State(app): State<AppState>, request: Request) -> Result<Json<MarkJson>, ApiError> {
+async fn append(State(app): State<AppState>, ShopOf(shop): ShopOf, request: Request) -> Result<Json<MarkJson>, ApiError> {
     // Everything that can refuse without the body is checked before a byte of it is read.
     let headers = request.headers();
     let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -243,7 +273,7 @@ async fn append(State(app): State<AppState>, request: Request) -> Result<Json<Ma
     })?;
     // In a task of its own: a request cut off by its time limit must not stop the append half-way (between
     // deciding and rolling back what a refusal leaves); the task finishes, and the page asks again.
-    let shared = app.shared.clone();
+    let shared = shop.shared.clone();
     let task = tokio::spawn(async move {
         let parsed = AppendBody::parse(&body, query.decided_on.head)?;
         shared.append(&query, &parsed).await.map_err(ApiError::from)
@@ -260,14 +290,14 @@ async fn append(State(app): State<AppState>, request: Request) -> Result<Json<Ma
 
 /// `POST /api/command`: the command is decided by the shop's decider on the log as it is, and answered once
 /// its event is stored (with its seq), or refused in the page's own words (`422`).
-async fn command(State(app): State<AppState>, body: Bytes) -> Result<Json<protocol::CommandStored>, ApiError> {
+async fn command(ShopOf(shop): ShopOf, body: Bytes) -> Result<Json<protocol::CommandStored>, ApiError> {
     let request: protocol::CommandRequest = serde_json::from_slice(&body).map_err(|error| {
         ApiError::bad_request(format!(
             "a command is JSON such as {{\"key\": \"<16 to 64 of A-Z a-z 0-9 _ ->\", \"command\": {{\"kind\": \"TopUp\", \"user\": \"ann\", \"amount\": 500}}}}: {error}"
         ))
     })?;
     let key = CommandKey::parse(&request.key).ok_or_else(|| RequestError::Key(request.key.chars().take(80).collect()))?;
-    let (seq, mark, stored_before) = match app.decider.decide(key, request.command).await? {
+    let (seq, mark, stored_before) = match shop.decider.decide(key, request.command).await? {
         Decision::Stored { seq, mark } => (seq, mark, false),
         Decision::StoredBefore { seq, mark } => (seq, mark, true),
         // With the log it was decided on: the page reads on to there before it shows the refusal.
@@ -284,8 +314,8 @@ async fn command(State(app): State<AppState>, body: Bytes) -> Result<Json<protoc
     }))
 }
 
-async fn snapshot(State(app): State<AppState>) -> Result<Response, ApiError> {
-    let Some(stored) = app.shared.snapshot().await? else { return Ok(StatusCode::NO_CONTENT.into_response()) };
+async fn snapshot(ShopOf(shop): ShopOf) -> Result<Response, ApiError> {
+    let Some(stored) = shop.shared.snapshot().await? else { return Ok(StatusCode::NO_CONTENT.into_response()) };
     let headers = [
         (CONTENT_TYPE, FRAMES.to_owned()),
         (EPOCH_HEADER, stored.epoch.to_string()),
@@ -317,7 +347,11 @@ async fn sign_in(State(app): State<AppState>, form: Result<Form<SignIn>, FormRej
     }
 }
 
-async fn feed(State(app): State<AppState>, upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> Response {
+async fn feed(
+    State(app): State<AppState>,
+    ShopOf(shop): ShopOf,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
         Err(rejection) => {
@@ -338,7 +372,7 @@ async fn feed(State(app): State<AppState>, upgrade: Result<WebSocketUpgrade, Web
     upgrade
         .max_message_size(FEED_MESSAGE_LIMIT)
         .max_frame_size(FEED_MESSAGE_LIMIT)
-        .on_upgrade(move |socket| tell_versions(socket, app.feed, app.redis_up, permit))
+        .on_upgrade(move |socket| tell_versions(socket, shop.feed.clone(), shop.redis_up.clone(), permit))
 }
 
 /// Sends the log's version when the socket opens and whenever it changes, until the page goes (it closes,
@@ -394,7 +428,7 @@ async fn tell_versions(
 async fn no_such_endpoint() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "no such endpoint: the API has /api/version, /api/events, /api/append, /api/command, /api/snapshot, /api/feed and /api/session",
+        "no such endpoint: the API (/api, or /shop/NAME/api for shop NAME) has /version, /events, /append, /command, /snapshot, /feed and /session",
     )
 }
 

@@ -15,16 +15,18 @@ pub mod redis_log;
 mod refusal;
 pub mod request;
 mod shared;
+mod shops;
 mod snapshot;
 
 pub use cache::CacheError;
 pub use guard::{AccessKey, AccessKeyError, AccessOptions};
 pub use listener::MAX_CONNECTIONS;
 pub use produce::{produce, ProduceError, ProduceOptions, Produced};
-pub use redis_log::{ConnectError, RedisLog, SnapshotAnswer, RedisLogError, Version};
+pub use redis_log::{ConnectError, RedisLog, RedisLogError, ShopKeys, ShopName, SnapshotAnswer, Version};
 pub use request::{BODY_LIMIT, MAX_APPEND_EVENTS};
 pub use decider::{Decider, MAX_BATCH, MAX_WAITING};
 pub use shared::{AppendError, CommandError, Decision, Mark, ReadError, SharedLog};
+pub use shops::{Shop, ShopError, Shops, MAX_SHOPS};
 pub use snapshot::SnapshotPolicy;
 
 use std::future::Future;
@@ -32,7 +34,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 
 /// What a serving copy needs to know.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,7 +78,6 @@ pub struct Server {
     addr: SocketAddr,
     started_at: redis_log::Version,
     limits: listener::Limits,
-    _tasks: Tasks,
 }
 
 impl Server {
@@ -94,27 +94,27 @@ impl Server {
             return Err(ServeError::NamedWithoutKey(name.to_owned()));
         }
         let redis = RedisLog::connect(&options.redis_url).await?;
-        let shared = SharedLog::open(redis.clone()).await?;
-        let started_at = shared.version().await?;
+        // The main shop is there from the start (`/` serves it); the others are opened when first asked for.
+        redis.name_log().await.map_err(CacheError::Store)?;
+        let shops = Shops::new(redis, options.snapshots);
+        let main = shops.get(&ShopName::main()).await.map_err(|e| match e {
+            ShopError::Cache(cache) => ServeError::Cache(cache),
+            ShopError::TooMany => ServeError::Cache(CacheError::Store(RedisLogError::Unexpected(e.to_string()))),
+        })?;
+        let started_at = main.started_at;
         let listener = TcpListener::bind(options.listen)
             .await
             .map_err(|source| ServeError::Bind { addr: options.listen, source })?;
         let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: options.listen, source })?;
-        let (feed, feed_task) = feed::spawn(shared.clone(), started_at);
-        let snapshot_task = snapshot::spawn(shared.clone(), feed.version.clone(), options.snapshots);
-        let (decider, decider_task) = Decider::spawn(shared.clone());
         let limits = listener::Limits::of_this_process();
         let state = http::AppState {
             appends: Arc::new(tokio::sync::Semaphore::new(http::MAX_APPENDS)),
-            shared,
-            decider,
-            feed: feed.version,
-            redis_up: feed.redis_up,
+            shops,
             feeds: Arc::new(tokio::sync::Semaphore::new(limits.feeds)),
             access: Arc::new(guard::Access::new(&options.access, addr)),
         };
         let router = http::router(state, &options.dist);
-        Ok(Self { listener, router, addr, started_at, limits, _tasks: Tasks(vec![feed_task, snapshot_task, decider_task]) })
+        Ok(Self { listener, router, addr, started_at, limits })
     }
 
     /// The address it listens on.
@@ -130,17 +130,6 @@ impl Server {
     /// Serves until `shutdown` completes; then stops the background tasks too.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
         listener::serve(self.listener, self.router, self.limits.connections, shutdown).await.map_err(ServeError::Serve)
-    }
-}
-
-/// The copy's background tasks, which end with it (an in-process copy must not leave them behind).
-struct Tasks(Vec<JoinHandle<()>>);
-
-impl Drop for Tasks {
-    fn drop(&mut self) {
-        for task in &self.0 {
-            task.abort();
-        }
     }
 }
 
@@ -163,15 +152,15 @@ pub enum Error {
 pub async fn run(cli: cli::Cli) -> Result<(), Error> {
     match cli.command {
         Some(cli::Command::Produce(args)) => {
-            let redis = RedisLog::connect(&args.redis).await?;
+            let redis = RedisLog::connect(&args.redis).await?.shop(&args.shop);
             // The producer writes to Redis itself: the key only says it may (the same file as the server's).
             if let Some(path) = &args.access_key_file {
                 AccessKey::read(path)?;
             }
             let produced = produce(&redis, args.options()).await?;
             println!(
-                "appended {} events; the log is at event {} (epoch {}); {} batches were decided again after another writer came first",
-                produced.appended, produced.version.head, produced.version.epoch, produced.retries
+                "appended {} events to shop {}; the log is at event {} (epoch {}); {} batches were decided again after another writer came first",
+                produced.appended, args.shop, produced.version.head, produced.version.epoch, produced.retries
             );
             Ok(())
         }

@@ -44,6 +44,9 @@ pub enum ProduceError {
 
 /// Appends `options.count` valid events to the shared log.
 pub async fn produce(redis: &RedisLog, options: ProduceOptions) -> Result<Produced, ProduceError> {
+    if options.count > 0 {
+        redis.name_log().await?;
+    }
     let mut cache = Cache::new();
     cache.catch_up(redis).await?;
     let mut producer = Producer::with_population(options.seed, options.users, options.items);

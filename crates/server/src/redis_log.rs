@@ -1,20 +1,44 @@
 //! The shared log as Redis holds it: the stream of events, the epoch that names the log, the newest snapshot,
 //! and the two Lua scripts that keep the stream gapless and the snapshot never ahead of it.
 //!
-//! Every key carries the hash tag `{main}` so that on Redis Cluster all of them live on one node and a
-//! script may touch them together.
+//! Each shop's keys carry the shop's name as their hash tag (`rewind:{NAME}:…`), so that on Redis Cluster
+//! all of a shop's keys live on one node and a script may touch them together.
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::{AsyncConnectionConfig, Client, RedisError, Script, Value};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub const STREAM_KEY: &str = "rewind:{main}:events";
-pub const EPOCH_KEY: &str = "rewind:{main}:epoch";
-pub const SNAPSHOT_KEY: &str = "rewind:{main}:snapshot";
-/// Where a command's key is remembered (`KEY_PREFIX` + key → the sequence number of its first event), so
-/// that a command sent again after a lost answer is found instead of stored twice.
-pub const KEY_PREFIX: &str = "rewind:{main}:key:";
+pub use rewind_protocol::ShopName;
+
+/// The keys of one shop's log in Redis, all under the shop's hash tag.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShopKeys {
+    pub shop: ShopName,
+    pub stream: String,
+    pub epoch: String,
+    pub snapshot: String,
+    /// Where a command's key is remembered (prefix + key → where its event was stored), so that a command
+    /// sent again after a lost answer is found instead of stored twice.
+    pub key_prefix: String,
+}
+
+impl ShopKeys {
+    pub fn of(shop: &ShopName) -> ShopKeys {
+        let tag = format!("rewind:{{{shop}}}");
+        ShopKeys {
+            shop: shop.clone(),
+            stream: format!("{tag}:events"),
+            epoch: format!("{tag}:epoch"),
+            snapshot: format!("{tag}:snapshot"),
+            key_prefix: format!("{tag}:key:"),
+        }
+    }
+
+    fn key_record(&self, key: &CommandKey) -> String {
+        format!("{}{}", self.key_prefix, key.as_str())
+    }
+}
 /// The fields of a stream entry: the event as a JSON Lines (version 2) line without its newline; the chain
 /// (a hash of the whole log up to and including this event, see [`Chain`]); on the first event of a page's
 /// command, the command's key.
@@ -94,7 +118,7 @@ end
 
 /// The epoch, the head, the head's chain and whether entries were deleted, in one atomic step. Reads only
 /// (`no-writes`), so reads go on while Redis refuses writes (out of memory, a failing disk). An epoch of `''`:
-/// the log has no name yet. Entries are read beside it with a plain `XRANGE` in the same transaction: a
+/// the log has no name yet (a shop that has no event yet is read as epoch 0, and named by its first write). Entries are read beside it with a plain `XRANGE` in the same transaction: a
 /// script's reply of ten thousand entries costs Redis twice what the command's does.
 const READ_LUA: &str = r#"
 local epoch = redis.call('GET', KEYS[2])
@@ -289,7 +313,7 @@ pub enum RedisLogError {
     Unreachable(#[source] RedisError),
     #[error("Redis refused the request ({0})")]
     Refused(#[source] RedisError),
-    #[error("Redis answered in a shape this server does not expect: {0}; is {STREAM_KEY} written by something else?")]
+    #[error("Redis answered in a shape this server does not expect: {0}; is the shop's stream written by something else?")]
     Unexpected(String),
     #[error("{0}")]
     NotDurable(#[from] NotDurable),
@@ -345,6 +369,8 @@ pub struct Entry {
     pub line: Option<Vec<u8>>,
     /// The `chain` field, if the entry has one (entries written before chains were kept have none).
     pub chain: Option<Vec<u8>>,
+    /// The `key` field: the key of the command this event is the first of, if a page sent one.
+    pub key: Option<Vec<u8>>,
 }
 
 impl Entry {
@@ -417,6 +443,12 @@ impl CommandKey {
     }
 }
 
+impl std::borrow::Borrow<str> for CommandKey {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The newest snapshot, as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredSnapshot {
@@ -430,11 +462,13 @@ pub struct StoredSnapshot {
 /// The snapshot hash's fields, each absent when there is no snapshot.
 type SnapshotFields = (Option<String>, Option<u64>, Option<Vec<u8>>, Option<String>);
 
-/// The shared log in Redis, through one connection that reconnects by itself after Redis restarts.
+/// One shop's log in Redis, through one connection (shared by every shop of the copy) that reconnects by
+/// itself after Redis restarts.
 #[derive(Clone)]
 pub struct RedisLog {
     client: Client,
     conn: ConnectionManager,
+    keys: Arc<ShopKeys>,
 }
 
 impl RedisLog {
@@ -449,9 +483,24 @@ impl RedisLog {
         let conn = ConnectionManager::new_with_config(client.clone(), config)
             .await
             .map_err(|source| ConnectError::Unreachable { url: url.to_owned(), source })?;
-        let redis = Self { client, conn };
+        let redis = Self { client, conn, keys: Arc::new(ShopKeys::of(&ShopName::main())) };
         redis.check_durable().await.map_err(|source| ConnectError::NotDurable { url: url.to_owned(), source })?;
         Ok(redis)
+    }
+
+    /// The same Redis, for shop `shop`'s log.
+    pub fn shop(&self, shop: &ShopName) -> RedisLog {
+        Self { client: self.client.clone(), conn: self.conn.clone(), keys: Arc::new(ShopKeys::of(shop)) }
+    }
+
+    pub fn keys(&self) -> &ShopKeys {
+        &self.keys
+    }
+
+    /// Names the shop's log (its epoch), unless it has a name: once, before its first event is written.
+    pub async fn name_log(&self) -> Result<(), RedisLogError> {
+        let _: Value = redis::cmd("SET").arg(&self.keys.epoch).arg(now_ms()).arg("NX").query_async(&mut self.conn.clone()).await?;
+        Ok(())
     }
 
     /// Whether Redis runs with every setting of [`DURABLE_SETTINGS`]; the first one it lacks otherwise.
@@ -479,19 +528,19 @@ impl RedisLog {
         self.client.get_multiplexed_async_connection_with_config(&config).await
     }
 
-    /// The log's version. Names the log first if Redis has none yet.
+    /// The log's version (epoch 0 while the shop has no name).
     pub async fn version(&self) -> Result<Version, RedisLogError> {
-        Ok(head_on(&mut self.conn.clone()).await?.version)
+        Ok(head_on(&mut self.conn.clone(), &self.keys).await?.version)
     }
 
     /// Where the stream ends.
     pub async fn head(&self) -> Result<Head, RedisLogError> {
-        head_on(&mut self.conn.clone()).await
+        head_on(&mut self.conn.clone(), &self.keys).await
     }
 
     /// Up to `count` entries from sequence number `from` on, with where the stream ended as they were read.
     pub async fn read_from(&self, from: u64, count: usize) -> Result<Page, RedisLogError> {
-        read_on(&mut self.conn.clone(), from, count).await
+        read_on(&mut self.conn.clone(), &self.keys, from, count).await
     }
 
     /// The checked append: stores `lines` (each with its chain) as events `head + 1, …` if the log is still
@@ -504,8 +553,8 @@ impl RedisLog {
         lines: &[(String, Chain)],
     ) -> Result<Appended, RedisLogError> {
         let key_text = key.map_or("", CommandKey::as_str);
-        let mut invocation = APPEND.key(STREAM_KEY);
-        invocation.key(EPOCH_KEY).key(format!("{KEY_PREFIX}{key_text}"));
+        let mut invocation = APPEND.key(&self.keys.stream);
+        invocation.key(&self.keys.epoch).key(format!("{}{key_text}", self.keys.key_prefix));
         invocation.arg(decided_on.epoch).arg(decided_on.head).arg(chain.to_hex()).arg(key_text).arg(KEY_TTL_SECS);
         for (line, chain) in lines {
             invocation.arg(line).arg(chain.to_hex());
@@ -531,10 +580,10 @@ impl RedisLog {
         chain: Chain,
         events: &[(String, Chain, &CommandKey)],
     ) -> Result<Committed, RedisLogError> {
-        let mut invocation = COMMANDS.key(STREAM_KEY);
-        invocation.key(EPOCH_KEY);
+        let mut invocation = COMMANDS.key(&self.keys.stream);
+        invocation.key(&self.keys.epoch);
         for (_, _, key) in events {
-            invocation.key(format!("{KEY_PREFIX}{}", key.as_str()));
+            invocation.key(self.keys.key_record(key));
         }
         invocation.arg(decided_on.epoch).arg(decided_on.head).arg(chain.to_hex()).arg(KEY_TTL_SECS);
         for (line, chain, key) in events {
@@ -560,8 +609,8 @@ impl RedisLog {
 
     /// Where the first event of the command of `key` was stored in the log of `epoch`, if it was.
     pub async fn key_seen(&self, key: &CommandKey, epoch: u64) -> Result<Option<u64>, RedisLogError> {
-        let mut invocation = KEY_STORED.key(STREAM_KEY);
-        invocation.key(format!("{KEY_PREFIX}{}", key.as_str())).arg(key.as_str()).arg(epoch);
+        let mut invocation = KEY_STORED.key(&self.keys.stream);
+        invocation.key(self.keys.key_record(key)).arg(key.as_str()).arg(epoch);
         let seq: u64 = invocation.invoke_async(&mut self.conn.clone()).await?;
         Ok((seq > 0).then_some(seq))
     }
@@ -569,7 +618,7 @@ impl RedisLog {
     /// The newest snapshot as stored (the caller checks that it belongs to its log).
     pub async fn snapshot(&self) -> Result<Option<StoredSnapshot>, RedisLogError> {
         let fields: SnapshotFields = redis::cmd("HMGET")
-            .arg(SNAPSHOT_KEY)
+            .arg(&self.keys.snapshot)
             .arg("epoch")
             .arg("seq")
             .arg("bytes")
@@ -585,8 +634,8 @@ impl RedisLog {
     /// already or the stream is not that log up to `seq` (another epoch, another chain there, `seq` past its
     /// head, entries deleted): the script says which, with the snapshot stored afterwards.
     pub async fn write_snapshot(&self, epoch: u64, seq: u64, chain: Chain, bytes: &[u8]) -> Result<SnapshotAnswer, RedisLogError> {
-        let mut invocation = WRITE_SNAPSHOT.key(SNAPSHOT_KEY);
-        invocation.key(STREAM_KEY).key(EPOCH_KEY).arg(epoch).arg(seq).arg(bytes).arg(chain.to_hex());
+        let mut invocation = WRITE_SNAPSHOT.key(&self.keys.snapshot);
+        invocation.key(&self.keys.stream).key(&self.keys.epoch).arg(epoch).arg(seq).arg(bytes).arg(chain.to_hex());
         let (outcome, kept): (String, u64) = invocation.invoke_async(&mut self.conn.clone()).await?;
         match outcome.as_str() {
             "stored" => Ok(SnapshotAnswer::Stored { seq: kept }),
@@ -609,24 +658,24 @@ pub enum SnapshotAnswer {
     Refused { asked: u64, kept: u64 },
 }
 
-/// Where the stream ends, read on `conn` (naming the log first if Redis has none yet).
-pub async fn head_on(conn: &mut impl redis::aio::ConnectionLike) -> Result<Head, RedisLogError> {
-    Ok(read_on(conn, 1, 0).await?.head)
+/// Where the shop's stream ends, read on `conn`.
+pub async fn head_on(conn: &mut impl redis::aio::ConnectionLike, keys: &ShopKeys) -> Result<Head, RedisLogError> {
+    Ok(read_on(conn, keys, 1, 0).await?.head)
 }
 
 /// The epoch, the head, its chain, whether entries were deleted, as the read script answers them.
 type HeadFields = (String, u64, String, u8);
 
-async fn read_on(conn: &mut impl redis::aio::ConnectionLike, from: u64, count: usize) -> Result<Page, RedisLogError> {
-    let (mut fields, mut entries) = read_once(conn, from, count).await?;
-    if fields.0.is_empty() {
-        // The first contact: the log is named (`SET NX`, so that copies starting together agree on one name),
-        // then read again.
-        let _: Value = redis::cmd("SET").arg(EPOCH_KEY).arg(now_ms()).arg("NX").query_async(conn).await?;
-        (fields, entries) = read_once(conn, from, count).await?;
-    }
-    let (epoch, head, chain, deleted) = fields;
-    let version = Version { epoch: parse_epoch(&epoch)?, head };
+async fn read_on(
+    conn: &mut impl redis::aio::ConnectionLike,
+    keys: &ShopKeys,
+    from: u64,
+    count: usize,
+) -> Result<Page, RedisLogError> {
+    let ((epoch, head, chain, deleted), entries) = read_once(conn, keys, from, count).await?;
+    // A shop without a name has no event either: it is named by its first write, not by a read.
+    let epoch = if epoch.is_empty() { 0 } else { parse_epoch(&epoch)? };
+    let version = Version { epoch, head };
     let chain = match chain.as_str() {
         "" => None,
         text => Some(Chain::from_hex(text).ok_or_else(|| {
@@ -639,11 +688,12 @@ async fn read_on(conn: &mut impl redis::aio::ConnectionLike, from: u64, count: u
 /// The head, and with `count` > 0 up to that many entries from `from` on, in one transaction.
 async fn read_once(
     conn: &mut impl redis::aio::ConnectionLike,
+    keys: &ShopKeys,
     from: u64,
     count: usize,
 ) -> Result<(HeadFields, Value), RedisLogError> {
     if count == 0 {
-        let fields: HeadFields = READ.key(STREAM_KEY).key(EPOCH_KEY).invoke_async(conn).await?;
+        let fields: HeadFields = READ.key(&keys.stream).key(&keys.epoch).invoke_async(conn).await?;
         return Ok((fields, Value::Nil));
     }
     let mut pipe = redis::pipe();
@@ -651,10 +701,10 @@ async fn read_once(
         .cmd("EVALSHA")
         .arg(READ.get_hash())
         .arg(2)
-        .arg(STREAM_KEY)
-        .arg(EPOCH_KEY)
+        .arg(&keys.stream)
+        .arg(&keys.epoch)
         .cmd("XRANGE")
-        .arg(STREAM_KEY)
+        .arg(&keys.stream)
         .arg(format!("{from}-0"))
         .arg("+")
         .arg("COUNT")
@@ -670,7 +720,7 @@ async fn read_once(
 }
 
 fn parse_epoch(text: &str) -> Result<u64, RedisLogError> {
-    text.parse().map_err(|_| RedisLogError::Unexpected(format!("{EPOCH_KEY} holds {text:?}, not a number")))
+    text.parse().map_err(|_| RedisLogError::Unexpected(format!("the shop's epoch is {text:?}, not a number")))
 }
 
 /// Entries of an `XRANGE`/`XREVRANGE` answer, taken apart by hand: a million of them must not cost a map each.
@@ -695,7 +745,7 @@ fn parse_entries(value: Value) -> Result<Vec<Entry>, RedisLogError> {
                 Some(Value::Array(fields)) => fields,
                 _ => return Err(shape("no fields")),
             };
-            let (mut line, mut chain) = (None, None);
+            let (mut line, mut chain, mut key) = (None, None, None);
             let mut fields = fields.into_iter();
             while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
                 if let (Value::BulkString(name), Value::BulkString(value)) = (name, value) {
@@ -703,10 +753,12 @@ fn parse_entries(value: Value) -> Result<Vec<Entry>, RedisLogError> {
                         line = Some(value);
                     } else if name == CHAIN_FIELD.as_bytes() {
                         chain = Some(value);
+                    } else if name == KEY_FIELD.as_bytes() {
+                        key = Some(value);
                     }
                 }
             }
-            Ok(Entry { id, line, chain })
+            Ok(Entry { id, line, chain, key })
         })
         .collect()
 }
@@ -722,7 +774,7 @@ mod tests {
 
     #[test]
     fn only_ids_of_rewinds_shape_carry_a_seq() {
-        let entry = |id: &str| Entry { id: id.to_owned(), line: None, chain: None };
+        let entry = |id: &str| Entry { id: id.to_owned(), line: None, chain: None, key: None };
         assert_eq!(entry("17-0").seq(), Some(17));
         assert_eq!(entry("17-1").seq(), None);
         assert_eq!(entry("x-0").seq(), None);

@@ -264,6 +264,12 @@ impl SharedLog {
         self.ensure_durable().await.map_err(AppendError::NotStored)?;
         let decided_on = query.decided_on;
         let mut cache = self.caught_up().await?;
+        if cache.version().epoch == 0 {
+            // The shop's first write names it; these events were decided on no log yet: decide again on it.
+            self.redis.name_log().await.map_err(AppendError::NotStored)?;
+            self.catch_up(&mut cache).await?;
+            return Err(AppendError::Stale(cache.version()));
+        }
         let on_our_log = decided_on == cache.version()
             && query.chain.is_none_or(|chain| cache.chain_at(decided_on.head) == Some(chain));
         if !on_our_log {
@@ -294,6 +300,9 @@ impl SharedLog {
         let answer = self.redis.append(decided_on, cache.head_chain(), query.key.as_ref(), &lines).await;
         if let Ok(Appended::Stored(_)) = answer {
             cache.push_stored(&events, &timestamps, &lines);
+            if let Some(key) = &query.key {
+                cache.note_key(key, decided_on.head + 1);
+            }
             return Ok(Stored { mark: mark(&cache), before: false });
         }
         // Nothing of the events is in the cache: the names they brought go too, and a catch-up reads
@@ -342,14 +351,21 @@ impl SharedLog {
     pub async fn decide_commands(&self, asked: &[(CommandKey, Command)]) -> Result<Vec<Decision>, CommandError> {
         self.ensure_durable().await.map_err(|e| CommandError::NotStored(e.to_string()))?;
         let mut cache = self.caught_up().await?;
+        if cache.version().epoch == 0 {
+            // The shop's first write: it is named now, and the commands are decided on the named log.
+            self.redis.name_log().await.map_err(|e| CommandError::NotStored(e.to_string()))?;
+            self.catch_up(&mut cache).await?;
+        }
         // Commands found stored before, with the seq of their event.
         let mut before: Vec<Option<u64>> = vec![None; asked.len()];
         for _ in 0..MAX_DECISIONS {
+            // A command the log holds already (sent again after a lost answer, perhaps to another copy) is
+            // answered where it is, never decided again: on the log that holds it, it could be refused.
             let turns: Vec<Turn<'_>> = asked
                 .iter()
                 .zip(&before)
-                .map(|((_, command), before)| match before {
-                    Some(seq) => Turn::StoredBefore(*seq),
+                .map(|((key, command), before)| match before.or_else(|| cache.key_stored(key)) {
+                    Some(seq) => Turn::StoredBefore(seq),
                     None => Turn::Waiting(command),
                 })
                 .collect();
@@ -391,6 +407,9 @@ impl SharedLog {
             let committed = self.redis.commit(decided_on, cache.head_chain(), &batch).await;
             if let Ok(Committed::Stored(_)) = committed {
                 cache.push_stored(&events, &timestamps, &lines);
+                for (at, (_, _, key)) in (decided_on.head + 1..).zip(&batch) {
+                    cache.note_key(key, at);
+                }
                 return Ok(answer(&cache));
             }
             cache.log_mut().names_mut().roll_back(names_before);
