@@ -60,6 +60,8 @@ pub struct Ctx {
     pub backend: RwSignal<Option<Backend>>,
     /// Whether the log is this browser's or a sync server's, and whether that server answers.
     pub sync: RwSignal<SyncStatus>,
+    /// The shop of the sync server the page is on; `None` on the browser's own log.
+    pub shop_name: RwSignal<Option<String>>,
     pub restore: RwSignal<Option<RestoreInfo>>,
     pub history_ready: RwSignal<bool>,
     /// Work running or waiting in the session's queue ("Saving…").
@@ -106,6 +108,7 @@ impl Ctx {
             progress: RwSignal::new(None),
             backend: RwSignal::new(None),
             sync: RwSignal::new(SyncStatus::Local),
+            shop_name: RwSignal::new(None),
             restore: RwSignal::new(None),
             history_ready: RwSignal::new(false),
             queued: RwSignal::new(0),
@@ -399,13 +402,15 @@ impl Ctx {
         self.access.set(Access::Open);
         self.backend.set(Some(store.backend()));
         self.sync.set(store.sync_status());
+        self.shop_name.set(store.shop().map(str::to_owned));
         for reason in store.fallback_reasons() {
             web_sys::console::warn_1(&reason.into());
         }
         let confirm: crate::session::Confirm =
             Rc::new(|question: &str| window().confirm_with_message(question).unwrap_or(false));
         let ctx = self;
-        let session = Session::new(store, Some(STORE_NAME), confirm, move |update| ctx.on_update(update));
+        let channel = store.channel(STORE_NAME);
+        let session = Session::new(store, Some(&channel), confirm, move |update| ctx.on_update(update));
         self.session.set_value(Some(session.clone()));
         if let Err(e) = session.load().await {
             self.fail(e.to_string());

@@ -24,6 +24,11 @@ pub fn StatusBar() -> impl IntoView {
                 title=move || ctx.backend.get().map_or("Where the log is kept", Backend::durability)>
                 "Storage: " <span data-testid="storage-backend">{backend}</span>
             </span>
+            {move || ctx.shop_name.get().map(|shop| view! {
+                <span class="pill" title="The shop this page shows: each shop has its own log on the sync server">
+                    "Shop: " <span data-testid="shop-name">{shop}</span>
+                </span>
+            })}
             <span class="pill" class:warn=move || ctx.sync.get().is_offline() title=sync_title>
                 "Sync: "
                 <span data-testid="sync-status" title=sync_title data-reason=move || ctx.sync.get().reason().map(Unreachable::as_str)>

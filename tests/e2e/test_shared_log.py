@@ -141,3 +141,43 @@ def test_import_and_clear_are_refused_on_a_shared_log(browser, shared_log, tmp_p
         assert ann.users() == {"alice": 100}
     finally:
         ann_ctx.close()
+
+
+def test_each_shop_is_its_own_log_and_pages_of_two_shops_never_see_each_other(browser, shared_log):
+    """CONTRACT §9: /shop/NAME/ is the app on shop NAME, / is shop main; a page never shows another shop's events."""
+    base = shared_log.url.rstrip("/")
+    ann, ann_ctx, ann_errors = person(browser, f"{base}/shop/north/")
+    bob, bob_ctx, bob_errors = person(browser, f"{base}/shop/north/")
+    cat, cat_ctx, cat_errors = person(browser, f"{base}/shop/south/")
+    dan, dan_ctx, dan_errors = person(browser, shared_log.url)
+    try:
+        for shop, name in ((ann, "north"), (bob, "north"), (cat, "south"), (dan, "main")):
+            expect(shop.page.get_by_test_id("shop-name")).to_have_text(name)
+        ann.top_up("alice", 500)
+        # The same shop: within a second.
+        expect(bob.page.locator("[data-testid=user-row][data-user=alice]")).to_have_attribute(
+            "data-balance", "500", timeout=1_000)
+        cat.top_up("carol", 70)
+        dan.add_item("apple", 30, 10)
+        bob.order("alice", "apple", 1)
+        expect(bob.error()).to_contain_text("apple")  # north has no apple: main's item is main's
+        time.sleep(1.5)  # well past the second in which another page's event shows
+        for shop, count in ((ann, 1), (bob, 1), (cat, 1), (dan, 1)):
+            wait_count(shop, count)
+        for shop in (cat, dan):
+            expect(shop.page.locator("[data-testid=user-row][data-user=alice]")).to_have_count(0)
+        for shop in (ann, bob, dan):
+            expect(shop.page.locator("[data-testid=user-row][data-user=carol]")).to_have_count(0)
+        for shop in (ann, bob, cat):
+            expect(shop.page.locator("[data-testid=item-row][data-item=apple]")).to_have_count(0)
+        # Each shop's log on the server, and again after a reload (each shop has its own cache).
+        for path, head in (("shop/north/api/version", 1), ("shop/south/api/version", 1), ("api/version", 1)):
+            assert json.loads(shared_log.get(path)[2])["head"] == head, path
+        bob.reload()
+        wait_count(bob, 1)
+        expect(bob.page.locator("[data-testid=user-row][data-user=alice]")).to_have_attribute("data-balance", "500")
+        expect(bob.page.get_by_test_id("shop-name")).to_have_text("north")
+        assert not (ann_errors or bob_errors or cat_errors or dan_errors)
+    finally:
+        for context in (ann_ctx, bob_ctx, cat_ctx, dan_ctx):
+            context.close()

@@ -112,3 +112,30 @@ async fn each_shop_is_its_own_log_created_by_its_first_event() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("a shop's name is 1 to 32"), "{}", String::from_utf8_lossy(&output.stderr));
 }
+
+#[tokio::test]
+async fn every_shop_is_behind_the_servers_access_key_and_origin_check() {
+    let redis = RedisProcess::start();
+    let key = "a-key-of-sixteen-or-more";
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("key");
+    std::fs::write(&key_file, format!("{key}\n")).unwrap();
+    let copy = ServerProcess::start_with_key(&redis.url(), key, &["--access-key-file", key_file.to_str().unwrap()]).await;
+    let http = reqwest::Client::new();
+    let base = copy.base();
+    let answer = http.get(format!("{base}/shop/north/api/version")).send().await.unwrap();
+    assert_eq!(answer.status().as_u16(), 401, "no key, no shop");
+    let answer = http.get(format!("{base}/shop/north/api/version")).header("x-rewind-key", key).send().await.unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    let answer = http
+        .post(format!("{base}/shop/north/api/command"))
+        .header("x-rewind-key", key)
+        .header("origin", "http://elsewhere.example")
+        .header("content-type", "application/json")
+        .body(r#"{"key":"key-of-a-stranger-0001","command":{"kind":"TopUp","user":"eve","amount":1}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 403, "a page of another origin changes no shop");
+    assert_eq!(keys(&redis, "rewind:{north}:*").await, Vec::<String>::new());
+}

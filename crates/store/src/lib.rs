@@ -130,7 +130,11 @@ impl Store {
     pub async fn open_for_page(name: &str) -> PageStore {
         match SharedLog::find().await {
             Found::Shared(shared) => {
-                PageStore::Ready(Store { shared: Some(shared), ..Store::open(&format!("{name}-shared")).await })
+                let cache = match shared.shop().as_str() {
+                    rewind_protocol::MAIN_SHOP => format!("{name}-shared"),
+                    shop => format!("{name}-shared-{shop}"),
+                };
+                PageStore::Ready(Store { shared: Some(shared), ..Store::open(&cache).await })
             }
             Found::Local => PageStore::Ready(Store::open(name).await),
             Found::KeyNeeded(gate) => PageStore::KeyNeeded(gate),
@@ -216,6 +220,20 @@ impl Store {
             self.cache(expected, chunks).await;
         }
         Ok(appended)
+    }
+
+    /// The shop of the sync server this page is on; `None` on the browser's own log.
+    pub fn shop(&self) -> Option<&str> {
+        self.shared.as_ref().map(|shared| shared.shop().as_str())
+    }
+
+    /// The name under which tabs of this log tell each other of their writes: `name` for the browser's own
+    /// log and the main shop, `name-shop-NAME` for another shop (tabs of two shops share an origin).
+    pub fn channel(&self, name: &str) -> String {
+        match self.shop() {
+            Some(shop) if shop != rewind_protocol::MAIN_SHOP => format!("{name}-shop-{shop}"),
+            _ => name.to_owned(),
+        }
     }
 
     /// Whether commands are decided by a sync server (a shared log) rather than by this page.

@@ -214,6 +214,7 @@ struct ChainMark {
     chain: String,
 }
 
+/// Where the chain is kept for the main shop; another shop's key ends in `-NAME`.
 const CHAIN_KEY: &str = "rewind-shared-chain";
 
 fn is_chain(text: &str) -> bool {
@@ -221,24 +222,24 @@ fn is_chain(text: &str) -> bool {
 }
 
 impl ChainMark {
-    fn stored() -> Option<ChainMark> {
-        let text = web_sys::window()?.local_storage().ok()??.get_item(CHAIN_KEY).ok()??;
+    fn stored(key: &str) -> Option<ChainMark> {
+        let text = web_sys::window()?.local_storage().ok()??.get_item(key).ok()??;
         let mut parts = text.split(':');
         let (epoch, head, chain) = (parts.next()?.parse().ok()?, parts.next()?.parse().ok()?, parts.next()?);
         is_chain(chain).then(|| ChainMark { epoch, head, chain: chain.to_owned() })
     }
 
     /// Best effort: without it, the page reads and appends as before, by epoch and head alone.
-    fn store(&self) {
+    fn store(&self, key: &str) {
         let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
         if let Some(storage) = storage {
-            let _ = storage.set_item(CHAIN_KEY, &format!("{}:{}:{}", self.epoch, self.head, self.chain));
+            let _ = storage.set_item(key, &format!("{}:{}:{}", self.epoch, self.head, self.chain));
         }
     }
 
     /// `&chain=…` for a request made from `head` of log `epoch` (any epoch if `None`), if it is known there.
-    fn query_at(epoch: Option<u64>, head: u64) -> String {
-        match ChainMark::stored() {
+    fn query_at(key: &str, epoch: Option<u64>, head: u64) -> String {
+        match ChainMark::stored(key) {
             Some(mark) if mark.head == head && head > 0 && epoch.is_none_or(|e| e == mark.epoch) => {
                 format!("&chain={}", mark.chain)
             }
@@ -441,8 +442,12 @@ type Listener = Box<dyn Fn(FeedNews)>;
 
 /// The sync server of this page's origin, what is known of its reach, and its feed once the page listens.
 struct Link {
-    /// Absolute URL of `/api` on the page's origin.
+    /// The shop the page is on (its path `/shop/NAME/`; `main` at `/`).
+    shop: protocol::ShopName,
+    /// Absolute URL of the shop's API on the page's origin (`/api`, or `/shop/NAME/api`).
     api: String,
+    /// Where the chain of the shop's log is kept in localStorage.
+    chain_key: String,
     status: Cell<SyncStatus>,
     /// Hears the feed's news and every change of status, while the page listens.
     listener: RefCell<Option<Listener>>,
@@ -474,9 +479,18 @@ impl SharedLog {
     /// browser's: any other answer, and no answer at all, means a sync server that may be back in a moment,
     /// and a browser-only log would be a fork of it that no one else sees.
     pub(crate) async fn find() -> Found {
-        let Some(origin) = web_sys::window().and_then(|w| w.location().origin().ok()) else { return Found::Local };
-        let api = format!("{origin}{}", protocol::API);
+        let Some(location) = web_sys::window().map(|w| w.location()) else { return Found::Local };
+        let (Ok(origin), Ok(path)) = (location.origin(), location.pathname()) else { return Found::Local };
+        // A path that names no shop (`/shop/a.b/`) has no API behind it: the page keeps its log here.
+        let Ok(shop) = protocol::ShopName::of_page(&path) else { return Found::Local };
+        let api = format!("{origin}{}", shop.api());
+        let chain_key = match shop.as_str() {
+            protocol::MAIN_SHOP => CHAIN_KEY.to_owned(),
+            name => format!("{CHAIN_KEY}-{name}"),
+        };
         let shared = SharedLog(Rc::new(Link {
+            shop,
+            chain_key,
             api: api.clone(),
             status: Cell::new(SyncStatus::Offline(Unreachable::Server)),
             listener: RefCell::new(None),
@@ -491,6 +505,11 @@ impl SharedLog {
             Ok(answer) if answer.status == 401 => Found::KeyNeeded(AccessKeyGate { api, message: answer.message() }),
             _ => Found::Shared(shared),
         }
+    }
+
+    /// The shop the page is on.
+    pub fn shop(&self) -> &protocol::ShopName {
+        &self.0.shop
     }
 
     /// Whether the server and its Redis answer, as far as the last answer (or its absence) tells.
@@ -521,7 +540,7 @@ impl SharedLog {
         let mut body = Vec::new();
         let mut epoch = None;
         let mut from = after;
-        let mut chain = ChainMark::query_at(None, after);
+        let mut chain = ChainMark::query_at(&self.0.chain_key, None, after);
         loop {
             let path = format!("{}?after={from}&limit={EVENTS_PAGE}{}", protocol::endpoint::EVENTS, std::mem::take(&mut chain));
             let answer = self.request("GET", &path, None, EVENTS_TIMEOUT_MS).await.map_err(offline)?;
@@ -546,7 +565,7 @@ impl SharedLog {
             body.extend_from_slice(&answer.bytes);
             if last == page.head {
                 if let Some(chain) = answer.chain {
-                    ChainMark { epoch: page.epoch, head: last, chain }.store();
+                    ChainMark { epoch: page.epoch, head: last, chain }.store(&self.0.chain_key);
                 }
                 return Ok((LogVersion { epoch: page.epoch, head: last }, body));
             }
@@ -576,7 +595,7 @@ impl SharedLog {
         for chunk in chunks {
             rewind_domain::push_frame(&mut body, &chunk.bytes);
         }
-        let chain = ChainMark::query_at(Some(expected.epoch), expected.head);
+        let chain = ChainMark::query_at(&self.0.chain_key, Some(expected.epoch), expected.head);
         let path = format!("{}?epoch={}&after={}&key={}{chain}", protocol::endpoint::APPEND, expected.epoch, expected.head, key.as_str());
         let frames = Body { bytes: &body, content_type: "application/octet-stream" };
         let answer = match self.request("POST", &path, Some(frames), APPEND_TIMEOUT_MS).await {
@@ -588,7 +607,7 @@ impl SharedLog {
             200 => Ok(match serde_json::from_slice::<AppendedJson>(&answer.bytes) {
                 Ok(a) if !a.stored_before => {
                     if let Some(chain) = a.chain.filter(|c| is_chain(c)) {
-                        ChainMark { epoch: a.epoch, head: a.head, chain }.store();
+                        ChainMark { epoch: a.epoch, head: a.head, chain }.store(&self.0.chain_key);
                     }
                     Appended::Stored(LogVersion { epoch: a.epoch, head: a.head })
                 }
@@ -640,7 +659,7 @@ impl SharedLog {
             (200, Some(epoch), Some(seq)) => {
                 // The tail after the snapshot is read from its seq: on the log the snapshot was taken of.
                 if let Some(chain) = answer.chain {
-                    ChainMark { epoch, head: seq, chain }.store();
+                    ChainMark { epoch, head: seq, chain }.store(&self.0.chain_key);
                 }
                 Ok(Some((LogVersion { epoch, head: seq }, answer.bytes)))
             }
