@@ -105,6 +105,7 @@ impl Copy {
     async fn start(redis: &RedisProcess, dist: &Path) -> Result<Self> {
         let options = ServeOptions {
             redis_url: redis.url(),
+            redis_cluster: Vec::new(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             dist: dist.to_owned(),
             snapshots: SnapshotPolicy::default(),

@@ -29,9 +29,14 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The Redis that holds the log, e.g. redis://127.0.0.1:6379.
-    #[arg(long, required = true)]
+    /// The Redis that holds the log, e.g. redis://127.0.0.1:6379; a node of a Redis Cluster stands for the
+    /// cluster.
+    #[arg(long, required_unless_present = "redis_cluster")]
     pub redis: Option<String>,
+    /// A node of the Redis Cluster that holds the logs (repeatable: any of them tells the others); each
+    /// shop lives on the node its hash tag maps to.
+    #[arg(long = "redis-cluster", value_name = "URL", conflicts_with = "redis")]
+    pub redis_cluster: Vec<String>,
     /// Where to listen, e.g. 127.0.0.1:8080.
     #[arg(long, required = true)]
     pub listen: Option<SocketAddr>,
@@ -61,11 +66,13 @@ impl ServeArgs {
     /// `produce` can go without them); an error if the access key file cannot be used.
     pub fn options(&self) -> Result<Option<ServeOptions>, AccessKeyError> {
         let key = self.access_key_file.as_deref().map(AccessKey::read).transpose()?;
-        let (Some(redis_url), Some(listen), Some(dist)) = (self.redis.clone(), self.listen, self.dist.clone()) else {
+        let redis_url = self.redis.clone().or_else(|| self.redis_cluster.first().cloned());
+        let (Some(redis_url), Some(listen), Some(dist)) = (redis_url, self.listen, self.dist.clone()) else {
             return Ok(None);
         };
         Ok(Some(ServeOptions {
             redis_url,
+            redis_cluster: self.redis_cluster.clone(),
             listen,
             dist,
             snapshots: SnapshotPolicy { every: self.snapshot_every, period: Duration::from_secs(self.snapshot_secs) },

@@ -2,9 +2,8 @@
 //! publishes the log's version; every WebSocket of the copy listens to that one task, so a thousand pages
 //! cost Redis one blocked read, not a thousand.
 
-use crate::redis_log::{head_on, RedisLogError, ShopKeys, Version};
+use crate::redis_log::{RedisLogError, Version};
 use crate::shared::SharedLog;
-use redis::aio::MultiplexedConnection;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -49,9 +48,9 @@ async fn follow(
     outage: &mut bool,
 ) -> Result<(), RedisLogError> {
     // The response timeout must outlast the blocking read.
-    let mut conn = shared.redis().dedicated_connection(BLOCK * 2).await?;
+    let mut follower = shared.redis().follower(BLOCK).await?;
     loop {
-        let version = head_on(&mut conn, shared.redis().keys()).await?.version;
+        let version = follower.head().await?.version;
         if std::mem::take(outage) {
             eprintln!("rewind-server: the feed of shop {} reaches Redis again", shared.redis().keys().shop);
             shared.recheck_durable().await?;
@@ -61,22 +60,6 @@ async fn follow(
         if tx.is_closed() {
             return Ok(());
         }
-        wait_past(&mut conn, shared.redis().keys(), version.head).await?;
+        follower.wait_past(version.head).await?;
     }
-}
-
-/// Returns once the stream holds an entry past `head`, or after [`BLOCK`].
-async fn wait_past(conn: &mut MultiplexedConnection, keys: &ShopKeys, head: u64) -> Result<(), RedisLogError> {
-    // COUNT 1: the entry is only a wake-up call; the version is read afterwards, however many came.
-    let _: redis::Value = redis::cmd("XREAD")
-        .arg("COUNT")
-        .arg(1)
-        .arg("BLOCK")
-        .arg(u64::try_from(BLOCK.as_millis()).unwrap_or(5_000))
-        .arg("STREAMS")
-        .arg(&keys.stream)
-        .arg(format!("{head}-0"))
-        .query_async(conn)
-        .await?;
-    Ok(())
 }

@@ -38,7 +38,10 @@ use tokio::net::TcpListener;
 /// What a serving copy needs to know.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServeOptions {
+    /// The Redis (or a node of the Redis Cluster) that holds the logs.
     pub redis_url: String,
+    /// The nodes of a Redis Cluster, when given as such (`--redis-cluster`); empty otherwise.
+    pub redis_cluster: Vec<String>,
     pub listen: SocketAddr,
     pub dist: PathBuf,
     pub snapshots: SnapshotPolicy,
@@ -93,7 +96,10 @@ impl Server {
         if let (Some(name), None) = (options.access.names_beyond_loopback(), &options.access.key) {
             return Err(ServeError::NamedWithoutKey(name.to_owned()));
         }
-        let redis = RedisLog::connect(&options.redis_url).await?;
+        let redis = match options.redis_cluster.as_slice() {
+            [] => RedisLog::connect(&options.redis_url).await?,
+            nodes => RedisLog::connect_cluster(nodes).await?,
+        };
         // The main shop is there from the start (`/` serves it); the others are opened when first asked for.
         redis.name_log().await.map_err(CacheError::Store)?;
         let shops = Shops::new(redis, options.snapshots);

@@ -5,6 +5,8 @@
 //! all of a shop's keys live on one node and a script may touch them together.
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
 use redis::{AsyncConnectionConfig, Client, RedisError, Script, Value};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -413,6 +415,55 @@ pub enum Appended {
     Damaged(Version),
 }
 
+/// The settings of one node (`node` names it in the refusal on a cluster).
+async fn check_node_durable(conn: &mut impl redis::aio::ConnectionLike, node: Option<&str>) -> Result<(), RedisLogError> {
+    let mut pipe = redis::pipe();
+    for (setting, _) in DURABLE_SETTINGS {
+        pipe.cmd("CONFIG").arg("GET").arg(setting);
+    }
+    let answers: Vec<Vec<String>> = pipe.query_async(conn).await?;
+    for ((setting, wanted), answer) in DURABLE_SETTINGS.into_iter().zip(answers) {
+        let found = answer.get(1).cloned().unwrap_or_else(|| "(not reported)".into());
+        if found != wanted {
+            let found = match node {
+                Some(node) => format!("{found} (on cluster node {node})"),
+                None => found,
+            };
+            return Err(NotDurable { setting, found, wanted }.into());
+        }
+    }
+    Ok(())
+}
+
+/// The feed's own connection to a shop's stream.
+pub struct Follower {
+    conn: Conn,
+    keys: Arc<ShopKeys>,
+    block: Duration,
+}
+
+impl Follower {
+    pub async fn head(&mut self) -> Result<Head, RedisLogError> {
+        head_on(&mut self.conn, &self.keys).await
+    }
+
+    /// Returns once the stream holds an entry past `head`, or after the follower's `block`.
+    pub async fn wait_past(&mut self, head: u64) -> Result<(), RedisLogError> {
+        // COUNT 1: the entry is only a wake-up call; the version is read afterwards, however many came.
+        let _: Value = redis::cmd("XREAD")
+            .arg("COUNT")
+            .arg(1)
+            .arg("BLOCK")
+            .arg(u64::try_from(self.block.as_millis()).unwrap_or(5_000))
+            .arg("STREAMS")
+            .arg(&self.keys.stream)
+            .arg(format!("{head}-0"))
+            .query_async(&mut self.conn)
+            .await?;
+        Ok(())
+    }
+}
+
 /// What the group commit answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Committed {
@@ -462,17 +513,75 @@ pub struct StoredSnapshot {
 /// The snapshot hash's fields, each absent when there is no snapshot.
 type SnapshotFields = (Option<String>, Option<u64>, Option<Vec<u8>>, Option<String>);
 
+/// Where Redis is: one node, or a Redis Cluster (its nodes as given, any of which tells the others).
+#[derive(Clone)]
+enum Source {
+    Node(Client),
+    Cluster(Vec<String>),
+}
+
+/// A connection to either: every command of a shop names keys of the shop's one slot, so on a cluster it
+/// goes to the node that holds the shop.
+#[derive(Clone)]
+enum Conn {
+    Node(ConnectionManager),
+    Dedicated(MultiplexedConnection),
+    Cluster(ClusterConnection),
+}
+
+impl redis::aio::ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> redis::RedisFuture<'a, Value> {
+        match self {
+            Conn::Node(conn) => conn.req_packed_command(cmd),
+            Conn::Dedicated(conn) => conn.req_packed_command(cmd),
+            Conn::Cluster(conn) => conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Node(conn) => conn.req_packed_commands(cmd, offset, count),
+            Conn::Dedicated(conn) => conn.req_packed_commands(cmd, offset, count),
+            Conn::Cluster(conn) => conn.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Node(conn) => conn.get_db(),
+            Conn::Dedicated(conn) => conn.get_db(),
+            Conn::Cluster(conn) => conn.get_db(),
+        }
+    }
+}
+
+/// A connection to the Redis Cluster whose nodes (some of them) are `urls`.
+async fn cluster_connection(urls: &[String], response_timeout: Duration) -> Result<ClusterConnection, RedisError> {
+    let client = ClusterClient::builder(urls.iter().map(String::as_str))
+        .response_timeout(response_timeout)
+        .connection_timeout(CONNECTION_TIMEOUT)
+        .retries(2)
+        .build()?;
+    client.get_async_connection().await
+}
+
 /// One shop's log in Redis, through one connection (shared by every shop of the copy) that reconnects by
 /// itself after Redis restarts.
 #[derive(Clone)]
 pub struct RedisLog {
-    client: Client,
-    conn: ConnectionManager,
+    source: Source,
+    conn: Conn,
     keys: Arc<ShopKeys>,
 }
 
 impl RedisLog {
     /// Connects to the Redis at `url` (`redis://host:port`) and checks that it keeps what it acknowledges.
+    /// A node of a Redis Cluster is taken for the cluster: each shop then lives on the node of its hash tag.
     pub async fn connect(url: &str) -> Result<Self, ConnectError> {
         let client = Client::open(url).map_err(|source| ConnectError::BadUrl { url: url.to_owned(), source })?;
         let config = ConnectionManagerConfig::new()
@@ -480,17 +589,50 @@ impl RedisLog {
             .set_connection_timeout(Some(CONNECTION_TIMEOUT))
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_with_config(client.clone(), config)
+        let mut conn = ConnectionManager::new_with_config(client.clone(), config)
             .await
             .map_err(|source| ConnectError::Unreachable { url: url.to_owned(), source })?;
-        let redis = Self { client, conn, keys: Arc::new(ShopKeys::of(&ShopName::main())) };
+        let info: String = redis::cmd("INFO")
+            .arg("cluster")
+            .query_async(&mut conn)
+            .await
+            .map_err(|source| ConnectError::Unreachable { url: url.to_owned(), source })?;
+        if info.lines().any(|line| line.trim() == "cluster_enabled:1") {
+            return Self::connect_cluster(&[url.to_owned()]).await;
+        }
+        let redis = Self { source: Source::Node(client), conn: Conn::Node(conn), keys: Arc::new(ShopKeys::of(&ShopName::main())) };
         redis.check_durable().await.map_err(|source| ConnectError::NotDurable { url: url.to_owned(), source })?;
         Ok(redis)
     }
 
+    /// Connects to the Redis Cluster of which `urls` are nodes, and checks that every master keeps what it
+    /// acknowledges.
+    pub async fn connect_cluster(urls: &[String]) -> Result<Self, ConnectError> {
+        let named = urls.join(", ");
+        for url in urls {
+            redis::IntoConnectionInfo::into_connection_info(url.as_str())
+                .map_err(|source| ConnectError::BadUrl { url: url.clone(), source })?;
+        }
+        let conn = cluster_connection(urls, RESPONSE_TIMEOUT)
+            .await
+            .map_err(|source| ConnectError::Unreachable { url: named.clone(), source })?;
+        let redis = Self {
+            source: Source::Cluster(urls.to_vec()),
+            conn: Conn::Cluster(conn),
+            keys: Arc::new(ShopKeys::of(&ShopName::main())),
+        };
+        redis.check_durable().await.map_err(|source| ConnectError::NotDurable { url: named, source })?;
+        Ok(redis)
+    }
+
+    /// Whether this is a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.source, Source::Cluster(_))
+    }
+
     /// The same Redis, for shop `shop`'s log.
     pub fn shop(&self, shop: &ShopName) -> RedisLog {
-        Self { client: self.client.clone(), conn: self.conn.clone(), keys: Arc::new(ShopKeys::of(shop)) }
+        Self { source: self.source.clone(), conn: self.conn.clone(), keys: Arc::new(ShopKeys::of(shop)) }
     }
 
     pub fn keys(&self) -> &ShopKeys {
@@ -503,29 +645,83 @@ impl RedisLog {
         Ok(())
     }
 
-    /// Whether Redis runs with every setting of [`DURABLE_SETTINGS`]; the first one it lacks otherwise.
+    /// Whether Redis runs with every setting of [`DURABLE_SETTINGS`] (on a cluster, every master); the first
+    /// one it lacks otherwise.
     pub async fn check_durable(&self) -> Result<(), RedisLogError> {
-        let mut pipe = redis::pipe();
-        for (setting, _) in DURABLE_SETTINGS {
-            pipe.cmd("CONFIG").arg("GET").arg(setting);
-        }
-        let answers: Vec<Vec<String>> = pipe.query_async(&mut self.conn.clone()).await?;
-        for ((setting, wanted), answer) in DURABLE_SETTINGS.into_iter().zip(answers) {
-            let found = answer.get(1).cloned().unwrap_or_else(|| "(not reported)".into());
-            if found != wanted {
-                return Err(NotDurable { setting, found, wanted }.into());
+        match &self.source {
+            Source::Node(_) => check_node_durable(&mut self.conn.clone(), None).await,
+            Source::Cluster(_) => {
+                for node in self.cluster_masters().await? {
+                    let client = Client::open(format!("redis://{node}"))
+                        .map_err(|e| RedisLogError::Unexpected(format!("CLUSTER NODES names {node:?}, not a node ({e})")))?;
+                    let config = AsyncConnectionConfig::new()
+                        .set_response_timeout(Some(RESPONSE_TIMEOUT))
+                        .set_connection_timeout(Some(CONNECTION_TIMEOUT));
+                    let mut conn = client.get_multiplexed_async_connection_with_config(&config).await?;
+                    check_node_durable(&mut conn, Some(&node)).await?;
+                }
+                Ok(())
             }
         }
-        Ok(())
+    }
+
+    /// The addresses (`host:port`) of the cluster's masters, as `CLUSTER NODES` tells them.
+    pub async fn cluster_masters(&self) -> Result<Vec<String>, RedisLogError> {
+        let nodes: String = redis::cmd("CLUSTER").arg("NODES").query_async(&mut self.conn.clone()).await?;
+        Ok(nodes
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.split(' ');
+                let (_, address, flags) = (fields.next()?, fields.next()?, fields.next()?);
+                let flags: Vec<&str> = flags.split(',').collect();
+                let serving = flags.contains(&"master") && !flags.contains(&"fail") && !flags.contains(&"noaddr");
+                serving.then(|| address.split('@').next().unwrap_or(address).to_owned())
+            })
+            .collect())
+    }
+
+    /// The address of the node that holds this shop (on a cluster; `None` on one node).
+    pub async fn node_of_shop(&self) -> Result<Option<String>, RedisLogError> {
+        if !self.is_cluster() {
+            return Ok(None);
+        }
+        let slot: i64 = redis::cmd("CLUSTER").arg("KEYSLOT").arg(&self.keys.stream).query_async(&mut self.conn.clone()).await?;
+        let slots: Value = redis::cmd("CLUSTER").arg("SLOTS").query_async(&mut self.conn.clone()).await?;
+        let Value::Array(ranges) = slots else { return Ok(None) };
+        for range in ranges {
+            let Value::Array(parts) = range else { continue };
+            let mut parts = parts.into_iter();
+            let (Some(Value::Int(from)), Some(Value::Int(to)), Some(Value::Array(master))) = (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            if (from..=to).contains(&slot) {
+                let mut master = master.into_iter();
+                if let (Some(Value::BulkString(host)), Some(Value::Int(port))) = (master.next(), master.next()) {
+                    return Ok(Some(format!("{}:{port}", String::from_utf8_lossy(&host))));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// A connection of its own, for a command that blocks (the feed's `XREAD BLOCK`), which would hold up
     /// everything else on the shared one.
-    pub async fn dedicated_connection(&self, response_timeout: Duration) -> Result<MultiplexedConnection, RedisError> {
-        let config = AsyncConnectionConfig::new()
-            .set_response_timeout(Some(response_timeout))
-            .set_connection_timeout(Some(CONNECTION_TIMEOUT));
-        self.client.get_multiplexed_async_connection_with_config(&config).await
+    async fn dedicated(&self, response_timeout: Duration) -> Result<Conn, RedisError> {
+        match &self.source {
+            Source::Node(client) => {
+                let config = AsyncConnectionConfig::new()
+                    .set_response_timeout(Some(response_timeout))
+                    .set_connection_timeout(Some(CONNECTION_TIMEOUT));
+                Ok(Conn::Dedicated(client.get_multiplexed_async_connection_with_config(&config).await?))
+            }
+            Source::Cluster(urls) => Ok(Conn::Cluster(cluster_connection(urls, response_timeout).await?)),
+        }
+    }
+
+    /// The feed's own connection to the shop's stream, whose waits last at most `block`.
+    pub async fn follower(&self, block: Duration) -> Result<Follower, RedisLogError> {
+        Ok(Follower { conn: self.dedicated(block * 2).await?, keys: Arc::clone(&self.keys), block })
     }
 
     /// The log's version (epoch 0 while the shop has no name).

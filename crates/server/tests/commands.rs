@@ -6,10 +6,10 @@
 
 mod common;
 
-use common::redis::{RedisProcess, STREAM_KEY};
+use common::redis::{RedisCluster, RedisProcess};
 use common::ServerProcess;
 use rewind_domain::{push_jsonl_line, Command, Log, State};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -73,10 +73,10 @@ impl Client {
     }
 }
 
-/// The stream as stored: each entry's seq, event line and command key.
-async fn stream(redis: &RedisProcess) -> Vec<(u64, String, Option<String>)> {
-    let reply: redis::streams::StreamRangeReply =
-        redis::cmd("XRANGE").arg(STREAM_KEY).arg("-").arg("+").query_async(&mut redis.connection().await).await.unwrap();
+/// A shop's stream as stored: each entry's seq, event line and command key.
+async fn stream(conn: &mut impl redis::aio::ConnectionLike, shop: &str) -> Vec<(u64, String, Option<String>)> {
+    let key = format!("rewind:{{{shop}}}:events");
+    let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE").arg(key).arg("-").arg("+").query_async(conn).await.unwrap();
     reply
         .ids
         .into_iter()
@@ -89,6 +89,15 @@ async fn stream(redis: &RedisProcess) -> Vec<(u64, String, Option<String>)> {
 
 fn key(client: usize, n: u64) -> String {
     format!("client-{client:03}-command-{n:06}")
+}
+
+/// Where shop `shop`'s API is on the server at `base`.
+fn api_of(base: &str, shop: &str) -> String {
+    if shop == "main" {
+        base.to_owned()
+    } else {
+        format!("{base}/shop/{shop}")
+    }
 }
 
 #[tokio::test]
@@ -131,7 +140,7 @@ async fn a_command_is_decided_stored_once_and_refused_in_the_pages_words() {
         let text = response.text().await.unwrap();
         assert!(text.contains(says), "{body} answered {text}");
     }
-    let stored = stream(&redis).await;
+    let stored = stream(&mut redis.connection().await, "main").await;
     assert_eq!(stored.len(), 1, "only the top-up is stored: {stored:?}");
     assert_eq!(stored[0].2.as_deref(), Some(key(0, 1).as_str()), "the entry carries its command's key");
 }
@@ -179,9 +188,11 @@ struct Run {
     longest: Duration,
 }
 
-/// `clients` clients send commands for `seconds`, spread over the copies (each client to its own copy
-/// first, to the next when one stops answering); `during` runs meanwhile (a copy killed, …).
-async fn run(bases: Vec<String>, clients: usize, seconds: u64, during: impl std::future::Future<Output = ()>) -> Run {
+/// `clients` clients send commands to shop `shop` for `seconds`, spread over the copies at `bases` (each
+/// client to its own copy first, to the next when one stops answering); `during` runs meanwhile (a copy
+/// killed, …). Users and keys carry the shop's name, so that a shop's stream shows whose events it holds.
+async fn run(shop: &str, bases: Vec<String>, clients: usize, seconds: u64, during: impl std::future::Future<Output = ()>) -> Run {
+    let bases: Vec<String> = bases.iter().map(|base| api_of(base, shop)).collect();
     let until = Instant::now() + Duration::from_secs(seconds);
     let longest = Arc::new(AtomicU64::new(0));
     let tasks: Vec<_> = (0..clients)
@@ -189,14 +200,16 @@ async fn run(bases: Vec<String>, clients: usize, seconds: u64, during: impl std:
             let mut order: Vec<String> = bases.clone();
             order.rotate_left(c % bases.len());
             let longest = Arc::clone(&longest);
+            let shop = shop.to_owned();
             tokio::spawn(async move {
                 let client = Client::new();
-                let mut shopper = Shopper { state: 0x9E37_79B9_7F4A_7C15 ^ (c as u64 + 1), user: format!("u{c}"), orders: Vec::new() };
+                let user = format!("{shop}-u{c}");
+                let mut shopper = Shopper { state: 0x9E37_79B9_7F4A_7C15 ^ (c as u64 + 1), user, orders: Vec::new() };
                 let mut decided = Vec::new();
                 let mut n = 0;
                 while Instant::now() < until {
                     let command = shopper.command(n);
-                    let key = key(c, n);
+                    let key = format!("{shop}-{}", key(c, n));
                     let started = Instant::now();
                     let answer = client.decide(&order, &key, &command).await;
                     longest.fetch_max(started.elapsed().as_micros() as u64, Ordering::Relaxed);
@@ -218,14 +231,15 @@ async fn run(bases: Vec<String>, clients: usize, seconds: u64, during: impl std:
     Run { decided, longest: Duration::from_micros(longest.load(Ordering::Relaxed)) }
 }
 
-/// Everything that must hold of a run against the stream it left.
-async fn check(redis: &RedisProcess, run: &Run) {
-    let stored = stream(redis).await;
+/// Everything that must hold of a run against the stream of shop `shop` it left.
+async fn check(conn: &mut impl redis::aio::ConnectionLike, shop: &str, run: &Run) {
+    let stored = stream(conn, shop).await;
     assert!(!stored.is_empty());
     let mut at_key: HashMap<&str, u64> = HashMap::new();
     for (ix, (seq, _, key)) in stored.iter().enumerate() {
         assert_eq!(*seq, ix as u64 + 1, "the stream is gapless");
         let key = key.as_deref().expect("every event of a command carries its key");
+        assert!(key.starts_with(&format!("{shop}-")), "shop {shop} holds only its own commands, not {key}");
         assert!(at_key.insert(key, *seq).is_none(), "command {key} is stored twice");
     }
     // Replayed with the domain, each acknowledged command is exactly the event stored at its seq, decided
@@ -273,7 +287,7 @@ async fn check(redis: &RedisProcess, run: &Run) {
         }
     }
     println!(
-        "{} events stored; {acknowledged} commands acknowledged ({again} of them by a request sent again), {refused} refused; longest wait {:?}",
+        "shop {shop}: {} events stored; {acknowledged} commands acknowledged ({again} of them by a request sent again), {refused} refused; longest wait {:?}",
         stored.len(),
         run.longest
     );
@@ -285,8 +299,8 @@ async fn two_copies_and_sixty_four_clients_decide_contended_commands_exactly_onc
     let redis = RedisProcess::start();
     let copies = [ServerProcess::start(&redis.url(), &[]).await, ServerProcess::start(&redis.url(), &[]).await];
     let bases: Vec<String> = copies.iter().map(ServerProcess::base).collect();
-    let run = run(bases, 64, 10, async {}).await;
-    check(&redis, &run).await;
+    let run = run("main", bases, 64, 10, async {}).await;
+    check(&mut redis.connection().await, "main", &run).await;
     assert!(run.longest < Duration::from_secs(1), "no command waits a second: the longest waited {:?}", run.longest);
 }
 
@@ -305,6 +319,22 @@ async fn a_copy_killed_mid_batch_loses_nothing_acknowledged_and_stores_nothing_t
         }
         doomed.kill();
     };
-    let run = run(bases, 16, 4, kill).await;
-    check(&redis, &run).await;
+    let run = run("main", bases, 16, 4, kill).await;
+    check(&mut redis.connection().await, "main", &run).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_shops_on_a_three_master_cluster_each_stay_gapless_and_exactly_once_on_their_own_nodes() {
+    let cluster = RedisCluster::start(3);
+    // One node named: the server finds the cluster from it.
+    let copy = ServerProcess::start(&cluster.urls()[0], &[]).await;
+    let shops: Vec<String> = (0..8).map(|n| format!("shop{n}")).collect();
+    let runs = futures_util::future::join_all(shops.iter().map(|shop| run(shop, vec![copy.base()], 4, 5, async {}))).await;
+    let mut conn = cluster.connection().await;
+    let mut nodes = BTreeSet::new();
+    for (shop, run) in shops.iter().zip(&runs) {
+        check(&mut conn, shop, run).await;
+        nodes.insert(cluster.node_of(&format!("rewind:{{{shop}}}:events")).await);
+    }
+    assert_eq!(nodes.len(), 3, "the eight shops live on all three masters: {nodes:?}");
 }

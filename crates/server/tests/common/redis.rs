@@ -143,3 +143,77 @@ fn ping(port: u16) -> bool {
     stream.write_all(b"PING\r\n").is_ok()
         && stream.read(&mut answer).is_ok_and(|n| answer.get(..n).is_some_and(|a| a.starts_with(b"+PONG")))
 }
+
+/// A Redis Cluster of `masters` real `redis-server` processes (no replicas), each on a free loopback port
+/// with its own data folder and the project's durable settings, joined by `redis-cli --cluster create`.
+pub struct RedisCluster {
+    nodes: Vec<RedisProcess>,
+}
+
+impl RedisCluster {
+    pub fn start(masters: usize) -> Self {
+        let settings: Vec<&str> =
+            DURABLE.iter().copied().chain(["--cluster-enabled", "yes", "--cluster-node-timeout", "5000"]).collect();
+        let nodes: Vec<RedisProcess> = (0..masters).map(|_| RedisProcess::start_with(&settings)).collect();
+        let addresses: Vec<String> = nodes.iter().map(|n| format!("127.0.0.1:{}", n.port())).collect();
+        let created = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .status()
+            .expect("cannot run redis-cli (cargo xtask setup installs redis-tools)");
+        assert!(created.success(), "redis-cli --cluster create failed");
+        let cluster = Self { nodes };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !cluster.nodes.iter().all(|n| info(n.port(), "CLUSTER INFO").contains("cluster_state:ok")) {
+            assert!(Instant::now() < deadline, "the cluster did not reach cluster_state:ok within 20 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        cluster
+    }
+
+    /// The nodes' URLs.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(RedisProcess::url).collect()
+    }
+
+    pub async fn connection(&self) -> redis::cluster_async::ClusterConnection {
+        redis::cluster::ClusterClient::builder(self.urls())
+            .response_timeout(Duration::from_secs(30))
+            .build()
+            .expect("a cluster client")
+            .get_async_connection()
+            .await
+            .expect("the cluster answers")
+    }
+
+    /// The address (`127.0.0.1:PORT`) of the master holding `key`'s slot.
+    pub async fn node_of(&self, key: &str) -> String {
+        let slot: i64 = redis::cmd("CLUSTER").arg("KEYSLOT").arg(key).query_async(&mut self.connection().await).await.unwrap();
+        for node in &self.nodes {
+            let owned = info(node.port(), "CLUSTER NODES");
+            let myself = owned.lines().find(|l| l.contains("myself")).expect("a CLUSTER NODES line for the node itself");
+            for range in myself.split(' ').skip(8) {
+                let (from, to) = range.split_once('-').unwrap_or((range, range));
+                if let (Ok(from), Ok(to)) = (from.parse::<i64>(), to.parse::<i64>()) {
+                    if (from..=to).contains(&slot) {
+                        return format!("127.0.0.1:{}", node.port());
+                    }
+                }
+            }
+        }
+        panic!("no node holds slot {slot}");
+    }
+}
+
+/// A command's text answer from the node on `port`, through redis-cli.
+fn info(port: u16, command: &str) -> String {
+    let output = Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(command.split(' '))
+        .output()
+        .expect("cannot run redis-cli");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
