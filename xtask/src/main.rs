@@ -46,8 +46,9 @@ fn main() -> ExitCode {
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\n  serve   install what is missing, then serve the app at http://127.0.0.1:8080\n  \
-                 serve --shared\n          \
-                 the same, with the log shared through Redis and rewind-server (data under target/redis)\n  \
+                 serve --shared [--cluster]\n          \
+                 the same, with the log shared through Redis and rewind-server (data under target/redis; with\n          \
+                 --cluster a Redis Cluster of three masters, data under target/redis-cluster)\n  \
                  test    install what is missing, then run every test (native, browser, end-to-end)\n  \
                  bench [PART…]\n          install what is missing, then run the benchmarks (native, browser, app, history, scale, query, shared, size, baseline)\n  \
                  fuzz [SECONDS] [TARGET…]\n          \
@@ -212,7 +213,10 @@ fn trunk() -> Command {
 
 fn serve(args: &[String]) -> Result {
     if args.iter().any(|a| a == "--shared") {
-        return serve_shared();
+        return match args.iter().any(|a| a == "--cluster") {
+            true => serve_cluster(),
+            false => serve_shared(),
+        };
     }
     eprintln!("Rewind: open http://127.0.0.1:8080 once trunk says it is serving.");
     run(trunk().args(["serve", "--offline"]))
@@ -240,6 +244,55 @@ fn serve_shared() -> Result {
     run(Command::new(root().join("target/release/rewind-server"))
         .args(["--redis", &format!("redis://127.0.0.1:{REDIS_PORT}"), "--listen", "127.0.0.1:8080", "--dist"])
         .arg(root().join("dist")))
+}
+
+/// The shared log on a Redis Cluster of three masters (127.0.0.1:6391-6393, data under
+/// target/redis-cluster), each shop on the node its hash tag maps to; rewind-server in front on 127.0.0.1:8080.
+fn serve_cluster() -> Result {
+    const PORTS: [&str; 3] = ["6391", "6392", "6393"];
+    run(trunk().args(["build", "--release", "--offline"]))?;
+    run(cargo().args(["build", "--release", "-p", "rewind-server"]))?;
+    let answers = |port: &str, command: &[&str]| {
+        Command::new("redis-cli").args(["-p", port]).args(command).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    for port in PORTS {
+        if answers(port, &["ping"]).is_ok_and(|said| said.starts_with("PONG")) {
+            continue;
+        }
+        let data = root().join("target/redis-cluster").join(port);
+        std::fs::create_dir_all(&data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
+        run(Command::new(REDIS_SERVER)
+            .args(["--port", port, "--bind", "127.0.0.1", "--daemonize", "yes", "--appendonly", "yes"])
+            .args(["--appendfsync", "always", "--maxmemory-policy", "noeviction", "--save", ""])
+            .args(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--dir"])
+            .arg(&data)
+            .arg("--logfile")
+            .arg(data.join("redis.log")))?;
+    }
+    let nodes: Vec<String> = PORTS.iter().map(|port| format!("127.0.0.1:{port}")).collect();
+    let formed = |port: &str| answers(port, &["cluster", "info"]).is_ok_and(|said| said.contains("cluster_state:ok"));
+    if !formed(PORTS[0]) {
+        // Give the nodes a moment to listen, then join them (once: the nodes keep it in nodes.conf).
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        run(Command::new("redis-cli").args(["--cluster", "create"]).args(&nodes).args(["--cluster-replicas", "0", "--cluster-yes"]))?;
+        let started = Instant::now();
+        while !PORTS.iter().all(|port| formed(port)) {
+            if started.elapsed().as_secs() > 20 {
+                return Err("the Redis Cluster did not reach cluster_state:ok within 20 s (see target/redis-cluster/*/redis.log)".into());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    eprintln!(
+        "Rewind: a Redis Cluster of three masters on 127.0.0.1:{} (stop each with `redis-cli -p PORT shutdown`).",
+        PORTS.join(", ")
+    );
+    eprintln!("Rewind: open http://127.0.0.1:8080 (shop main) or http://127.0.0.1:8080/shop/NAME/ (shop NAME, on its own node).");
+    let mut server = Command::new(root().join("target/release/rewind-server"));
+    for node in &nodes {
+        server.args(["--redis-cluster", &format!("redis://{node}")]);
+    }
+    run(server.args(["--listen", "127.0.0.1:8080", "--dist"]).arg(root().join("dist")))
 }
 
 fn test(args: &[String]) -> Result {

@@ -177,7 +177,10 @@ pub async fn run(cli: cli::Cli) -> Result<(), Error> {
                 "rewind-server listens on http://{} (log at event {}, Redis {}, app from {}; at most {} connections and {} feeds)",
                 server.local_addr(),
                 server.started_at().head,
-                options.redis_url,
+                match options.redis_cluster.as_slice() {
+                    [] => options.redis_url.clone(),
+                    nodes => format!("Cluster at {}", nodes.join(", ")),
+                },
                 options.dist.display(),
                 server.limits.connections,
                 server.limits.feeds,
