@@ -4,6 +4,7 @@
 //! (group commit). Nothing waits on a lock but the batch; a page's command costs Redis a share of one
 //! script and one fsync instead of a race for the stream's head.
 
+use crate::metrics::ShopMetrics;
 use crate::redis_log::CommandKey;
 use crate::shared::{CommandError, Decision, SharedLog};
 use rewind_domain::Command;
@@ -29,24 +30,45 @@ struct Waiting {
 #[derive(Clone)]
 pub struct Decider {
     queue: mpsc::Sender<Waiting>,
+    metrics: Option<ShopMetrics>,
 }
 
 impl Decider {
     /// Starts the decider of the shop `shared` holds.
     pub fn spawn(shared: SharedLog) -> (Self, JoinHandle<()>) {
         let (queue, waiting) = mpsc::channel(MAX_WAITING);
-        (Self { queue }, tokio::spawn(run(shared, waiting)))
+        let metrics = shared.redis().metrics().cloned();
+        (Self { queue, metrics: metrics.clone() }, tokio::spawn(run(shared, waiting, metrics)))
     }
 
     /// Decides `command` and answers once its event is stored, or why not. A command whose request goes
     /// away meanwhile is decided all the same: its key tells the page's next request what became of it.
     pub async fn decide(&self, key: CommandKey, command: Command) -> Result<Decision, CommandError> {
         let (answer, decision) = oneshot::channel();
-        self.queue.try_send(Waiting { key, command, answer }).map_err(|error| match error {
+        let kind = command.kind();
+        let sent = self.queue.try_send(Waiting { key, command, answer }).map_err(|error| match error {
             mpsc::error::TrySendError::Full(_) => CommandError::Busy(MAX_WAITING),
             mpsc::error::TrySendError::Closed(_) => CommandError::ShuttingDown,
-        })?;
-        decision.await.map_err(|_| CommandError::ShuttingDown)?
+        });
+        let decided = match sent {
+            Ok(()) => {
+                if let Some(metrics) = &self.metrics {
+                    metrics.waiting.inc();
+                }
+                decision.await.map_err(|_| CommandError::ShuttingDown).and_then(|decided| decided)
+            }
+            Err(refused) => Err(refused),
+        };
+        if let Some(metrics) = &self.metrics {
+            let outcome = match &decided {
+                Ok(Decision::Stored { .. }) => "stored",
+                Ok(Decision::StoredBefore { .. }) => "stored_before",
+                Ok(Decision::Refused { .. }) => "refused",
+                Err(_) => "failed",
+            };
+            metrics.command(kind, outcome);
+        }
+        decided
     }
 }
 
@@ -57,7 +79,7 @@ struct Asked {
     answers: Vec<Answer>,
 }
 
-async fn run(shared: SharedLog, mut queue: mpsc::Receiver<Waiting>) {
+async fn run(shared: SharedLog, mut queue: mpsc::Receiver<Waiting>, metrics: Option<ShopMetrics>) {
     let mut carried: Option<Waiting> = None;
     loop {
         let first = match carried.take() {
@@ -69,6 +91,7 @@ async fn run(shared: SharedLog, mut queue: mpsc::Receiver<Waiting>) {
         };
         let mut batch: Vec<Asked> = Vec::new();
         let mut by_key: HashMap<CommandKey, usize> = HashMap::new();
+        let mut taken = 1;
         add(&mut batch, &mut by_key, first);
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {
@@ -78,18 +101,26 @@ async fn run(shared: SharedLog, mut queue: mpsc::Receiver<Waiting>) {
                     carried = Some(next);
                     break;
                 }
-                Ok(next) => add(&mut batch, &mut by_key, next),
+                Ok(next) => {
+                    taken += 1;
+                    add(&mut batch, &mut by_key, next);
+                }
                 Err(_) => break,
             }
         }
+        if let Some(metrics) = &metrics {
+            // A refund carried over to start the next batch is counted with that batch.
+            metrics.waiting.dec_by(taken);
+        }
         let asked: Vec<(CommandKey, Command)> = batch.iter().map(|a| (a.key.clone(), a.command.clone())).collect();
         // In a task of its own: a bug that panics on one batch answers that batch and the decider goes on.
+        let shared_shop = shared.redis().keys().shop.clone();
         let shared = shared.clone();
         let decided = tokio::spawn(async move { shared.decide_commands(&asked).await }).await;
         let decisions = match decided {
             Ok(decisions) => decisions,
             Err(join) if join.is_panic() => {
-                eprintln!("rewind-server: deciding a batch of commands panicked (a bug of the server); they were answered 500");
+                tracing::error!(shop = %shared_shop, "deciding a batch of commands panicked (a bug of the server); they were answered 500");
                 Err(CommandError::Failed)
             }
             Err(_) => Err(CommandError::ShuttingDown),

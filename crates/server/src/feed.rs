@@ -31,7 +31,7 @@ pub fn spawn(shared: SharedLog, initial: Version) -> (Feed, JoinHandle<()>) {
         while let Err(error) = follow(&shared, &tx, &up_tx, &mut outage).await {
             up_tx.send_replace(false);
             if !outage {
-                eprintln!("rewind-server: the feed of shop {} lost Redis ({error}); trying again every {RETRY:?}", shared.redis().keys().shop);
+                tracing::error!(shop = %shared.redis().keys().shop, %error, "the feed lost Redis; trying again every {RETRY:?}");
                 outage = true;
             }
             tokio::time::sleep(RETRY).await;
@@ -52,7 +52,7 @@ async fn follow(
     loop {
         let version = follower.head().await?.version;
         if std::mem::take(outage) {
-            eprintln!("rewind-server: the feed of shop {} reaches Redis again", shared.redis().keys().shop);
+            tracing::info!(shop = %shared.redis().keys().shop, "the feed reaches Redis again");
             shared.recheck_durable().await?;
         }
         up.send_if_modified(|was| !std::mem::replace(was, true));

@@ -157,10 +157,12 @@ impl Access {
             self.check_origin(&host, headers)?;
         }
         let api = rewind_protocol::api_of_path(path);
-        if api.is_some() {
+        // The metrics tell of every shop: they are guarded as the API is.
+        let metrics = path == "/metrics";
+        if api.is_some() || metrics {
             self.check_site(headers)?;
         }
-        if api.is_some_and(|(_, endpoint)| endpoint != endpoint::SESSION) {
+        if metrics || api.is_some_and(|(_, endpoint)| endpoint != endpoint::SESSION) {
             self.check_key(headers)?;
         }
         Ok(())

@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use rewind_protocol::{self as protocol, endpoint, API};
 use tower_http::catch_panic::CatchPanicLayer;
+use tracing::Instrument;
 use tower_http::services::{ServeDir, ServeFile};
 
 const EPOCH_HEADER: HeaderName = HeaderName::from_static(protocol::header::EPOCH);
@@ -117,6 +118,7 @@ pub fn router(state: AppState, dist: &Path) -> Router {
             .route(&format!("{api}/{{*rest}}"), any(no_such_endpoint));
     }
     routes
+        .route("/metrics", get(metrics))
         .method_not_allowed_fallback(wrong_method)
         .fallback_service(files)
         .layer(DefaultBodyLimit::max(SMALL_BODY_LIMIT))
@@ -124,6 +126,7 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         .layer(middleware::from_fn(time_limit))
         .layer(middleware::from_fn_with_state(access, guard))
         .layer(CatchPanicLayer::custom(panicked))
+        .layer(middleware::from_fn(in_span))
 }
 
 /// The page's files. A release build leaves `.br` and `.gz` copies beside them (Trunk.toml's hook): a browser
@@ -145,9 +148,22 @@ async fn time_limit(request: Request, next: Next) -> Response {
     }
 }
 
+/// Every line logged while a request is answered (a refusal, above all) says which request it was.
+async fn in_span(request: Request, next: Next) -> Response {
+    // At the level of warnings, so that a refusal's line names its request whatever level is logged.
+    let span = tracing::warn_span!("request", method = %request.method(), path = %request.uri().path());
+    next.run(request).instrument(span).await
+}
+
+/// `GET /metrics`: every metric of the copy, per shop, in Prometheus's text format (behind the access key
+/// where one is set, as the API is).
+async fn metrics(State(app): State<AppState>) -> Response {
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], app.shops.metrics().text()).into_response()
+}
+
 /// A panic in one request is that request's `500`; the copy goes on serving the others.
 fn panicked(_: Box<dyn Any + Send + 'static>) -> Response {
-    eprintln!("rewind-server: a request panicked (a bug of the server); it was answered 500 and the copy goes on");
+    tracing::error!("a request panicked (a bug of the server); it was answered 500 and the copy goes on");
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the server failed on this request (a bug): nothing was stored; try again")
         .into_response()
 }
@@ -372,7 +388,16 @@ async fn feed(
     upgrade
         .max_message_size(FEED_MESSAGE_LIMIT)
         .max_frame_size(FEED_MESSAGE_LIMIT)
-        .on_upgrade(move |socket| tell_versions(socket, shop.feed.clone(), shop.redis_up.clone(), permit))
+        .on_upgrade(move |socket| async move {
+            let pages = shop.shared.redis().metrics().map(|m| m.pages.clone());
+            if let Some(pages) = &pages {
+                pages.inc();
+            }
+            tell_versions(socket, shop.feed.clone(), shop.redis_up.clone(), permit).await;
+            if let Some(pages) = &pages {
+                pages.dec();
+            }
+        })
 }
 
 /// Sends the log's version when the socket opens and whenever it changes, until the page goes (it closes,

@@ -10,6 +10,7 @@ mod feed;
 mod guard;
 mod http;
 mod listener;
+mod metrics;
 mod produce;
 pub mod redis_log;
 mod refusal;
@@ -102,7 +103,7 @@ impl Server {
         };
         // The main shop is there from the start (`/` serves it); the others are opened when first asked for.
         redis.name_log().await.map_err(CacheError::Store)?;
-        let shops = Shops::new(redis, options.snapshots);
+        let shops = Shops::new(redis, options.snapshots, metrics::Metrics::new());
         let main = shops.get(&ShopName::main()).await.map_err(|e| match e {
             ShopError::Cache(cache) => ServeError::Cache(cache),
             ShopError::TooMany => ServeError::Cache(CacheError::Store(RedisLogError::Unexpected(e.to_string()))),
@@ -173,6 +174,11 @@ pub async fn run(cli: cli::Cli) -> Result<(), Error> {
         None => {
             let options = cli.serve.options()?.ok_or(Error::Usage)?;
             let server = Server::start(&options).await?;
+            tracing::info!(
+                listen = %server.local_addr(),
+                head = server.started_at().head,
+                "serving"
+            );
             println!(
                 "rewind-server listens on http://{} (log at event {}, Redis {}, app from {}; at most {} connections and {} feeds)",
                 server.local_addr(),

@@ -59,7 +59,7 @@ pub async fn serve(
                 Ok(accepted) => accepted,
                 // Out of file descriptors, or a connection reset before it was accepted: the next one may do.
                 Err(error) => {
-                    eprintln!("rewind-server: could not accept a connection ({error})");
+                    tracing::warn!(%error, "could not accept a connection");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }

@@ -5,6 +5,7 @@
 //! all of a shop's keys live on one node and a script may touch them together.
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use crate::metrics::{RedisMeter, ShopMetrics};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::{AsyncConnectionConfig, Client, RedisError, Script, Value};
@@ -437,7 +438,7 @@ async fn check_node_durable(conn: &mut impl redis::aio::ConnectionLike, node: Op
 
 /// The feed's own connection to a shop's stream.
 pub struct Follower {
-    conn: Conn,
+    conn: Metered,
     keys: Arc<ShopKeys>,
     block: Duration,
 }
@@ -560,6 +561,46 @@ impl redis::aio::ConnectionLike for Conn {
     }
 }
 
+/// A connection that counts its round trips (and their failures) in the shop's metrics.
+struct Metered {
+    conn: Conn,
+    meter: Option<RedisMeter>,
+}
+
+impl redis::aio::ConnectionLike for Metered {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> redis::RedisFuture<'a, Value> {
+        let meter = self.meter.clone();
+        let answer = self.conn.req_packed_command(cmd);
+        Box::pin(async move { counted(meter, answer.await) })
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<Value>> {
+        let meter = self.meter.clone();
+        let answer = self.conn.req_packed_commands(cmd, offset, count);
+        Box::pin(async move { counted(meter, answer.await) })
+    }
+
+    fn get_db(&self) -> i64 {
+        self.conn.get_db()
+    }
+}
+
+fn counted<T>(meter: Option<RedisMeter>, answer: redis::RedisResult<T>) -> redis::RedisResult<T> {
+    if let Some(meter) = meter {
+        meter.requests.inc();
+        // A script Redis does not have yet is loaded and run again: no failure of Redis's.
+        if answer.as_ref().is_err_and(|e| e.kind() != redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)) {
+            meter.errors.inc();
+        }
+    }
+    answer
+}
+
 /// A connection to the Redis Cluster whose nodes (some of them) are `urls`.
 async fn cluster_connection(urls: &[String], response_timeout: Duration) -> Result<ClusterConnection, RedisError> {
     let client = ClusterClient::builder(urls.iter().map(String::as_str))
@@ -577,6 +618,7 @@ pub struct RedisLog {
     source: Source,
     conn: Conn,
     keys: Arc<ShopKeys>,
+    metrics: Option<ShopMetrics>,
 }
 
 impl RedisLog {
@@ -600,7 +642,12 @@ impl RedisLog {
         if info.lines().any(|line| line.trim() == "cluster_enabled:1") {
             return Self::connect_cluster(&[url.to_owned()]).await;
         }
-        let redis = Self { source: Source::Node(client), conn: Conn::Node(conn), keys: Arc::new(ShopKeys::of(&ShopName::main())) };
+        let redis = Self {
+            source: Source::Node(client),
+            conn: Conn::Node(conn),
+            keys: Arc::new(ShopKeys::of(&ShopName::main())),
+            metrics: None,
+        };
         redis.check_durable().await.map_err(|source| ConnectError::NotDurable { url: url.to_owned(), source })?;
         Ok(redis)
     }
@@ -620,6 +667,7 @@ impl RedisLog {
             source: Source::Cluster(urls.to_vec()),
             conn: Conn::Cluster(conn),
             keys: Arc::new(ShopKeys::of(&ShopName::main())),
+            metrics: None,
         };
         redis.check_durable().await.map_err(|source| ConnectError::NotDurable { url: named, source })?;
         Ok(redis)
@@ -632,7 +680,20 @@ impl RedisLog {
 
     /// The same Redis, for shop `shop`'s log.
     pub fn shop(&self, shop: &ShopName) -> RedisLog {
-        Self { source: self.source.clone(), conn: self.conn.clone(), keys: Arc::new(ShopKeys::of(shop)) }
+        Self { source: self.source.clone(), conn: self.conn.clone(), keys: Arc::new(ShopKeys::of(shop)), metrics: None }
+    }
+
+    /// The same, counting what it does in `metrics`.
+    pub fn with_metrics(self, metrics: ShopMetrics) -> RedisLog {
+        Self { metrics: Some(metrics), ..self }
+    }
+
+    pub fn metrics(&self) -> Option<&ShopMetrics> {
+        self.metrics.as_ref()
+    }
+
+    fn conn(&self) -> Metered {
+        Metered { conn: self.conn.clone(), meter: self.metrics.as_ref().map(|m| m.redis.clone()) }
     }
 
     pub fn keys(&self) -> &ShopKeys {
@@ -641,7 +702,7 @@ impl RedisLog {
 
     /// Names the shop's log (its epoch), unless it has a name: once, before its first event is written.
     pub async fn name_log(&self) -> Result<(), RedisLogError> {
-        let _: Value = redis::cmd("SET").arg(&self.keys.epoch).arg(now_ms()).arg("NX").query_async(&mut self.conn.clone()).await?;
+        let _: Value = redis::cmd("SET").arg(&self.keys.epoch).arg(now_ms()).arg("NX").query_async(&mut self.conn()).await?;
         Ok(())
     }
 
@@ -649,7 +710,7 @@ impl RedisLog {
     /// one it lacks otherwise.
     pub async fn check_durable(&self) -> Result<(), RedisLogError> {
         match &self.source {
-            Source::Node(_) => check_node_durable(&mut self.conn.clone(), None).await,
+            Source::Node(_) => check_node_durable(&mut self.conn(), None).await,
             Source::Cluster(_) => {
                 for node in self.cluster_masters().await? {
                     let client = Client::open(format!("redis://{node}"))
@@ -667,7 +728,7 @@ impl RedisLog {
 
     /// The addresses (`host:port`) of the cluster's masters, as `CLUSTER NODES` tells them.
     pub async fn cluster_masters(&self) -> Result<Vec<String>, RedisLogError> {
-        let nodes: String = redis::cmd("CLUSTER").arg("NODES").query_async(&mut self.conn.clone()).await?;
+        let nodes: String = redis::cmd("CLUSTER").arg("NODES").query_async(&mut self.conn()).await?;
         Ok(nodes
             .lines()
             .filter_map(|line| {
@@ -685,8 +746,8 @@ impl RedisLog {
         if !self.is_cluster() {
             return Ok(None);
         }
-        let slot: i64 = redis::cmd("CLUSTER").arg("KEYSLOT").arg(&self.keys.stream).query_async(&mut self.conn.clone()).await?;
-        let slots: Value = redis::cmd("CLUSTER").arg("SLOTS").query_async(&mut self.conn.clone()).await?;
+        let slot: i64 = redis::cmd("CLUSTER").arg("KEYSLOT").arg(&self.keys.stream).query_async(&mut self.conn()).await?;
+        let slots: Value = redis::cmd("CLUSTER").arg("SLOTS").query_async(&mut self.conn()).await?;
         let Value::Array(ranges) = slots else { return Ok(None) };
         for range in ranges {
             let Value::Array(parts) = range else { continue };
@@ -721,22 +782,23 @@ impl RedisLog {
 
     /// The feed's own connection to the shop's stream, whose waits last at most `block`.
     pub async fn follower(&self, block: Duration) -> Result<Follower, RedisLogError> {
-        Ok(Follower { conn: self.dedicated(block * 2).await?, keys: Arc::clone(&self.keys), block })
+        let conn = Metered { conn: self.dedicated(block * 2).await?, meter: self.metrics.as_ref().map(|m| m.redis.clone()) };
+        Ok(Follower { conn, keys: Arc::clone(&self.keys), block })
     }
 
     /// The log's version (epoch 0 while the shop has no name).
     pub async fn version(&self) -> Result<Version, RedisLogError> {
-        Ok(head_on(&mut self.conn.clone(), &self.keys).await?.version)
+        Ok(head_on(&mut self.conn(), &self.keys).await?.version)
     }
 
     /// Where the stream ends.
     pub async fn head(&self) -> Result<Head, RedisLogError> {
-        head_on(&mut self.conn.clone(), &self.keys).await
+        head_on(&mut self.conn(), &self.keys).await
     }
 
     /// Up to `count` entries from sequence number `from` on, with where the stream ended as they were read.
     pub async fn read_from(&self, from: u64, count: usize) -> Result<Page, RedisLogError> {
-        read_on(&mut self.conn.clone(), &self.keys, from, count).await
+        read_on(&mut self.conn(), &self.keys, from, count).await
     }
 
     /// The checked append: stores `lines` (each with its chain) as events `head + 1, …` if the log is still
@@ -756,7 +818,7 @@ impl RedisLog {
             invocation.arg(line).arg(chain.to_hex());
         }
         let (answer, epoch, head, _chain, first): (String, String, u64, String, u64) =
-            invocation.invoke_async(&mut self.conn.clone()).await?;
+            invocation.invoke_async(&mut self.conn()).await?;
         let version = Version { epoch: parse_epoch(&epoch)?, head };
         match answer.as_str() {
             "ok" => Ok(Appended::Stored(version)),
@@ -785,8 +847,15 @@ impl RedisLog {
         for (line, chain, key) in events {
             invocation.arg(line).arg(chain.to_hex()).arg(key.as_str());
         }
+        let started = std::time::Instant::now();
         let (answer, epoch, head, _chain, seen): (String, String, u64, String, Vec<u64>) =
-            invocation.invoke_async(&mut self.conn.clone()).await?;
+            invocation.invoke_async(&mut self.conn()).await?;
+        if let Some(metrics) = &self.metrics {
+            metrics.commits.observe(started.elapsed().as_secs_f64());
+            if answer == "ok" {
+                metrics.groups.observe(events.len() as f64);
+            }
+        }
         let version = Version { epoch: parse_epoch(&epoch)?, head };
         match answer.as_str() {
             "ok" => Ok(Committed::Stored(version)),
@@ -807,7 +876,7 @@ impl RedisLog {
     pub async fn key_seen(&self, key: &CommandKey, epoch: u64) -> Result<Option<u64>, RedisLogError> {
         let mut invocation = KEY_STORED.key(&self.keys.stream);
         invocation.key(self.keys.key_record(key)).arg(key.as_str()).arg(epoch);
-        let seq: u64 = invocation.invoke_async(&mut self.conn.clone()).await?;
+        let seq: u64 = invocation.invoke_async(&mut self.conn()).await?;
         Ok((seq > 0).then_some(seq))
     }
 
@@ -819,7 +888,7 @@ impl RedisLog {
             .arg("seq")
             .arg("bytes")
             .arg("chain")
-            .query_async(&mut self.conn.clone())
+            .query_async(&mut self.conn())
             .await?;
         let (Some(epoch), Some(seq), Some(bytes), chain) = fields else { return Ok(None) };
         let Ok(epoch) = parse_epoch(&epoch) else { return Ok(None) };
@@ -832,7 +901,7 @@ impl RedisLog {
     pub async fn write_snapshot(&self, epoch: u64, seq: u64, chain: Chain, bytes: &[u8]) -> Result<SnapshotAnswer, RedisLogError> {
         let mut invocation = WRITE_SNAPSHOT.key(&self.keys.snapshot);
         invocation.key(&self.keys.stream).key(&self.keys.epoch).arg(epoch).arg(seq).arg(bytes).arg(chain.to_hex());
-        let (outcome, kept): (String, u64) = invocation.invoke_async(&mut self.conn.clone()).await?;
+        let (outcome, kept): (String, u64) = invocation.invoke_async(&mut self.conn()).await?;
         match outcome.as_str() {
             "stored" => Ok(SnapshotAnswer::Stored { seq: kept }),
             "kept" => Ok(SnapshotAnswer::AlreadyKept { seq: kept }),

@@ -69,6 +69,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        // One line per refusal, inside the request's span (its method and path).
+        if self.status.is_server_error() {
+            tracing::warn!(status = self.status.as_u16(), message = %self.body.message, "refused");
+        } else {
+            tracing::info!(status = self.status.as_u16(), message = %self.body.message, "refused");
+        }
         (self.status, Json(self.body)).into_response()
     }
 }

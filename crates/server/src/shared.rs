@@ -169,7 +169,7 @@ impl SharedLog {
             Err(other) => return Err(other),
         };
         if let Some(not) = &outcome {
-            eprintln!("rewind-server: appends are refused until Redis is durable again: {not}");
+            tracing::error!(shop = %self.redis.keys().shop, "appends are refused until Redis is durable again: {not}");
         }
         self.not_durable.send_replace(outcome);
         *self.checked_at.lock().await = Some(Instant::now());

@@ -8,6 +8,7 @@ use crate::redis_log::{RedisLog, ShopName, Version};
 use crate::shared::SharedLog;
 use crate::snapshot::{self, SnapshotPolicy};
 use crate::feed;
+use crate::metrics::Metrics;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{watch, OnceCell};
@@ -62,6 +63,7 @@ pub enum ShopError {
 pub struct Shops {
     redis: RedisLog,
     snapshots: SnapshotPolicy,
+    metrics: Metrics,
     /// A shop being opened is a cell not yet set: requests for it wait for the one opening, and requests for
     /// other shops do not wait at all.
     open: Arc<Mutex<HashMap<ShopName, Opening>>>,
@@ -71,8 +73,12 @@ pub struct Shops {
 type Opening = Arc<OnceCell<Arc<Shop>>>;
 
 impl Shops {
-    pub fn new(redis: RedisLog, snapshots: SnapshotPolicy) -> Shops {
-        Shops { redis, snapshots, open: Arc::default() }
+    pub fn new(redis: RedisLog, snapshots: SnapshotPolicy, metrics: Metrics) -> Shops {
+        Shops { redis, snapshots, metrics, open: Arc::default() }
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The shop `name`, opened if this copy has not served it yet.
@@ -85,7 +91,15 @@ impl Shops {
                 None => Arc::clone(open.entry(name.clone()).or_default()),
             }
         };
-        let shop = cell.get_or_try_init(|| async { Shop::open(self.redis.shop(name), self.snapshots).await.map(Arc::new) }).await?;
+        let shop = cell
+            .get_or_try_init(|| async {
+                let redis = self.redis.shop(name).with_metrics(self.metrics.shop(name.as_str()));
+                let shop = Shop::open(redis, self.snapshots).await.map(Arc::new)?;
+                self.metrics.shop_opened();
+                tracing::info!(shop = %name, head = shop.started_at.head, "shop opened");
+                Ok::<_, ShopError>(shop)
+            })
+            .await?;
         Ok(Arc::clone(shop))
     }
 }

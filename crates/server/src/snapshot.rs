@@ -40,7 +40,7 @@ pub fn spawn(shared: SharedLog, mut feed: watch::Receiver<Version>, policy: Snap
                     Ok(Some(seq)) => last = seq,
                     Ok(None) => {}
                     // Redis is away: the feed says so already, and the next tick tries again.
-                    Err(error) => eprintln!("rewind-server: no snapshot this time: {error}"),
+                    Err(error) => tracing::warn!(shop = %shared.redis().keys().shop, %error, "no snapshot this time"),
                 }
             }
             due = tokio::select! {

@@ -84,6 +84,28 @@ async fn each_shop_is_its_own_log_created_by_its_first_event() {
     assert_eq!(version["head"], 2, "{body}");
     assert_ne!(version["epoch"], 0, "the first event named the shop's log: {body}");
 
+    // Seen from outside: per shop, what was decided and how, the groups and their commits, Redis's round trips.
+    let order = r#"{"key":"key-of-a-refused-order","command":{"kind":"PlaceOrder","user":"nora","item":"tea","qty":1}}"#;
+    let refused = http.post(format!("{base}/shop/north/api/command")).header("content-type", "application/json").body(order).send().await.unwrap();
+    assert_eq!(refused.status().as_u16(), 422);
+    let (status, metrics) = get(format!("{base}/metrics")).await;
+    assert_eq!(status, 200);
+    for line in [
+        r#"rewind_commands_total{shop="north",kind="TopUp",outcome="stored"} 2"#,
+        r#"rewind_commands_total{shop="north",kind="PlaceOrder",outcome="refused"} 1"#,
+        r#"rewind_commands_total{shop="south",kind="TopUp",outcome="stored"} 2"#,
+        r#"rewind_group_commit_commands_count{shop="north"} 2"#,
+        r#"rewind_decider_waiting{shop="north"} 0"#,
+        r#"rewind_open_pages{shop="north"} 0"#,
+        r#"rewind_redis_errors_total{shop="north"} 0"#,
+        "rewind_shops_open 3",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "/metrics has {line}:\n{metrics}");
+    }
+    assert!(metrics.contains(r#"rewind_group_commit_seconds_bucket{le="#), "{metrics}");
+    let requests = metrics.lines().find(|l| l.starts_with(r#"rewind_redis_requests_total{shop="north"}"#)).unwrap();
+    assert!(requests.rsplit(' ').next().unwrap().parse::<u64>().unwrap() > 2, "{requests}");
+
     // A shop's page is the app; a name that is no shop's is refused with the rules.
     let (status, body) = get(format!("{base}/shop/north/")).await;
     assert_eq!(status, 200);
@@ -125,6 +147,8 @@ async fn every_shop_is_behind_the_servers_access_key_and_origin_check() {
     let base = copy.base();
     let answer = http.get(format!("{base}/shop/north/api/version")).send().await.unwrap();
     assert_eq!(answer.status().as_u16(), 401, "no key, no shop");
+    let answer = http.get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(answer.status().as_u16(), 401, "no key, no metrics");
     let answer = http.get(format!("{base}/shop/north/api/version")).header("x-rewind-key", key).send().await.unwrap();
     assert_eq!(answer.status().as_u16(), 200);
     let answer = http

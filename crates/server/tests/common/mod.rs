@@ -89,6 +89,8 @@ impl ServerProcess {
             .args(["--redis", &self.redis_url, "--listen", &format!("127.0.0.1:{}", self.port), "--dist"])
             .arg(self.dist.path())
             .args(&self.extra)
+            // Thousands of refusals are the point of some tests: only what goes wrong is worth a line here.
+            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
