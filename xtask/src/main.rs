@@ -363,8 +363,9 @@ fn bench(args: &[String]) -> Result {
     }
     if only("shared") {
         // The sync server beside raw XADD (redis-benchmark) in the same run.
-        run(cargo().args(["run", "--release", "-p", "rewind-server", "--example", "bench"]))?;
+        // The example starts copies of the release binary in processes of their own: it is built first.
         run(cargo().args(["build", "--release", "-p", "rewind-server"]))?;
+        run(cargo().args(["run", "--release", "-p", "rewind-server", "--example", "bench"]))?;
         run(trunk().args(["build", "--release", "--offline"]))?;
         run(Command::new("python3").current_dir(root()).args(["tests/e2e/bench_shared.py"]))?;
     }

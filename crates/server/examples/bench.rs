@@ -12,7 +12,7 @@ mod client;
 mod redis_process;
 
 use client::{top_up, Api, Attempt, Mirror};
-use redis_process::RedisProcess;
+use redis_process::{RedisCluster, RedisProcess};
 use rewind_server::{produce, AccessOptions, ProduceOptions, RedisLog, ServeOptions, Server, SnapshotPolicy};
 use std::error::Error;
 use std::net::SocketAddr;
@@ -47,17 +47,48 @@ async fn main() -> Result<()> {
     let figures = append_run(&[one.api(), two.api()]).await?;
     figures.print("two copies");
 
-    println!("commands decided by the server (POST /api/command, one top-up each, a key each), {COMMAND_SECONDS} s per row:");
-    for clients in [1, 8, 64] {
-        command_run(&[one.base()], clients).await?.print(&format!("one copy, {clients:>2} clients"));
-    }
-    command_run(&[one.base(), two.base()], 64).await?.print("two copies, 64 clients");
     one.stop().await;
     two.stop().await;
 
-    for clients in [8, 1, 64] {
-        redis_benchmark(redis.port(), clients)?;
+    // Commands through a copy in a process of its own, so that the CPU each process spends (the copy, Redis,
+    // the clients in this process) is told apart: that is the profile of what bounds each row.
+    println!(
+        "commands decided by the server (POST /api/command, one top-up each, a key each; the copy in its own \
+         process), {COMMAND_SECONDS} s per row; CPU of {} cores:",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    let copy = ServerChild::start(&redis.url(), dist.path())?;
+    let mut pids = vec![("server", copy.pid()), ("redis", redis.pid().unwrap_or(0))];
+    for clients in [1, 8, 64] {
+        let cpu = CpuMeter::start(&pids);
+        let figures = command_run(&["main"], &[copy.base()], clients).await?;
+        figures.print(&format!("one shop, {clients:>2} clients"));
+        cpu.print_per(figures.stored as u64);
     }
+    drop(copy);
+    for clients in [8, 1, 64] {
+        let cpu = CpuMeter::start(&[("redis", redis.pid().unwrap_or(0))]);
+        let sent = redis_benchmark(redis.port(), clients)?;
+        cpu.print_per(sent);
+    }
+
+    let shops: Vec<String> = (0..8).map(|n| format!("shop{n}")).collect();
+    let shops: Vec<&str> = shops.iter().map(String::as_str).collect();
+    let copy = ServerChild::start(&redis.url(), dist.path())?;
+    pids[0].1 = copy.pid();
+    let cpu = CpuMeter::start(&pids);
+    command_run(&shops, &[copy.base()], 64).await?.print("8 shops × 8 clients, one Redis");
+    cpu.print();
+    drop(copy);
+    let cluster = RedisCluster::start(3);
+    let copy = ServerChild::start(&cluster.urls()[0], dist.path())?;
+    let mut pids = vec![("server", copy.pid())];
+    pids.extend(cluster.pids().into_iter().map(|pid| ("redis node", pid)));
+    let cpu = CpuMeter::start(&pids);
+    command_run(&shops, &[copy.base()], 64).await?.print("8 shops × 8 clients, three-master cluster");
+    cpu.print();
+    drop(copy);
+    drop(cluster);
 
     let redis_log = RedisLog::connect(&redis.url()).await?;
     let head = redis_log.version().await?.head;
@@ -233,15 +264,18 @@ impl CommandFigures {
 }
 
 /// `clients` clients, each sending one top-up after another (a key each) for [`COMMAND_SECONDS`], spread
-/// over `copies`.
-async fn command_run(copies: &[String], clients: usize) -> Result<CommandFigures> {
+/// over `shops` and `copies`.
+async fn command_run(shops: &[&str], copies: &[String], clients: usize) -> Result<CommandFigures> {
     static RUN: AtomicU64 = AtomicU64::new(0);
     let run = RUN.fetch_add(1, Ordering::Relaxed);
     let started = Instant::now();
     let until = started + Duration::from_secs(COMMAND_SECONDS);
     let mut tasks = Vec::new();
     for c in 0..clients {
-        let url = format!("{}/api/command", copies[c % copies.len()]);
+        let url = match shops[c % shops.len()] {
+            "main" => format!("{}/api/command", copies[c % copies.len()]),
+            shop => format!("{}/shop/{shop}/api/command", copies[c % copies.len()]),
+        };
         tasks.push(tokio::spawn(async move {
             let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().map_err(|e| e.to_string())?;
             let mut latencies = Vec::new();
@@ -273,8 +307,9 @@ async fn command_run(copies: &[String], clients: usize) -> Result<CommandFigures
     Ok(figures)
 }
 
-/// Raw `XADD`s against the same Redis, for scale: what Redis does without the checks and the script.
-fn redis_benchmark(port: u16, clients: usize) -> Result<()> {
+/// Raw `XADD`s against the same Redis, for scale: what Redis does without the checks and the script. Returns
+/// how many were sent.
+fn redis_benchmark(port: u16, clients: usize) -> Result<u64> {
     let output = std::process::Command::new("redis-benchmark")
         .args(["-p", &port.to_string(), "-n", "20000", "-c", &clients.to_string(), "-q", "XADD", "bench", "*", "f", "v"])
         .output()?;
@@ -302,5 +337,97 @@ fn redis_benchmark(port: u16, clients: usize) -> Result<()> {
         (Some(rps), None) => println!("raw XADD (redis-benchmark, {clients} clients): {rps:.0} requests/s"),
         _ => println!("raw XADD: could not read redis-benchmark's figures (status {})", output.status),
     }
-    Ok(())
+    Ok(20_000)
+}
+
+/// A server copy in a process of its own (the release binary beside this example), killed when dropped.
+struct ServerChild {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl ServerChild {
+    fn start(redis_url: &str, dist: &Path) -> Result<Self> {
+        let binary = std::env::var("REWIND_SERVER").map(std::path::PathBuf::from).unwrap_or_else(|_| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/rewind-server")
+        });
+        let port = redis_process::free_port();
+        let child = std::process::Command::new(&binary)
+            .args(["--redis", redis_url, "--listen", &format!("127.0.0.1:{port}"), "--dist"])
+            .arg(dist)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {} ({e}): cargo build --release -p rewind-server first", binary.display()))?;
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if started.elapsed() > Duration::from_secs(20) {
+                return Err("the server copy did not listen within 20 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(Self { child, port })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for ServerChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// CPU time each process (and this one, the clients) spends over a run, from /proc: what the run was
+/// bound by, measured rather than guessed.
+struct CpuMeter {
+    started: Instant,
+    processes: Vec<(&'static str, u32, f64)>,
+    clients: f64,
+}
+
+impl CpuMeter {
+    fn start(processes: &[(&'static str, u32)]) -> Self {
+        let processes = processes.iter().map(|&(name, pid)| (name, pid, cpu_seconds(&pid.to_string()))).collect();
+        Self { started: Instant::now(), processes, clients: cpu_seconds("self") }
+    }
+
+    /// As [`CpuMeter::print`], with what the first process (the server, or Redis) spent per request.
+    fn print_per(&self, requests: u64) {
+        self.print();
+        let wall = self.started.elapsed().as_secs_f64();
+        if let Some((name, pid, before)) = self.processes.iter().find(|(name, ..)| *name == "redis") {
+            let spent = cpu_seconds(&pid.to_string()) - before;
+            println!("    {name}: {:.1} µs of CPU per request ({requests} in {wall:.1} s)", spent / requests.max(1) as f64 * 1e6);
+        }
+    }
+
+    fn print(&self) {
+        let wall = self.started.elapsed().as_secs_f64();
+        let mut parts: Vec<String> = self
+            .processes
+            .iter()
+            .map(|(name, pid, before)| format!("{name} {:.0}%", (cpu_seconds(&pid.to_string()) - before) / wall * 100.0))
+            .collect();
+        parts.push(format!("clients {:.0}%", (cpu_seconds("self") - self.clients) / wall * 100.0));
+        println!("    CPU (100% = one core busy): {}", parts.join(", "));
+    }
+}
+
+/// User and system CPU seconds of process `pid` (`self` for this one) so far; 0 if it cannot be read.
+fn cpu_seconds(pid: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
+    // The command name, in parentheses, may hold spaces: the fields are counted after it.
+    let Some((_, after)) = stat.rsplit_once(')') else { return 0.0 };
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |ix: usize| fields.get(ix).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name and state.
+    (ticks(11) + ticks(12)) / 100.0
 }

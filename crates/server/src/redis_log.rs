@@ -171,42 +171,27 @@ end
 return {'ok', epoch, head + n, ARGV[5 + 2 * n], 0}
 "#;
 
-/// The group commit of the server's decider: the events of several commands, each with its own key, stored
-/// together or not at all. `KEYS[3..]` are the commands' key records; `ARGV` is the epoch, head and chain they
-/// were decided on, how long a key is kept, then for each event its line, its chain and its command's key.
-/// A key stored before answers which (its index among the events, and the seq of its first event, in pairs)
-/// and stores nothing: the decider drops that command and decides the others again. As in the single
+/// The group commit of the server's decider: the events of several commands, each carrying its command's
+/// key, stored together or not at all. `ARGV` is the epoch, head and chain they were decided on, then for
+/// each event its line, its chain and its command's key. No key is looked up here: the copy decided on a
+/// cache that holds every key of the stream up to `head`, and the check of the head and chain refuses the
+/// write if anything (a command of the same key, from another copy) was stored since. As in the single
 /// append, everything that can refuse is checked before the first `XADD`.
 const COMMANDS_LUA: &str = r#"
 local epoch = redis.call('GET', KEYS[2])
 local head, chain, deleted = log_head(KEYS[1])
 chain = chain or ''
-local n = #KEYS - 2
-if epoch then
-  local seen = {}
-  for i = 1, n do
-    local at = key_stored(KEYS[1], KEYS[2 + i], ARGV[3 * i + 4], epoch)
-    if at then
-      seen[#seen + 1] = i
-      seen[#seen + 1] = at
-    end
-  end
-  if #seen > 0 then
-    return {'seen', epoch, head, chain, seen}
-  end
-end
 if deleted then
-  return {'damaged', epoch or '0', head, chain, {}}
+  return {'damaged', epoch or '0', head, chain}
 end
 if epoch ~= ARGV[1] or head ~= tonumber(ARGV[2]) or (chain ~= '' and chain ~= ARGV[3]) then
-  return {'stale', epoch or '0', head, chain, {}}
+  return {'stale', epoch or '0', head, chain}
 end
+local n = math.floor((#ARGV - 3) / 3)
 for i = 1, n do
-  local seq = head + i
-  redis.call('XADD', KEYS[1], seq .. '-0', 'event', ARGV[3 * i + 2], 'chain', ARGV[3 * i + 3], 'key', ARGV[3 * i + 4])
-  redis.call('SET', KEYS[2 + i], epoch .. ':' .. seq, 'EX', ARGV[4])
+  redis.call('XADD', KEYS[1], (head + i) .. '-0', 'event', ARGV[3 * i + 1], 'chain', ARGV[3 * i + 2], 'key', ARGV[3 * i + 3])
 end
-return {'ok', epoch, head + n, ARGV[3 * n + 3], {}}
+return {'ok', epoch, head + n, ARGV[3 * n + 2]}
 "#;
 
 /// Stores a snapshot only if it belongs to this epoch, is not past the stream's head, names the same log as
@@ -472,9 +457,6 @@ pub enum Committed {
     Stored(Version),
     /// Nothing is stored: the log was not at the version the events were decided on, but at this one.
     Stale(Version),
-    /// Nothing is stored: the keys of these events (their index in the batch, from 0) were stored before,
-    /// each with its event at the seq beside it.
-    Seen { stored: Vec<(usize, u64)>, version: Version },
     /// Nothing is stored: entries were deleted from the stream.
     Damaged(Version),
 }
@@ -830,8 +812,7 @@ impl RedisLog {
     }
 
     /// The group commit: stores `events` (each its line, its chain and its command's key) as events
-    /// `head + 1, …` if the log is still at `decided_on` with chain `chain` and none of the keys was stored
-    /// before.
+    /// `head + 1, …` if the log is still at `decided_on` with chain `chain`.
     pub async fn commit(
         &self,
         decided_on: Version,
@@ -840,16 +821,12 @@ impl RedisLog {
     ) -> Result<Committed, RedisLogError> {
         let mut invocation = COMMANDS.key(&self.keys.stream);
         invocation.key(&self.keys.epoch);
-        for (_, _, key) in events {
-            invocation.key(self.keys.key_record(key));
-        }
-        invocation.arg(decided_on.epoch).arg(decided_on.head).arg(chain.to_hex()).arg(KEY_TTL_SECS);
+        invocation.arg(decided_on.epoch).arg(decided_on.head).arg(chain.to_hex());
         for (line, chain, key) in events {
             invocation.arg(line).arg(chain.to_hex()).arg(key.as_str());
         }
         let started = std::time::Instant::now();
-        let (answer, epoch, head, _chain, seen): (String, String, u64, String, Vec<u64>) =
-            invocation.invoke_async(&mut self.conn()).await?;
+        let (answer, epoch, head, _chain): (String, String, u64, String) = invocation.invoke_async(&mut self.conn()).await?;
         if let Some(metrics) = &self.metrics {
             metrics.commits.observe(started.elapsed().as_secs_f64());
             if answer == "ok" {
@@ -860,13 +837,6 @@ impl RedisLog {
         match answer.as_str() {
             "ok" => Ok(Committed::Stored(version)),
             "stale" => Ok(Committed::Stale(version)),
-            "seen" => {
-                let stored = seen
-                    .chunks_exact(2)
-                    .filter_map(|pair| Some((usize::try_from(pair.first()?.checked_sub(1)?).ok()?, *pair.get(1)?)))
-                    .collect();
-                Ok(Committed::Seen { stored, version })
-            }
             "damaged" => Ok(Committed::Damaged(version)),
             other => Err(RedisLogError::Unexpected(format!("the commit script answered {other:?}"))),
         }

@@ -343,8 +343,8 @@ impl SharedLog {
     }
 
     /// Decides a batch of commands in order on the log as Redis holds it and stores the events of those the
-    /// rules allow in one checked write (the group commit), each with its key: a key stored before, by an
-    /// earlier request or another copy, answers where, and stores nothing again. When another copy wrote
+    /// rules allow in one checked write (the group commit), each with its key: a key the log holds already
+    /// (an earlier request, perhaps to another copy) answers where, and stores nothing again. When another copy wrote
     /// first, the copy reads what it wrote and decides the batch again on the new log. Answers one
     /// [`Decision`] per command, in order. The keys of a batch differ (the decider gives requests of one key
     /// one answer), and a refund comes only first (see [`Cache::decide`]).
@@ -356,15 +356,12 @@ impl SharedLog {
             self.redis.name_log().await.map_err(|e| CommandError::NotStored(e.to_string()))?;
             self.catch_up(&mut cache).await?;
         }
-        // Commands found stored before, with the seq of their event.
-        let mut before: Vec<Option<u64>> = vec![None; asked.len()];
         for _ in 0..MAX_DECISIONS {
             // A command the log holds already (sent again after a lost answer, perhaps to another copy) is
             // answered where it is, never decided again: on the log that holds it, it could be refused.
             let turns: Vec<Turn<'_>> = asked
                 .iter()
-                .zip(&before)
-                .map(|((key, command), before)| match before.or_else(|| cache.key_stored(key)) {
+                .map(|(key, command)| match cache.key_stored(key) {
                     Some(seq) => Turn::StoredBefore(seq),
                     None => Turn::Waiting(command),
                 })
@@ -415,15 +412,6 @@ impl SharedLog {
             cache.log_mut().names_mut().roll_back(names_before);
             match committed {
                 Ok(Committed::Stored(_) | Committed::Stale(_)) => {}
-                Ok(Committed::Seen { stored, .. }) => {
-                    for (event, seq) in stored {
-                        if let Some(&ix) = owners.get(event) {
-                            if let Some(slot) = before.get_mut(ix) {
-                                *slot = Some(seq);
-                            }
-                        }
-                    }
-                }
                 Ok(Committed::Damaged(version)) => {
                     return Err(CacheError::Deleted { head: version.head }.into());
                 }
@@ -441,8 +429,7 @@ impl SharedLog {
                     };
                 }
             }
-            // Another copy wrote first (or some commands were stored before): read the log as it is now and
-            // decide again.
+            // Another copy wrote first: read the log as it is now (its keys too) and decide again.
             self.catch_up(&mut cache).await?;
         }
         Err(CommandError::Contended)
