@@ -3,6 +3,7 @@
 until another page (another browser profile) shows it, and a new page's restore with 1,000,000 events in the
 stream (the server's snapshot plus the tail, then the whole history). Run by `cargo xtask bench shared`
 after a release trunk build and `cargo build --release -p rewind-server`."""
+import json
 import pathlib
 import statistics
 import sys
@@ -87,7 +88,7 @@ def main():
             while log.get("api/snapshot")[0] != 200 and time.monotonic() < deadline:
                 time.sleep(0.5)
             seq = log.get("api/snapshot")[1].get("x-rewind-seq")
-            head = int(log.get("api/version")[2].decode().split('"head":')[1].rstrip("}"))
+            head = json.loads(log.get("api/version")[2])["head"]
 
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             page = context.new_page()
