@@ -67,7 +67,7 @@ async fn main() -> Result<()> {
     }
     drop(copy);
     for clients in [8, 1, 64] {
-        let cpu = CpuMeter::start(&[("redis", redis.pid().unwrap_or(0))]);
+        let cpu = CpuMeter::start_without_clients(&[("redis", redis.pid().unwrap_or(0))]);
         let sent = redis_benchmark(redis.port(), clients)?;
         cpu.print_per(sent);
     }
@@ -390,13 +390,19 @@ impl Drop for ServerChild {
 struct CpuMeter {
     started: Instant,
     processes: Vec<(&'static str, u32, f64)>,
-    clients: f64,
+    /// This process's CPU time at the start, when the clients run in it.
+    clients: Option<f64>,
 }
 
 impl CpuMeter {
     fn start(processes: &[(&'static str, u32)]) -> Self {
         let processes = processes.iter().map(|&(name, pid)| (name, pid, cpu_seconds(&pid.to_string()))).collect();
-        Self { started: Instant::now(), processes, clients: cpu_seconds("self") }
+        Self { started: Instant::now(), processes, clients: Some(cpu_seconds("self")) }
+    }
+
+    /// For a run whose clients are another program (redis-benchmark).
+    fn start_without_clients(processes: &[(&'static str, u32)]) -> Self {
+        Self { clients: None, ..Self::start(processes) }
     }
 
     /// As [`CpuMeter::print`], with what the first process (the server, or Redis) spent per request.
@@ -416,7 +422,9 @@ impl CpuMeter {
             .iter()
             .map(|(name, pid, before)| format!("{name} {:.0}%", (cpu_seconds(&pid.to_string()) - before) / wall * 100.0))
             .collect();
-        parts.push(format!("clients {:.0}%", (cpu_seconds("self") - self.clients) / wall * 100.0));
+        if let Some(clients) = self.clients {
+            parts.push(format!("clients {:.0}%", (cpu_seconds("self") - clients) / wall * 100.0));
+        }
         println!("    CPU (100% = one core busy): {}", parts.join(", "));
     }
 }

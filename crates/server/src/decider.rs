@@ -46,18 +46,22 @@ impl Decider {
     pub async fn decide(&self, key: CommandKey, command: Command) -> Result<Decision, CommandError> {
         let (answer, decision) = oneshot::channel();
         let kind = command.kind();
+        // Counted before it is sent: the decider may take it (and count it out) before `try_send` returns.
+        if let Some(metrics) = &self.metrics {
+            metrics.waiting.inc();
+        }
         let sent = self.queue.try_send(Waiting { key, command, answer }).map_err(|error| match error {
             mpsc::error::TrySendError::Full(_) => CommandError::Busy(MAX_WAITING),
             mpsc::error::TrySendError::Closed(_) => CommandError::ShuttingDown,
         });
         let decided = match sent {
-            Ok(()) => {
+            Ok(()) => decision.await.map_err(|_| CommandError::ShuttingDown).and_then(|decided| decided),
+            Err(refused) => {
                 if let Some(metrics) = &self.metrics {
-                    metrics.waiting.inc();
+                    metrics.waiting.dec();
                 }
-                decision.await.map_err(|_| CommandError::ShuttingDown).and_then(|decided| decided)
+                Err(refused)
             }
-            Err(refused) => Err(refused),
         };
         if let Some(metrics) = &self.metrics {
             let outcome = match &decided {

@@ -7,7 +7,7 @@ use crate::guard::{guard, Access};
 use crate::redis_log::Version;
 use crate::refusal::ApiError;
 use crate::request::{AppendBody, AppendQuery, EventsQuery, RequestError, BODY_LIMIT, MAX_APPEND_EVENTS};
-use crate::redis_log::{CommandKey, ShopName};
+use crate::redis_log::{Chain, CommandKey, ShopName};
 use crate::shared::{AppendError, CommandError, Decision, Mark, ReadError};
 use crate::shops::{Shop, ShopError, Shops};
 use axum::extract::FromRequestParts;
@@ -70,29 +70,45 @@ pub struct AppState {
     pub access: Arc<Access>,
 }
 
-/// The shop a request of the API is about: `/api/…` is the main shop, `/shop/NAME/api/…` shop NAME,
-/// opened on this copy if it was not yet.
+/// The shop a request that writes (or listens) is about: `/api/…` is the main shop, `/shop/NAME/api/…`
+/// shop NAME, opened on this copy if it was not yet.
 struct ShopOf(Arc<Shop>);
+
+/// The shop a read is about, if it has a log: a read of a shop nobody wrote to opens nothing.
+struct ShopIfAny(Option<Arc<Shop>>);
+
+fn shop_name(parts: &Parts) -> Result<ShopName, ApiError> {
+    let (name, _) = protocol::api_of_path(parts.uri.path()).unwrap_or((protocol::MAIN_SHOP, ""));
+    ShopName::parse(name).map_err(|e| {
+        ApiError::new(StatusCode::NOT_FOUND, format!("there is no shop {name:?}: a shop's name is 1 to 32 of A-Z a-z 0-9 _ - (this one {e})"))
+    })
+}
 
 impl FromRequestParts<AppState> for ShopOf {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
-        let (name, _) = protocol::api_of_path(parts.uri.path()).unwrap_or((protocol::MAIN_SHOP, ""));
-        let name = ShopName::parse(name).map_err(|e| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!("there is no shop {name:?}: a shop's name is 1 to 32 of A-Z a-z 0-9 _ - (this one {e})"),
-            )
-        })?;
-        app.shops.get(&name).await.map(ShopOf).map_err(ApiError::from)
+        let name = shop_name(parts)?;
+        match app.shops.get(&name, true).await? {
+            Some(shop) => Ok(ShopOf(shop)),
+            None => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the shop could not be opened: try again")),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for ShopIfAny {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let name = shop_name(parts)?;
+        Ok(ShopIfAny(app.shops.get(&name, false).await?))
     }
 }
 
 impl From<ShopError> for ApiError {
     fn from(error: ShopError) -> Self {
         match error {
-            ShopError::TooMany => Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
+            ShopError::TooMany | ShopError::Interrupted => Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
             ShopError::Cache(cache) => cache.into(),
         }
     }
@@ -208,9 +224,9 @@ impl From<CommandError> for ApiError {
     fn from(error: CommandError) -> Self {
         let message = error.to_string();
         match error {
-            CommandError::NotStored(_) | CommandError::Contended | CommandError::Busy(_) | CommandError::ShuttingDown => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
-            }
+            // The server is busy, not gone: the page sends it again in a moment rather than say Redis is down.
+            CommandError::Contended | CommandError::Busy(_) => Self::new(StatusCode::TOO_MANY_REQUESTS, message),
+            CommandError::NotStored(_) | CommandError::ShuttingDown => Self::new(StatusCode::SERVICE_UNAVAILABLE, message),
             CommandError::Unconfirmed(_) | CommandError::Failed => Self::outcome_unknown(message),
             CommandError::Damaged(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, message),
         }
@@ -240,12 +256,32 @@ impl MarkJson {
     }
 }
 
-async fn version(ShopOf(shop): ShopOf) -> Result<Json<MarkJson>, ApiError> {
-    Ok(MarkJson::new(shop.shared.mark().await?, false))
+/// A shop with no log yet: no name (epoch 0), no event.
+const NO_LOG: Mark = Mark { version: Version { epoch: 0, head: 0 }, chain: Chain([0; 16]) };
+
+async fn version(ShopIfAny(shop): ShopIfAny) -> Result<Json<MarkJson>, ApiError> {
+    let mark = match shop {
+        Some(shop) => shop.shared.mark().await?,
+        None => NO_LOG,
+    };
+    Ok(MarkJson::new(mark, false))
 }
 
-async fn events(ShopOf(shop): ShopOf, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+async fn events(ShopIfAny(shop): ShopIfAny, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let query = EventsQuery::parse(query.as_deref())?;
+    let Some(shop) = shop else {
+        if query.after > 0 {
+            return Err(ReadError::PastHead { after: query.after, version: NO_LOG.version }.into());
+        }
+        let headers = [
+            (CONTENT_TYPE, FRAMES.to_owned()),
+            (EPOCH_HEADER, "0".to_owned()),
+            (HEAD_HEADER, "0".to_owned()),
+            (LAST_HEADER, "0".to_owned()),
+            (CHAIN_HEADER, NO_LOG.chain.to_hex()),
+        ];
+        return Ok((headers, Vec::<u8>::new()).into_response());
+    };
     let frames = shop.shared.events_after(query).await?;
     let headers = [
         (CONTENT_TYPE, FRAMES.to_owned()),
@@ -330,7 +366,8 @@ async fn command(ShopOf(shop): ShopOf, body: Bytes) -> Result<Json<protocol::Com
     }))
 }
 
-async fn snapshot(ShopOf(shop): ShopOf) -> Result<Response, ApiError> {
+async fn snapshot(ShopIfAny(shop): ShopIfAny) -> Result<Response, ApiError> {
+    let Some(shop) = shop else { return Ok(StatusCode::NO_CONTENT.into_response()) };
     let Some(stored) = shop.shared.snapshot().await? else { return Ok(StatusCode::NO_CONTENT.into_response()) };
     let headers = [
         (CONTENT_TYPE, FRAMES.to_owned()),

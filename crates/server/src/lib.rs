@@ -104,11 +104,11 @@ impl Server {
         // The main shop is there from the start (`/` serves it); the others are opened when first asked for.
         redis.name_log().await.map_err(CacheError::Store)?;
         let shops = Shops::new(redis, options.snapshots, metrics::Metrics::new());
-        let main = shops.get(&ShopName::main()).await.map_err(|e| match e {
+        let main = shops.get(&ShopName::main(), true).await.map_err(|e| match e {
             ShopError::Cache(cache) => ServeError::Cache(cache),
-            ShopError::TooMany => ServeError::Cache(CacheError::Store(RedisLogError::Unexpected(e.to_string()))),
+            other => ServeError::Cache(CacheError::Store(RedisLogError::Unexpected(other.to_string()))),
         })?;
-        let started_at = main.started_at;
+        let started_at = main.map(|main| main.started_at).unwrap_or_default();
         let listener = TcpListener::bind(options.listen)
             .await
             .map_err(|source| ServeError::Bind { addr: options.listen, source })?;

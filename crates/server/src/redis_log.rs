@@ -8,6 +8,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnecti
 use crate::metrics::{RedisMeter, ShopMetrics};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
 use redis::{AsyncConnectionConfig, Client, RedisError, Script, Value};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -421,6 +422,30 @@ async fn check_node_durable(conn: &mut impl redis::aio::ConnectionLike, node: Op
     Ok(())
 }
 
+/// The settings of one node of a cluster, asked through the cluster connection.
+async fn check_routed_durable(cluster: &mut ClusterConnection, route: SingleNodeRoutingInfo, node: &str) -> Result<(), RedisLogError> {
+    for (setting, wanted) in DURABLE_SETTINGS {
+        let mut ask = redis::cmd("CONFIG");
+        ask.arg("GET").arg(setting);
+        let answer = cluster.route_command(ask, RoutingInfo::SingleNode(route.clone())).await?;
+        let found = match answer {
+            Value::Array(pair) => match pair.get(1) {
+                Some(Value::BulkString(value)) => String::from_utf8_lossy(value).into_owned(),
+                _ => "(not reported)".to_owned(),
+            },
+            Value::Map(pairs) => match pairs.first() {
+                Some((_, Value::BulkString(value))) => String::from_utf8_lossy(value).into_owned(),
+                _ => "(not reported)".to_owned(),
+            },
+            _ => "(not reported)".to_owned(),
+        };
+        if found != wanted {
+            return Err(NotDurable { setting, found: format!("{found} (on cluster node {node})"), wanted }.into());
+        }
+    }
+    Ok(())
+}
+
 /// The feed's own connection to a shop's stream.
 pub struct Follower {
     conn: Metered,
@@ -651,13 +676,19 @@ impl RedisLog {
             keys: Arc::new(ShopKeys::of(&ShopName::main())),
             metrics: None,
         };
-        redis.check_durable().await.map_err(|source| ConnectError::NotDurable { url: named, source })?;
+        redis.check_every_master().await.map_err(|source| ConnectError::NotDurable { url: named, source })?;
         Ok(redis)
     }
 
     /// Whether this is a Redis Cluster.
     pub fn is_cluster(&self) -> bool {
         matches!(self.source, Source::Cluster(_))
+    }
+
+    /// Whether the shop has a log in Redis (its first event named it).
+    pub async fn exists(&self) -> Result<bool, RedisLogError> {
+        let named: bool = redis::cmd("EXISTS").arg(&self.keys.epoch).query_async(&mut self.conn()).await?;
+        Ok(named)
     }
 
     /// The same Redis, for shop `shop`'s log.
@@ -688,24 +719,27 @@ impl RedisLog {
         Ok(())
     }
 
-    /// Whether Redis runs with every setting of [`DURABLE_SETTINGS`] (on a cluster, every master); the first
-    /// one it lacks otherwise.
+    /// Whether Redis runs with every setting of [`DURABLE_SETTINGS`]; the first one it lacks otherwise. On a
+    /// cluster, the master that holds this shop (every master when connecting: [`RedisLog::connect_cluster`]),
+    /// asked through the cluster connection, so its credentials hold and shops on other masters are not held
+    /// up by one that does not answer.
     pub async fn check_durable(&self) -> Result<(), RedisLogError> {
-        match &self.source {
-            Source::Node(_) => check_node_durable(&mut self.conn(), None).await,
-            Source::Cluster(_) => {
-                for node in self.cluster_masters().await? {
-                    let client = Client::open(format!("redis://{node}"))
-                        .map_err(|e| RedisLogError::Unexpected(format!("CLUSTER NODES names {node:?}, not a node ({e})")))?;
-                    let config = AsyncConnectionConfig::new()
-                        .set_response_timeout(Some(RESPONSE_TIMEOUT))
-                        .set_connection_timeout(Some(CONNECTION_TIMEOUT));
-                    let mut conn = client.get_multiplexed_async_connection_with_config(&config).await?;
-                    check_node_durable(&mut conn, Some(&node)).await?;
-                }
-                Ok(())
-            }
+        let Conn::Cluster(cluster) = &self.conn else { return check_node_durable(&mut self.conn(), None).await };
+        let slot: u16 = redis::cmd("CLUSTER").arg("KEYSLOT").arg(&self.keys.stream).query_async(&mut self.conn()).await?;
+        let route = SingleNodeRoutingInfo::SpecificNode(Route::new(slot, SlotAddr::Master));
+        check_routed_durable(&mut cluster.clone(), route, &format!("the master of slot {slot}")).await
+    }
+
+    /// Every master of the cluster, as `CLUSTER NODES` names them, checked for the durable settings.
+    async fn check_every_master(&self) -> Result<(), RedisLogError> {
+        let Conn::Cluster(cluster) = &self.conn else { return check_node_durable(&mut self.conn(), None).await };
+        for node in self.cluster_masters().await? {
+            let (host, port) = node.rsplit_once(':').unwrap_or((node.as_str(), ""));
+            let port = port.parse().map_err(|_| RedisLogError::Unexpected(format!("CLUSTER NODES names {node:?}, not host:port")))?;
+            let route = SingleNodeRoutingInfo::ByAddress { host: host.to_owned(), port };
+            check_routed_durable(&mut cluster.clone(), route, &node).await?;
         }
+        Ok(())
     }
 
     /// The addresses (`host:port`) of the cluster's masters, as `CLUSTER NODES` tells them.
@@ -721,31 +755,6 @@ impl RedisLog {
                 serving.then(|| address.split('@').next().unwrap_or(address).to_owned())
             })
             .collect())
-    }
-
-    /// The address of the node that holds this shop (on a cluster; `None` on one node).
-    pub async fn node_of_shop(&self) -> Result<Option<String>, RedisLogError> {
-        if !self.is_cluster() {
-            return Ok(None);
-        }
-        let slot: i64 = redis::cmd("CLUSTER").arg("KEYSLOT").arg(&self.keys.stream).query_async(&mut self.conn()).await?;
-        let slots: Value = redis::cmd("CLUSTER").arg("SLOTS").query_async(&mut self.conn()).await?;
-        let Value::Array(ranges) = slots else { return Ok(None) };
-        for range in ranges {
-            let Value::Array(parts) = range else { continue };
-            let mut parts = parts.into_iter();
-            let (Some(Value::Int(from)), Some(Value::Int(to)), Some(Value::Array(master))) = (parts.next(), parts.next(), parts.next())
-            else {
-                continue;
-            };
-            if (from..=to).contains(&slot) {
-                let mut master = master.into_iter();
-                if let (Some(Value::BulkString(host)), Some(Value::Int(port))) = (master.next(), master.next()) {
-                    return Ok(Some(format!("{}:{port}", String::from_utf8_lossy(&host))));
-                }
-            }
-        }
-        Ok(None)
     }
 
     /// A connection of its own, for a command that blocks (the feed's `XREAD BLOCK`), which would hold up

@@ -270,6 +270,10 @@ impl SharedLog {
             self.catch_up(&mut cache).await?;
             return Err(AppendError::Stale(cache.version()));
         }
+        if query.key.as_ref().is_some_and(|key| cache.key_stored(key).is_some()) {
+            // Sent before (as an append or as a command): the log holds it.
+            return Ok(Stored { mark: mark(&cache), before: true });
+        }
         let on_our_log = decided_on == cache.version()
             && query.chain.is_none_or(|chain| cache.chain_at(decided_on.head) == Some(chain));
         if !on_our_log {
@@ -351,11 +355,6 @@ impl SharedLog {
     pub async fn decide_commands(&self, asked: &[(CommandKey, Command)]) -> Result<Vec<Decision>, CommandError> {
         self.ensure_durable().await.map_err(|e| CommandError::NotStored(e.to_string()))?;
         let mut cache = self.caught_up().await?;
-        if cache.version().epoch == 0 {
-            // The shop's first write: it is named now, and the commands are decided on the named log.
-            self.redis.name_log().await.map_err(|e| CommandError::NotStored(e.to_string()))?;
-            self.catch_up(&mut cache).await?;
-        }
         for _ in 0..MAX_DECISIONS {
             // A command the log holds already (sent again after a lost answer, perhaps to another copy) is
             // answered where it is, never decided again: on the log that holds it, it could be refused.
@@ -386,6 +385,14 @@ impl SharedLog {
             if events.is_empty() {
                 cache.log_mut().names_mut().roll_back(names_before);
                 return Ok(answer(&cache));
+            }
+            if decided_on.epoch == 0 {
+                // The shop's first event: its log is named now (a refused command names nothing), and the
+                // commands are decided again on the named log.
+                cache.log_mut().names_mut().roll_back(names_before);
+                self.redis.name_log().await.map_err(|e| CommandError::NotStored(e.to_string()))?;
+                self.catch_up(&mut cache).await?;
+                continue;
             }
             // The command whose event each event is.
             let owners: Vec<usize> = outcomes

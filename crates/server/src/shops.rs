@@ -56,6 +56,8 @@ pub enum ShopError {
     TooMany,
     #[error(transparent)]
     Cache(#[from] CacheError),
+    #[error("the server is shutting down: ask another copy")]
+    Interrupted,
 }
 
 /// Every shop the copy has opened. Cheap to clone.
@@ -81,26 +83,59 @@ impl Shops {
         &self.metrics
     }
 
-    /// The shop `name`, opened if this copy has not served it yet.
-    pub async fn get(&self, name: &ShopName) -> Result<Arc<Shop>, ShopError> {
+    /// The shop `name`, opened if this copy has not served it yet. With `create` false (a read), a shop that
+    /// has no log in Redis is not opened: `None`, and nothing is kept for it.
+    pub async fn get(&self, name: &ShopName, create: bool) -> Result<Option<Arc<Shop>>, ShopError> {
+        let open = |cells: &HashMap<ShopName, Opening>| cells.get(name).and_then(|cell| cell.get().cloned());
+        if let Some(shop) = open(&self.cells()) {
+            return Ok(Some(shop));
+        }
+        if !create && !self.redis.shop(name).exists().await.map_err(CacheError::Store)? {
+            return Ok(None);
+        }
         let cell = {
-            let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            match open.get(name) {
+            let mut cells = self.cells();
+            match cells.get(name) {
                 Some(cell) => Arc::clone(cell),
-                None if open.len() >= MAX_SHOPS => return Err(ShopError::TooMany),
-                None => Arc::clone(open.entry(name.clone()).or_default()),
+                None if cells.len() >= MAX_SHOPS => return Err(ShopError::TooMany),
+                None => Arc::clone(cells.entry(name.clone()).or_default()),
             }
         };
-        let shop = cell
-            .get_or_try_init(|| async {
+        // Opened in a task of its own: a request that gives up (its time limit, a closed connection) does
+        // not cut the reading of a big log short, and the next request finds it done.
+        let opening = cell
+            .get_or_try_init(|| {
                 let redis = self.redis.shop(name).with_metrics(self.metrics.shop(name.as_str()));
-                let shop = Shop::open(redis, self.snapshots).await.map(Arc::new)?;
-                self.metrics.shop_opened();
-                tracing::info!(shop = %name, head = shop.started_at.head, "shop opened");
-                Ok::<_, ShopError>(shop)
+                let (snapshots, metrics, name) = (self.snapshots, self.metrics.clone(), name.clone());
+                async move {
+                    let task = tokio::spawn(async move {
+                        let shop = Shop::open(redis, snapshots).await?;
+                        metrics.shop_opened();
+                        tracing::info!(shop = %name, head = shop.started_at.head, "shop opened");
+                        Ok::<_, CacheError>(Arc::new(shop))
+                    });
+                    match task.await {
+                        Ok(opened) => opened.map_err(ShopError::Cache),
+                        Err(_) => Err(ShopError::Interrupted),
+                    }
+                }
             })
-            .await?;
-        Ok(Arc::clone(shop))
+            .await;
+        match opening {
+            Ok(shop) => Ok(Some(Arc::clone(shop))),
+            Err(error) => {
+                // A shop that could not be opened keeps no place: the next request tries again.
+                let mut cells = self.cells();
+                if cells.get(name).is_some_and(|c| Arc::ptr_eq(c, &cell) && c.get().is_none()) {
+                    cells.remove(name);
+                }
+                Err(error)
+            }
+        }
+    }
+
+    fn cells(&self) -> std::sync::MutexGuard<'_, HashMap<ShopName, Opening>> {
+        self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -24,11 +24,17 @@ enum Answer {
 #[derive(Clone)]
 struct Client {
     http: reqwest::Client,
+    /// Requests that got no answer at all (their copy was gone), counted across clients.
+    unanswered: Arc<AtomicU64>,
 }
 
 impl Client {
     fn new() -> Self {
-        Self { http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap() }
+        Self::counting(Arc::default())
+    }
+
+    fn counting(unanswered: Arc<AtomicU64>) -> Self {
+        Self { http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(), unanswered }
     }
 
     /// One request: the status and the JSON body, or `None` when no answer came (the copy is gone).
@@ -65,7 +71,11 @@ impl Client {
                         head: body["head"].as_u64().unwrap(),
                     }
                 }
-                Some((503, _)) | None => tokio::time::sleep(Duration::from_millis(20)).await,
+                Some((429 | 503, _)) => tokio::time::sleep(Duration::from_millis(20)).await,
+                None => {
+                    self.unanswered.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
                 Some((status, body)) => panic!("{command:?} answered {status}: {body}"),
             }
         }
@@ -186,6 +196,8 @@ impl Shopper {
 struct Run {
     decided: Vec<(String, Command, Answer)>,
     longest: Duration,
+    /// Requests that got no answer (a copy killed under them) and were sent again.
+    unanswered: u64,
 }
 
 /// `clients` clients send commands to shop `shop` for `seconds`, spread over the copies at `bases` (each
@@ -195,14 +207,16 @@ async fn run(shop: &str, bases: Vec<String>, clients: usize, seconds: u64, durin
     let bases: Vec<String> = bases.iter().map(|base| api_of(base, shop)).collect();
     let until = Instant::now() + Duration::from_secs(seconds);
     let longest = Arc::new(AtomicU64::new(0));
+    let unanswered: Arc<AtomicU64> = Arc::default();
     let tasks: Vec<_> = (0..clients)
         .map(|c| {
             let mut order: Vec<String> = bases.clone();
             order.rotate_left(c % bases.len());
             let longest = Arc::clone(&longest);
             let shop = shop.to_owned();
+            let unanswered = Arc::clone(&unanswered);
             tokio::spawn(async move {
-                let client = Client::new();
+                let client = Client::counting(unanswered);
                 let user = format!("{shop}-u{c}");
                 let mut shopper = Shopper { state: 0x9E37_79B9_7F4A_7C15 ^ (c as u64 + 1), user, orders: Vec::new() };
                 let mut decided = Vec::new();
@@ -228,7 +242,11 @@ async fn run(shop: &str, bases: Vec<String>, clients: usize, seconds: u64, durin
     for task in tasks {
         decided.extend(task.await.unwrap());
     }
-    Run { decided, longest: Duration::from_micros(longest.load(Ordering::Relaxed)) }
+    Run {
+        decided,
+        longest: Duration::from_micros(longest.load(Ordering::Relaxed)),
+        unanswered: unanswered.load(Ordering::Relaxed),
+    }
 }
 
 /// Everything that must hold of a run against the stream of shop `shop` it left.
@@ -314,13 +332,16 @@ async fn a_copy_killed_mid_batch_loses_nothing_acknowledged_and_stores_nothing_t
     let kill = async {
         // Once the copies are busy, the doomed one is killed (SIGKILL) with batches in flight; its clients
         // send their commands again, same keys, to the survivor.
+        let deadline = Instant::now() + Duration::from_secs(30);
         while stream_len().await < 300 {
+            assert!(Instant::now() < deadline, "the copies stored fewer than 300 events in 30 s");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         doomed.kill();
     };
     let run = run("main", bases, 16, 4, kill).await;
     check(&mut redis.connection().await, "main", &run).await;
+    assert!(run.unanswered > 0, "commands in flight to the killed copy were sent again to the survivor");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -331,10 +352,20 @@ async fn eight_shops_on_a_three_master_cluster_each_stay_gapless_and_exactly_onc
     let shops: Vec<String> = (0..8).map(|n| format!("shop{n}")).collect();
     let runs = futures_util::future::join_all(shops.iter().map(|shop| run(shop, vec![copy.base()], 4, 5, async {}))).await;
     let mut conn = cluster.connection().await;
-    let mut nodes = BTreeSet::new();
     for (shop, run) in shops.iter().zip(&runs) {
         check(&mut conn, shop, run).await;
-        nodes.insert(cluster.node_of(&format!("rewind:{{{shop}}}:events")).await);
     }
-    assert_eq!(nodes.len(), 3, "the eight shops live on all three masters: {nodes:?}");
+    // Where the keys are: every key of a shop on one node (its hash tag's), and the shops on all three.
+    let mut node_of_shop: BTreeMap<String, BTreeSet<u16>> = BTreeMap::new();
+    for (node, keys) in cluster.keys_by_node("rewind:*") {
+        for key in keys {
+            let tag = key.split_once('{').and_then(|(_, rest)| rest.split_once('}')).map(|(tag, _)| tag.to_owned()).unwrap();
+            node_of_shop.entry(tag).or_default().insert(node);
+        }
+    }
+    for shop in &shops {
+        assert_eq!(node_of_shop.get(shop).map(BTreeSet::len), Some(1), "all of {shop}'s keys on one node: {node_of_shop:?}");
+    }
+    let nodes: BTreeSet<u16> = node_of_shop.values().flatten().copied().collect();
+    assert_eq!(nodes.len(), 3, "the eight shops live on all three masters: {node_of_shop:?}");
 }

@@ -113,7 +113,14 @@ async fn each_shop_is_its_own_log_created_by_its_first_event() {
     let (status, body) = get(format!("{base}/shop/no.such/api/version")).await;
     assert_eq!(status, 404, "{body}");
     assert!(body.contains("1 to 32 of A-Z a-z 0-9 _ -"), "{body}");
-    assert_eq!(keys(&redis, "rewind:{no.such}:*").await, Vec::<String>::new());
+
+    // A command the rules refuse creates no shop either.
+    let order = r#"{"key":"key-of-a-first-order-01","command":{"kind":"PlaceOrder","user":"wes","item":"tea","qty":1}}"#;
+    let refused = http.post(format!("{base}/shop/west/api/command")).header("content-type", "application/json").body(order).send().await.unwrap();
+    assert_eq!(refused.status().as_u16(), 422);
+    assert_eq!(keys(&redis, "rewind:{west}:*").await, Vec::<String>::new(), "a refusal leaves nothing in Redis");
+    let (_, body) = get(format!("{base}/shop/west/api/version")).await;
+    assert!(body.starts_with(r#"{"epoch":0,"head":0"#), "{body}");
 
     // The producer fills the shop it is told.
     let url = redis.url();

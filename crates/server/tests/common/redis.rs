@@ -199,6 +199,14 @@ impl RedisCluster {
             .expect("the cluster answers")
     }
 
+    /// The keys matching `pattern` that each node holds itself, by the node's port.
+    pub fn keys_by_node(&self, pattern: &str) -> Vec<(u16, Vec<String>)> {
+        self.nodes
+            .iter()
+            .map(|node| (node.port(), info(node.port(), &format!("KEYS {pattern}")).lines().map(str::to_owned).collect()))
+            .collect()
+    }
+
     /// The address (`127.0.0.1:PORT`) of the master holding `key`'s slot.
     pub async fn node_of(&self, key: &str) -> String {
         let slot: i64 = redis::cmd("CLUSTER").arg("KEYSLOT").arg(key).query_async(&mut self.connection().await).await.unwrap();
