@@ -277,7 +277,7 @@ fn recording() -> (impl Fn(rewind::session::Update) + 'static, Rc<RefCell<Vec<St
 }
 
 #[wasm_bindgen_test]
-async fn a_write_whose_answer_was_lost_is_sent_again_with_the_same_key_and_stored_once() {
+async fn a_command_whose_answer_was_lost_is_sent_again_with_the_same_key_and_stored_once() {
     let server = FakeServer::start();
     let (seeded, _) = generate_log(5, 2).unwrap();
     server.seed(&encode_chunks(seeded.names(), 1, seeded.events(), seeded.timestamps()));
@@ -287,31 +287,33 @@ async fn a_write_whose_answer_was_lost_is_sent_again_with_the_same_key_and_store
     s.load().await.unwrap();
     assert_eq!(s.book().unwrap().head(), 2);
 
-    // The server stores the command, and the connection drops before its answer arrives.
-    server.plan("/api/append", "'lose'");
+    // On a shared log the server decides: it stores the command, and the connection drops before its answer.
+    server.plan("/api/command", "'lose'");
     assert_eq!(s.submit(top_up("zed", 7)).await, Ok(3));
     assert_eq!(server.text("fake.head()"), "3", "stored once");
-    let sent = server.text("fake.calls.filter(c => c.path === '/api/append').map(c => c.type + ' ' + c.query.key + ' ' + c.query.after).join('; ')");
+    let sent = server.text("fake.calls.filter(c => c.path === '/api/command').map(c => c.type + ' ' + new TextDecoder().decode(c.body)).join('; ')");
     let tries: Vec<&str> = sent.split("; ").collect();
     assert_eq!(tries.len(), 2, "{sent}");
     assert_eq!(tries[0], tries[1], "the same request, key and all");
-    assert!(tries[0].starts_with("application/octet-stream ") && tries[0].ends_with(" 2"), "{sent}");
+    assert!(tries[0].starts_with("application/json ") && tries[0].contains(r#""kind":"TopUp""#), "{sent}");
     assert_eq!(balances(&s).iter().find(|(u, _)| u == "zed"), Some(&("zed".to_owned(), 7)), "read back from the server");
     let checking: Vec<String> = seen.borrow().iter().filter(|u| u.starts_with("Checking")).cloned().collect();
     assert_eq!(checking, vec!["Checking(true)", "Checking(false)"]);
 
-    // Another page writes first: the command is decided again on the new log, under the same key.
+    // Another page writes first: the server decides on its log as it is, and the page reads both events.
     let (mut other, mut other_live) = (Log::new(), State::new());
     let event = decide(&other_live, other.names_mut(), &(), &top_up("ann", 1)).unwrap();
     other.push(&mut other_live, 4, event).unwrap();
     let chunks: Vec<EncodedChunk> = encode_chunks(other.names(), 4, other.events(), other.timestamps());
     server.seed(&chunks);
     assert_eq!(s.submit(top_up("zed", 1)).await, Ok(5));
-    let sent = server.text("fake.calls.filter(c => c.path === '/api/append').slice(2).map(c => c.query.key + ' ' + c.query.after).join('; ')");
-    let tries: Vec<&str> = sent.split("; ").collect();
-    assert_eq!(tries.len(), 2, "{sent}");
-    assert_eq!(tries[0].split(' ').next(), tries[1].split(' ').next(), "one key for the command: {sent}");
-    assert!(tries[0].ends_with(" 3") && tries[1].ends_with(" 4"), "{sent}");
+    assert_eq!(server.text("fake.calls.filter(c => c.path === '/api/command').length"), "3", "sent once");
     assert_eq!(server.text("fake.head()"), "5");
     assert_eq!(s.book().unwrap().head(), 5);
+    assert_eq!(balances(&s).iter().find(|(u, _)| u == "ann"), Some(&("ann".to_owned(), 1)));
+
+    // The server refuses: the page shows the domain's own refusal, and nothing is stored or shown.
+    let order = Command::Order { user: "zed".into(), item: "nothing".into(), qty: 1 };
+    assert_eq!(s.submit(order).await, Err(SessionError::Rejected(Rejection::UnknownItem { item: "nothing".into() })));
+    assert_eq!((server.text("fake.head()"), s.book().unwrap().head()), ("5".to_owned(), 5));
 }

@@ -2,7 +2,10 @@
   const real = window.fetch;
   const json = (status, value) => new Response(JSON.stringify(value), { status, headers: { 'content-type': 'application/json' } });
   const fake = window.__rewindFake = {
-    epoch: 7, entries: [], keys: new Set(), calls: [], plans: {}, pageSize: 100000, json,
+    epoch: 7, entries: [], keys: new Set(), commandKeys: new Map(), calls: [], plans: {}, pageSize: 100000, json,
+    // Set by the Rust side: decides a command (JSON) on the log (all its frames), answering the frame of its
+    // event, or the refusal as text.
+    decide: null,
     head() { return this.entries.length ? this.entries[this.entries.length - 1].last : 0; },
     add(first, last, body) { this.entries.push({ first, last, body }); },
     plan(path, action) { (this.plans[path] ||= []).push(action); },
@@ -31,6 +34,20 @@
           this.keys.add(q.key);
           this.add(this.head() + 1, this.head() + 1, call.body);
           return json(200, { epoch: this.epoch, head: this.head() });
+        }
+        case '/api/command': {
+          const asked = JSON.parse(new TextDecoder().decode(call.body));
+          const seen = this.commandKeys.get(asked.key);
+          if (seen) return json(200, { seq: seen, epoch: this.epoch, head: this.head(), chain: '', stored_before: true });
+          const log = new Uint8Array(this.entries.reduce((n, e) => n + e.body.length, 0));
+          let at = 0;
+          for (const e of this.entries) { log.set(e.body, at); at += e.body.length; }
+          const decided = this.decide(log, JSON.stringify(asked.command));
+          if (typeof decided === 'string') return json(422, { message: decided, epoch: this.epoch, head: this.head() });
+          const seq = this.head() + 1;
+          this.add(seq, seq, decided);
+          this.commandKeys.set(asked.key, seq);
+          return json(200, { seq, epoch: this.epoch, head: this.head(), chain: '' });
         }
         case '/api/session': return new Response(null, { status: 204 });
         default: return new Response('not found', { status: 404 });

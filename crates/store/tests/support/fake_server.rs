@@ -1,11 +1,14 @@
 //! A sync server played inside the page, for the store's browser tests and the app's session tests (both
 //! include this file): `window.fetch` answers `/api/…` from a log kept in JavaScript (docs/shared-log.md's
-//! endpoints; one event per append), and records every request. `plan(path, action)` answers the next request
+//! endpoints; one event per append; commands decided with the domain, by Rust, on the log it holds), and
+//! records every request. `plan(path, action)` answers the next request
 //! to `path` otherwise: with a function of the request, or `'lose'` (handled as usual, then the answer is lost,
 //! as when the connection drops after the server stored it).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)] // a test helper stops at the first surprise
 
-use rewind_store::EncodedChunk;
+use rewind_domain::{decode_frames, push_frame, Command, Log, State};
+use rewind_store::{encode_chunks, EncodedChunk};
+use wasm_bindgen::prelude::*;
 
 const FAKE_SERVER: &str = include_str!("fake_server.js");
 
@@ -19,6 +22,11 @@ pub struct FakeServer;
 impl FakeServer {
     pub fn start() -> FakeServer {
         run(FAKE_SERVER);
+        let decide = Closure::<dyn Fn(js_sys::Uint8Array, String) -> JsValue>::new(decide_on);
+        let fake = js_sys::eval("window.__rewindFake").unwrap();
+        js_sys::Reflect::set(&fake, &"decide".into(), decide.as_ref()).unwrap();
+        // Lives as long as the page: the fake may be asked after this server is dropped (a late request).
+        decide.forget();
         FakeServer
     }
 
@@ -42,6 +50,29 @@ impl FakeServer {
     /// A JavaScript expression over the fake (`fake`), as text.
     pub fn text(&self, expr: &str) -> String {
         js_sys::eval(&format!("(fake => String({expr}))(window.__rewindFake)")).unwrap().as_string().unwrap()
+    }
+}
+
+/// `POST /api/command` of the fake: the log read from its frames, the command decided on it with the
+/// domain; the frame of its event, or the refusal's words.
+fn decide_on(frames: js_sys::Uint8Array, command: String) -> JsValue {
+    let (mut log, mut live) = (Log::new(), State::new());
+    let bytes = frames.to_vec();
+    for chunk in decode_frames(&bytes).unwrap() {
+        log.extend_from_chunk(&mut live, chunk).unwrap();
+    }
+    let command: Command = serde_json::from_str(&command).unwrap();
+    match log.decide(&live, &command) {
+        Ok(event) => {
+            let ts = log.timestamps().last().copied().unwrap_or(0) + 1;
+            let chunks = encode_chunks(log.names(), log.len() + 1, &[event], &[ts]);
+            let mut frame = Vec::new();
+            for chunk in &chunks {
+                push_frame(&mut frame, &chunk.bytes);
+            }
+            js_sys::Uint8Array::from(&frame[..]).into()
+        }
+        Err(rejection) => JsValue::from_str(&rejection.to_string()),
     }
 }
 
