@@ -576,13 +576,14 @@ impl Ctx {
         on_branch
     }
 
-    fn shelf() -> Option<BranchShelf> {
-        BranchShelf::open(STORE_NAME)
+    /// The branches saved for this log (each shop of a server keeps its own).
+    fn shelf(&self) -> Option<BranchShelf> {
+        BranchShelf::open(&rewind_store::name_for_shop(STORE_NAME, self.shop_name.get_untracked().as_deref()))
     }
 
     /// Lists the branches saved in this browser (or says why they cannot be listed).
     pub fn load_branches(&self) {
-        let shelf = Self::shelf();
+        let shelf = self.shelf();
         let names = branch_names(shelf.as_ref().map(|s| s as &dyn Shelf)).map_err(|e| e.to_string());
         self.branches.set(names);
     }
@@ -619,7 +620,7 @@ impl Ctx {
             return Err(BranchError::OnBranch);
         }
         let epoch = self.main_epoch()?;
-        let shelf = Self::shelf().ok_or(BranchError::NoShelf)?;
+        let shelf = self.shelf().ok_or(BranchError::NoShelf)?;
         let base = self.cursor.get_untracked();
         let taken = shelf.names().map_err(BranchError::Unlisted)?;
         let name = (1..).map(|n| format!("what-if-{n}")).find(|n| !taken.contains(n)).unwrap_or_default();
@@ -644,7 +645,7 @@ impl Ctx {
             return;
         }
         let opened = self.main_epoch().and_then(|epoch| {
-            let shelf = Self::shelf().ok_or(BranchError::NoShelf)?;
+            let shelf = self.shelf().ok_or(BranchError::NoShelf)?;
             self.update_main(|shop, book| BranchSession::open(name, shop, &book.log, epoch, &shelf)).ok_or(BranchError::Busy)?
         });
         match opened {
@@ -670,7 +671,7 @@ impl Ctx {
         if !window().confirm_with_message(&question).unwrap_or(false) {
             return self.tell(format!("Branch {name} was kept."));
         }
-        let deleted = Self::shelf()
+        let deleted = self.shelf()
             .ok_or(BranchError::NoShelf)
             .and_then(|s| s.delete(&name).map_err(|error| BranchError::NotDeleted { name: name.clone(), error }));
         if let Err(e) = deleted {
@@ -684,7 +685,7 @@ impl Ctx {
     /// A command on the branch shown: decided by the branch's session, kept with the branch, never in the real log.
     fn submit_to_branch(&self, command: Command) {
         let ts = rewind_store::clock::now_ms();
-        let outcome = Self::shelf().ok_or(BranchError::NoShelf).and_then(|shelf| {
+        let outcome = self.shelf().ok_or(BranchError::NoShelf).and_then(|shelf| {
             self.branch
                 .try_update_value(|b| b.as_mut().map(|branch| branch.submit(&command, ts, &shelf)))
                 .flatten()

@@ -99,6 +99,15 @@ pub struct LoadedLog {
 const READ_TRIES: u32 = 4;
 
 
+/// `name` for the browser's own log and the main shop, `name-shop-NAME` for shop NAME: what is kept per log
+/// in this browser (the tab channel, saved branches) under a name of its own, as shops share an origin.
+pub fn name_for_shop(name: &str, shop: Option<&str>) -> String {
+    match shop {
+        Some(shop) if shop != rewind_protocol::MAIN_SHOP => format!("{name}-shop-{shop}"),
+        _ => name.to_owned(),
+    }
+}
+
 impl Store {
     /// Opens the store named `name`: IndexedDB if it opens, else localStorage, else memory.
     pub async fn open(name: &str) -> Store {
@@ -230,10 +239,7 @@ impl Store {
     /// The name under which tabs of this log tell each other of their writes: `name` for the browser's own
     /// log and the main shop, `name-shop-NAME` for another shop (tabs of two shops share an origin).
     pub fn channel(&self, name: &str) -> String {
-        match self.shop() {
-            Some(shop) if shop != rewind_protocol::MAIN_SHOP => format!("{name}-shop-{shop}"),
-            _ => name.to_owned(),
-        }
+        name_for_shop(name, self.shop())
     }
 
     /// Whether commands are decided by a sync server (a shared log) rather than by this page.
