@@ -196,7 +196,7 @@ pub async fn yield_to_browser() {
 fn still_unknown(e: &StoreError) -> Option<&str> {
     match e {
         StoreError::OutcomeUnknown { detail, .. } | StoreError::Offline { detail } => Some(detail),
-        StoreError::AccessKey { message } => Some(message),
+        StoreError::AccessKey { message } | StoreError::Busy { message } => Some(message),
         _ => None,
     }
 }
@@ -498,26 +498,24 @@ impl Session {
             return Err(damage);
         }
         let key = CommandKey::random()?;
-        let mut sent = self.store.send_command(&key, command).await;
-        if let Err(StoreError::OutcomeUnknown { detail, .. }) = sent {
-            self.tell(Update::Checking(true));
-            sent = self.resend_command(command, &key, detail).await;
-            self.tell(Update::Checking(false));
-        }
-        let seq = match sent {
+        let stored = self.send_until_known(|| self.store.send_command(&key, command)).await;
+        let seq = match stored {
             Ok(seq) => seq,
-            Err(StoreError::Refused { message }) => {
-                // Read up to the log it was refused on, and say why in the domain's own words (and type),
-                // as a refusal in the browser-only app would; the server's words if the log moved on since.
+            Err(StoreError::Rejected { message, at }) => {
+                // Read up to the log it was refused on; if the page is there, say why in the domain's own type
+                // and words, as a refusal in the browser-only app would; else (the log moved on) in the server's.
                 let _ = self.catch_up().await;
                 let mut book = self.book.borrow_mut();
-                let Book { log, live, .. } = &mut *book;
-                let names = log.names().checkpoint();
-                let again = log.decide(live, command);
-                log.names_mut().roll_back(names);
+                let Book { log, live, version, .. } = &mut *book;
+                let again = (*version == Expected::Version(at)).then(|| {
+                    let names = log.names().checkpoint();
+                    let again = log.decide(live, command);
+                    log.names_mut().roll_back(names);
+                    again
+                });
                 return Err(match again {
-                    Err(rejection) => SessionError::Rejected(rejection),
-                    Ok(_) => SessionError::Store(StoreError::Refused { message }),
+                    Some(Err(rejection)) => SessionError::Rejected(rejection),
+                    _ => SessionError::Store(StoreError::Rejected { message, at }),
                 });
             }
             Err(e) => return Err(SessionError::Store(e)),
@@ -527,27 +525,7 @@ impl Session {
         }
         self.announce(LogChange::Appended);
         self.snapshot_if_due(false);
-        Ok(seq)
-    }
-
-    /// As [`Session::check_append`], for a command the server decides.
-    async fn resend_command(&self, command: &Command, key: &CommandKey, mut detail: String) -> Result<u64, StoreError> {
-        let started = self.clock.monotonic_ms();
-        let mut backoff = Backoff::new(CHECK_FIRST_MS, CHECK_MAX_MS);
-        loop {
-            let waited_ms = (self.clock.monotonic_ms() - started).max(0.0) as u64;
-            if waited_ms >= CHECK_FOR_MS {
-                return Err(StoreError::OutcomeUnknown { detail, waited_ms });
-            }
-            self.clock.sleep(backoff.next_ms()).await;
-            match self.store.send_command(key, command).await {
-                Err(e) => match still_unknown(&e) {
-                    Some(now) => detail = now.to_owned(),
-                    None => return Err(e),
-                },
-                known => return known,
-            }
-        }
+        Ok(seq.unwrap_or_else(|| self.book.borrow().head()))
     }
 
     /// Appends `count` events from the load producer, spread over `people`, stored in batches, with
@@ -655,31 +633,40 @@ impl Session {
     /// before), a conflict (decide again, same key: nothing was stored), or a refusal. After
     /// [`CHECK_FOR_MS`] without such an answer, [`StoreError::OutcomeUnknown`] with how long it asked.
     async fn append_until_known(&self, prepared: &Prepared, key: &CommandKey) -> Result<Appended, StoreError> {
-        let first = self.store.append_with_key(prepared.version, &prepared.chunks, key).await;
-        let Err(StoreError::OutcomeUnknown { detail, .. }) = first else { return first };
-        self.tell(Update::Checking(true));
-        let outcome = self.check_append(prepared, key, detail).await;
-        self.tell(Update::Checking(false));
-        outcome
+        self.send_until_known(|| self.store.append_with_key(prepared.version, &prepared.chunks, key)).await
     }
 
-    async fn check_append(&self, prepared: &Prepared, key: &CommandKey, mut detail: String) -> Result<Appended, StoreError> {
+    /// Sends a request of one key (`send`, the same request each time) until its answer is certain: while
+    /// it is lost, or the server cannot take it yet, says that it is checking and sends it again with growing
+    /// waits. After [`CHECK_FOR_MS`] without a certain answer, [`StoreError::OutcomeUnknown`] with how long
+    /// it asked.
+    async fn send_until_known<T, F>(&self, send: impl Fn() -> F) -> Result<T, StoreError>
+    where
+        F: std::future::Future<Output = Result<T, StoreError>>,
+    {
+        let mut detail = match send().await {
+            Err(StoreError::OutcomeUnknown { detail, .. } | StoreError::Busy { message: detail }) => detail,
+            first => return first,
+        };
+        self.tell(Update::Checking(true));
         let started = self.clock.monotonic_ms();
         let mut backoff = Backoff::new(CHECK_FIRST_MS, CHECK_MAX_MS);
-        loop {
+        let outcome = loop {
             let waited_ms = (self.clock.monotonic_ms() - started).max(0.0) as u64;
             if waited_ms >= CHECK_FOR_MS {
-                return Err(StoreError::OutcomeUnknown { detail, waited_ms });
+                break Err(StoreError::OutcomeUnknown { detail, waited_ms });
             }
             self.clock.sleep(backoff.next_ms()).await;
-            match self.store.append_with_key(prepared.version, &prepared.chunks, key).await {
+            match send().await {
                 Err(e) => match still_unknown(&e) {
                     Some(now) => detail = now.to_owned(),
-                    None => return Err(e),
+                    None => break Err(e),
                 },
-                known => return known,
+                known => break known,
             }
-        }
+        };
+        self.tell(Update::Checking(false));
+        outcome
     }
 
     /// Restores the shop as it was after event `k`: appends the compensating events (all in one write, or

@@ -312,8 +312,18 @@ async fn a_command_whose_answer_was_lost_is_sent_again_with_the_same_key_and_sto
     assert_eq!(s.book().unwrap().head(), 5);
     assert_eq!(balances(&s).iter().find(|(u, _)| u == "ann"), Some(&("ann".to_owned(), 1)));
 
+    // The answer is lost, and the server is too busy for the resend (it stored the first): the page keeps
+    // asking with the same key, and the command is stored once, not refused.
+    server.plan("/api/command", "'lose'");
+    server.plan("/api/command", "call => json(429, { message: 'this server copy has 8192 commands waiting for the shop already' })");
+    assert_eq!(s.submit(top_up("zed", 2)).await, Ok(6));
+    assert_eq!(server.text("fake.calls.filter(c => c.path === '/api/command').length"), "6", "lost, busy, then stored before");
+    assert_eq!((server.text("fake.head()"), s.book().unwrap().head()), ("6".to_owned(), 6));
+    assert_eq!(balances(&s).iter().find(|(u, _)| u == "zed"), Some(&("zed".to_owned(), 10)), "7 + 1 + 2, once each");
+
     // The server refuses: the page shows the domain's own refusal, and nothing is stored or shown.
     let order = Command::Order { user: "zed".into(), item: "nothing".into(), qty: 1 };
     assert_eq!(s.submit(order).await, Err(SessionError::Rejected(Rejection::UnknownItem { item: "nothing".into() })));
-    assert_eq!((server.text("fake.head()"), s.book().unwrap().head()), ("5".to_owned(), 5));
+    assert_eq!(server.text("fake.calls.filter(c => c.path === '/api/command').length"), "7", "the server decided it");
+    assert_eq!((server.text("fake.head()"), s.book().unwrap().head()), ("6".to_owned(), 6));
 }

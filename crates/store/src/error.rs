@@ -34,6 +34,11 @@ pub enum StoreError {
     AccessKey { message: String },
     /// The sync server refused the write, in its words (the shop's rules, or a request it cannot read).
     Refused { message: String },
+    /// The sync server is too busy to take the command now (commands waiting, or other copies writing
+    /// first): this request stored nothing; the same command, with the same key, may be sent again.
+    Busy { message: String },
+    /// The shop's rules refuse the command, in the server's words, decided on the log at `at`.
+    Rejected { message: String, at: crate::rule::LogVersion },
     /// A write that replaces the whole log (import, clear) on a shared log, which other pages write to.
     SharedLogKept,
 }
@@ -146,6 +151,8 @@ impl fmt::Display for StoreError {
                 "the sync server wants its access key ({message}), so nothing was stored: reload the page to enter it"
             ),
             StoreError::Refused { message } => write!(f, "the sync server refused it, nothing was stored: {message}"),
+            StoreError::Busy { message } => write!(f, "the sync server is busy ({message}), so this was not stored yet"),
+            StoreError::Rejected { message, .. } => write!(f, "{message}"),
             StoreError::SharedLogKept => write!(
                 f,
                 "this page shows the sync server's shared log, which other pages write to: it cannot be replaced \

@@ -250,7 +250,7 @@ impl Store {
     /// On a shared log, sends `command` for the server to decide ([`SharedLog::send_command`]'s answers);
     /// the page then reads the event from the log like any other. A local log decides in the page:
     /// [`StoreError::Refused`].
-    pub async fn send_command(&self, key: &CommandKey, command: &rewind_domain::Command) -> Result<u64, StoreError> {
+    pub async fn send_command(&self, key: &CommandKey, command: &rewind_domain::Command) -> Result<Option<u64>, StoreError> {
         match &self.shared {
             Some(shared) => shared.send_command(key, command).await,
             None => Err(StoreError::Refused { message: "this log is the browser's own: the page decides its commands".into() }),

@@ -628,10 +628,12 @@ impl SharedLog {
     }
 
     /// Sends `command` under its `key` for the server to decide on the log as it is (`POST /api/command`).
-    /// Returns the sequence number of its event once stored (now, or by an earlier send of the key);
-    /// [`StoreError::Refused`] in the shop's words when the rules refuse it; [`StoreError::OutcomeUnknown`]
-    /// when the answer was lost (send the same command with the same key again: it is stored at most once).
-    pub async fn send_command(&self, key: &CommandKey, command: &rewind_domain::Command) -> Result<u64, StoreError> {
+    /// Returns once its event is stored (now, or by an earlier send of the key), with its sequence number
+    /// when the answer says it; [`StoreError::Rejected`] in the shop's words, with the log it was decided on,
+    /// when the rules refuse it; [`StoreError::OutcomeUnknown`] when the answer was lost and
+    /// [`StoreError::Busy`] when the server could not take it now (send the same command with the same key
+    /// again: it is stored at most once).
+    pub async fn send_command(&self, key: &CommandKey, command: &rewind_domain::Command) -> Result<Option<u64>, StoreError> {
         if self.status().is_offline() {
             // As for appends: while the server is away, nothing is sent into a failure of unknown outcome.
             self.version().await?;
@@ -644,9 +646,9 @@ impl SharedLog {
             Err(no) => return Err(StoreError::OutcomeUnknown { detail: no.detail, waited_ms: 0 }),
         };
         match answer.status {
-            200 => serde_json::from_slice::<protocol::CommandStored>(&answer.bytes)
-                .map(|stored| stored.seq)
-                .map_err(|e| StoreError::Read(format!("the sync server's answer to a command is not one: {e}"))),
+            // Stored, whatever else the body says: the log shows where.
+            200 => Ok(serde_json::from_slice::<protocol::CommandStored>(&answer.bytes).ok().map(|stored| stored.seq)),
+            422 => Err(StoreError::Rejected { message: answer.message(), at: answer.version_json()? }),
             503 if answer.outcome_unknown() => Err(StoreError::OutcomeUnknown { detail: answer.message(), waited_ms: 0 }),
             _ => Err(refused(&answer)),
         }
@@ -683,6 +685,7 @@ impl SharedLog {
 fn refused(answer: &Answer) -> StoreError {
     match answer.status {
         401 => StoreError::AccessKey { message: answer.message() },
+        429 => StoreError::Busy { message: answer.message() },
         502..=504 => StoreError::Offline { detail: answer.message() },
         _ => StoreError::Refused { message: answer.message() },
     }
