@@ -13,7 +13,7 @@ use crate::shops::{Shop, ShopError, Shops};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::body::Bytes;
-use axum::extract::rejection::FormRejection;
+use axum::extract::rejection::{BytesRejection, FormRejection};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{DefaultBodyLimit, RawQuery, Request, State};
@@ -342,7 +342,13 @@ async fn append(State(app): State<AppState>, ShopOf(shop): ShopOf, request: Requ
 
 /// `POST /api/command`: the command is decided by the shop's decider on the log as it is, and answered once
 /// its event is stored (with its seq), or refused in the page's own words (`422`).
-async fn command(ShopOf(shop): ShopOf, body: Bytes) -> Result<Json<protocol::CommandStored>, ApiError> {
+async fn command(ShopOf(shop): ShopOf, body: Result<Bytes, BytesRejection>) -> Result<Json<protocol::CommandStored>, ApiError> {
+    let body = body.map_err(|rejection| {
+        ApiError::new(
+            rejection.status(),
+            format!("the command could not be read ({}): a command's body is at most {} KiB of JSON", rejection.body_text(), SMALL_BODY_LIMIT >> 10),
+        )
+    })?;
     let request: protocol::CommandRequest = serde_json::from_slice(&body).map_err(|error| {
         ApiError::bad_request(format!(
             "a command is JSON such as {{\"key\": \"<16 to 64 of A-Z a-z 0-9 _ ->\", \"command\": {{\"kind\": \"TopUp\", \"user\": \"ann\", \"amount\": 500}}}}: {error}"

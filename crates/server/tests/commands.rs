@@ -39,18 +39,16 @@ impl Client {
 
     /// One request: the status and the JSON body, or `None` when no answer came (the copy is gone).
     async fn send(&self, base: &str, key: &str, command: &Command) -> Option<(u16, serde_json::Value)> {
-        let body = serde_json::json!({ "key": key, "command": command }).to_string();
-        let response = self
-            .http
-            .post(format!("{base}/api/command"))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .ok()?;
+        let (status, text) = self.post(base, serde_json::json!({ "key": key, "command": command }).to_string()).await?;
+        Some((status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)))
+    }
+
+    /// `POST /api/command` with `body` as it is: the status and the body's text.
+    async fn post(&self, base: &str, body: String) -> Option<(u16, String)> {
+        let response =
+            self.http.post(format!("{base}/api/command")).header("content-type", "application/json").body(body).send().await.ok()?;
         let status = response.status().as_u16();
-        let bytes = response.bytes().await.ok()?;
-        Some((status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null)))
+        Some((status, response.text().await.ok()?))
     }
 
     /// Sends until the answer is final (stored, or refused by a rule), to copy after copy as a page would
@@ -138,18 +136,15 @@ async fn a_command_is_decided_stored_once_and_refused_in_the_pages_words() {
         (r#"{"key":"client-000-command-000009","command":{"kind":"TopUp","user":"ann","amount":-5}}"#, "a command is JSON"),
         ("not json", "a command is JSON"),
     ] {
-        let response = client
-            .http
-            .post(format!("{base}/api/command"))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status().as_u16(), 400, "{body}");
-        let text = response.text().await.unwrap();
+        let (status, text) = client.post(&base, body.to_owned()).await.unwrap();
+        assert_eq!(status, 400, "{body}");
         assert!(text.contains(says), "{body} answered {text}");
     }
+    // A body past 4 KiB is refused before it is read, and stores nothing.
+    let big = format!(r#"{{"key":"client-000-command-000010","command":{{"kind":"TopUp","user":"ann","amount":1}},"pad":"{}"}}"#, "x".repeat(5_000));
+    let (status, text) = client.post(&base, big).await.unwrap();
+    assert_eq!(status, 413, "{text}");
+    assert!(text.contains("a command's body is at most 4 KiB"), "{text}");
     let stored = stream(&mut redis.connection().await, "main").await;
     assert_eq!(stored.len(), 1, "only the top-up is stored: {stored:?}");
     assert_eq!(stored[0].2.as_deref(), Some(key(0, 1).as_str()), "the entry carries its command's key");
