@@ -402,13 +402,31 @@ pub enum Appended {
     Damaged(Version),
 }
 
-/// The settings of one node (`node` names it in the refusal on a cluster).
-async fn check_node_durable(conn: &mut impl redis::aio::ConnectionLike, node: Option<&str>) -> Result<(), RedisLogError> {
+/// The settings of one node.
+async fn check_node_durable(conn: &mut impl redis::aio::ConnectionLike) -> Result<(), RedisLogError> {
     let mut pipe = redis::pipe();
     for (setting, _) in DURABLE_SETTINGS {
         pipe.cmd("CONFIG").arg("GET").arg(setting);
     }
     let answers: Vec<Vec<String>> = pipe.query_async(conn).await?;
+    first_not_durable(answers, None)
+}
+
+/// The settings of one node of a cluster, asked through the cluster connection.
+async fn check_routed_durable(cluster: &mut ClusterConnection, route: SingleNodeRoutingInfo, node: &str) -> Result<(), RedisLogError> {
+    let mut answers = Vec::with_capacity(DURABLE_SETTINGS.len());
+    for (setting, _) in DURABLE_SETTINGS {
+        let mut ask = redis::cmd("CONFIG");
+        ask.arg("GET").arg(setting);
+        let answer = cluster.route_command(ask, RoutingInfo::SingleNode(route.clone())).await?;
+        answers.push(redis::from_redis_value::<Vec<String>>(answer).map_err(RedisError::from)?);
+    }
+    first_not_durable(answers, Some(node))
+}
+
+/// The first setting of [`DURABLE_SETTINGS`] that `CONFIG GET`'s answers (one per setting, in order) lack;
+/// `node` names the cluster node they came from.
+fn first_not_durable(answers: Vec<Vec<String>>, node: Option<&str>) -> Result<(), RedisLogError> {
     for ((setting, wanted), answer) in DURABLE_SETTINGS.into_iter().zip(answers) {
         let found = answer.get(1).cloned().unwrap_or_else(|| "(not reported)".into());
         if found != wanted {
@@ -417,30 +435,6 @@ async fn check_node_durable(conn: &mut impl redis::aio::ConnectionLike, node: Op
                 None => found,
             };
             return Err(NotDurable { setting, found, wanted }.into());
-        }
-    }
-    Ok(())
-}
-
-/// The settings of one node of a cluster, asked through the cluster connection.
-async fn check_routed_durable(cluster: &mut ClusterConnection, route: SingleNodeRoutingInfo, node: &str) -> Result<(), RedisLogError> {
-    for (setting, wanted) in DURABLE_SETTINGS {
-        let mut ask = redis::cmd("CONFIG");
-        ask.arg("GET").arg(setting);
-        let answer = cluster.route_command(ask, RoutingInfo::SingleNode(route.clone())).await?;
-        let found = match answer {
-            Value::Array(pair) => match pair.get(1) {
-                Some(Value::BulkString(value)) => String::from_utf8_lossy(value).into_owned(),
-                _ => "(not reported)".to_owned(),
-            },
-            Value::Map(pairs) => match pairs.first() {
-                Some((_, Value::BulkString(value))) => String::from_utf8_lossy(value).into_owned(),
-                _ => "(not reported)".to_owned(),
-            },
-            _ => "(not reported)".to_owned(),
-        };
-        if found != wanted {
-            return Err(NotDurable { setting, found: format!("{found} (on cluster node {node})"), wanted }.into());
         }
     }
     Ok(())
@@ -724,7 +718,7 @@ impl RedisLog {
     /// asked through the cluster connection, so its credentials hold and shops on other masters are not held
     /// up by one that does not answer.
     pub async fn check_durable(&self) -> Result<(), RedisLogError> {
-        let Conn::Cluster(cluster) = &self.conn else { return check_node_durable(&mut self.conn(), None).await };
+        let Conn::Cluster(cluster) = &self.conn else { return check_node_durable(&mut self.conn()).await };
         let slot: u16 = redis::cmd("CLUSTER").arg("KEYSLOT").arg(&self.keys.stream).query_async(&mut self.conn()).await?;
         let route = SingleNodeRoutingInfo::SpecificNode(Route::new(slot, SlotAddr::Master));
         check_routed_durable(&mut cluster.clone(), route, &format!("the master of slot {slot}")).await
@@ -732,7 +726,7 @@ impl RedisLog {
 
     /// Every master of the cluster, as `CLUSTER NODES` names them, checked for the durable settings.
     async fn check_every_master(&self) -> Result<(), RedisLogError> {
-        let Conn::Cluster(cluster) = &self.conn else { return check_node_durable(&mut self.conn(), None).await };
+        let Conn::Cluster(cluster) = &self.conn else { return check_node_durable(&mut self.conn()).await };
         for node in self.cluster_masters().await? {
             let (host, port) = node.rsplit_once(':').unwrap_or((node.as_str(), ""));
             let port = port.parse().map_err(|_| RedisLogError::Unexpected(format!("CLUSTER NODES names {node:?}, not host:port")))?;
