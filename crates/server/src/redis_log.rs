@@ -38,11 +38,8 @@ impl ShopKeys {
             key_prefix: format!("{tag}:key:"),
         }
     }
-
-    fn key_record(&self, key: &CommandKey) -> String {
-        format!("{}{}", self.key_prefix, key.as_str())
-    }
 }
+
 /// The fields of a stream entry: the event as a JSON Lines (version 2) line without its newline; the chain
 /// (a hash of the whole log up to and including this event, see [`Chain`]); on the first event of a page's
 /// command, the command's key.
@@ -128,11 +125,6 @@ const READ_LUA: &str = r#"
 local epoch = redis.call('GET', KEYS[2])
 local head, chain, deleted = log_head(KEYS[1])
 return {epoch or '', head, chain or '', deleted and 1 or 0}
-"#;
-
-/// Where the first event of the command of key `ARGV[1]` is, in the log of epoch `ARGV[2]`: 0 if it is not.
-const KEY_LUA: &str = r#"
-return key_stored(KEYS[1], KEYS[2], ARGV[1], ARGV[2]) or 0
 "#;
 
 /// The checked append. Compares the epoch, head and head chain an append was decided on with the stream's,
@@ -230,7 +222,6 @@ fn read_only_script(body: &str) -> Script {
 }
 
 static READ: LazyLock<Script> = LazyLock::new(|| read_only_script(READ_LUA));
-static KEY_STORED: LazyLock<Script> = LazyLock::new(|| read_only_script(KEY_LUA));
 static APPEND: LazyLock<Script> = LazyLock::new(|| script(APPEND_LUA));
 static COMMANDS: LazyLock<Script> = LazyLock::new(|| script(COMMANDS_LUA));
 static WRITE_SNAPSHOT: LazyLock<Script> = LazyLock::new(|| script(SNAPSHOT_LUA));
@@ -843,14 +834,6 @@ impl RedisLog {
             "damaged" => Ok(Committed::Damaged(version)),
             other => Err(RedisLogError::Unexpected(format!("the commit script answered {other:?}"))),
         }
-    }
-
-    /// Where the first event of the command of `key` was stored in the log of `epoch`, if it was.
-    pub async fn key_seen(&self, key: &CommandKey, epoch: u64) -> Result<Option<u64>, RedisLogError> {
-        let mut invocation = KEY_STORED.key(&self.keys.stream);
-        invocation.key(self.keys.key_record(key)).arg(key.as_str()).arg(epoch);
-        let seq: u64 = invocation.invoke_async(&mut self.conn()).await?;
-        Ok((seq > 0).then_some(seq))
     }
 
     /// The newest snapshot as stored (the caller checks that it belongs to its log).
