@@ -8,7 +8,7 @@ use crate::redis_log::Version;
 use crate::refusal::ApiError;
 use crate::request::{AppendBody, AppendQuery, EventsQuery, RequestError, BODY_LIMIT, MAX_APPEND_EVENTS};
 use crate::redis_log::{Chain, CommandKey, ShopName};
-use crate::shared::{AppendError, CommandError, Decision, Mark, ReadError};
+use crate::shared::{AppendError, CommandError, Decision, Frames, Mark, ReadError};
 use crate::shops::{Shop, ShopError, Shops};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -269,20 +269,11 @@ async fn version(ShopIfAny(shop): ShopIfAny) -> Result<Json<MarkJson>, ApiError>
 
 async fn events(ShopIfAny(shop): ShopIfAny, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let query = EventsQuery::parse(query.as_deref())?;
-    let Some(shop) = shop else {
-        if query.after > 0 {
-            return Err(ReadError::PastHead { after: query.after, version: NO_LOG.version }.into());
-        }
-        let headers = [
-            (CONTENT_TYPE, FRAMES.to_owned()),
-            (EPOCH_HEADER, "0".to_owned()),
-            (HEAD_HEADER, "0".to_owned()),
-            (LAST_HEADER, "0".to_owned()),
-            (CHAIN_HEADER, NO_LOG.chain.to_hex()),
-        ];
-        return Ok((headers, Vec::<u8>::new()).into_response());
+    let frames = match shop {
+        Some(shop) => shop.shared.events_after(query).await?,
+        None if query.after > 0 => return Err(ReadError::PastHead { after: query.after, version: NO_LOG.version }.into()),
+        None => Frames { version: NO_LOG.version, last: 0, chain: NO_LOG.chain, bytes: Vec::new() },
     };
-    let frames = shop.shared.events_after(query).await?;
     let headers = [
         (CONTENT_TYPE, FRAMES.to_owned()),
         (EPOCH_HEADER, frames.version.epoch.to_string()),
