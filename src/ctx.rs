@@ -2,7 +2,7 @@
 //! what the session reports into signals. Every piece of work goes to the session's queue; nothing here
 //! decides, retries or locks. Components read through [`Ctx::read`], which tracks what they read.
 
-use crate::session::{Progress, Replacement, RestoreInfo, Session, SessionError, Update as SessionUpdate};
+use crate::session::{OutboxView, Progress, Replacement, RestoreInfo, Session, SessionError, Update as SessionUpdate};
 use crate::branch::{branch_names, BranchError, BranchSession, Shelf};
 use crate::session::Book;
 use crate::shop::{DiffLine, Page, Part, Shop, Sort, Source, ViewError};
@@ -68,6 +68,8 @@ pub struct Ctx {
     pub queued: RwSignal<u64>,
     /// A write's answer was lost and the page is asking the server whether it was stored.
     pub checking: RwSignal<bool>,
+    /// On a shared log: the commands waiting in this browser's outbox, and those refused after they waited.
+    pub outbox: RwSignal<OutboxView>,
     /// Events shown of a damaged log (None: the log is whole).
     pub damaged: RwSignal<Option<u64>>,
     /// The user or item whose life the chart shows.
@@ -113,6 +115,7 @@ impl Ctx {
             history_ready: RwSignal::new(false),
             queued: RwSignal::new(0),
             checking: RwSignal::new(false),
+            outbox: RwSignal::new(OutboxView::default()),
             damaged: RwSignal::new(None),
             selected: RwSignal::new(None),
             filter_version: RwSignal::new(0),
@@ -371,6 +374,7 @@ impl Ctx {
             SessionUpdate::Failed(e) => self.fail(e.to_string()),
             SessionUpdate::Sync(status) => self.sync.set(status),
             SessionUpdate::Checking(checking) => self.checking.set(checking),
+            SessionUpdate::Outbox(view) => self.outbox.set(view),
         }
     }
 
@@ -403,6 +407,9 @@ impl Ctx {
         self.backend.set(Some(store.backend()));
         self.sync.set(store.sync_status());
         self.shop_name.set(store.shop().map(str::to_owned));
+        if store.sync_status() != SyncStatus::Local {
+            crate::app_files::keep_app_files();
+        }
         for reason in store.fallback_reasons() {
             web_sys::console::warn_1(&reason.into());
         }
@@ -457,9 +464,47 @@ impl Ctx {
             return self.submit_to_branch(command);
         }
         let Some(session) = self.session() else { return };
-        if self.show(session.submit(command).await).is_some() {
-            self.error.set(None);
-            self.go_live();
+        match session.submit(command).await {
+            Err(kept @ SessionError::Kept { .. }) => self.tell(format!("Kept: {kept}.")),
+            outcome => {
+                if self.show(outcome).is_some() {
+                    self.error.set(None);
+                    self.go_live();
+                }
+            }
+        }
+    }
+
+    /// Drops a command from the outbox before it is sent.
+    pub async fn cancel_pending(self, id: u64) {
+        let Some(session) = self.session() else { return };
+        match session.drop_from_outbox(id, false).await {
+            Ok(rewind_store::Changed::AlreadySent) => {
+                self.fail("that command is being sent already, so it can no longer be cancelled: the server decides it once")
+            }
+            Ok(_) => self.tell("Cancelled: the command was never sent."),
+            Err(e) => self.fail(format!("the command could not be cancelled: {e}")),
+        }
+    }
+
+    /// Drops a refused command from the conflict inbox.
+    pub async fn discard_refused(self, id: u64) {
+        let Some(session) = self.session() else { return };
+        if let Err(e) = session.drop_from_outbox(id, true).await {
+            self.fail(format!("the refused command could not be dropped: {e}"));
+        }
+    }
+
+    /// Sends a refused command again, as the user changed it.
+    pub async fn retry_refused(self, id: u64, command: Command) {
+        let Some(session) = self.session() else { return };
+        match session.retry_refused(id, command).await {
+            Ok(_) => {
+                self.tell("Sent again: the server stored it.");
+                self.go_live();
+            }
+            Err(kept @ SessionError::Kept { .. }) => self.tell(format!("Kept: {kept}.")),
+            Err(e) => self.fail(format!("refused again: {e}")),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Rewind, the app: Leptos, client-side rendered, built by trunk. The UI holds no business rules: it turns
 //! form fields into commands, and shows what the session (the log, the store and one queue of work) answers.
 
+mod app_files;
 pub mod branch;
 pub mod ctx;
 pub mod models;

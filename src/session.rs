@@ -7,7 +7,10 @@
 //! after a replace) and decide again, a bounded number of times. A write that replaces the log (import,
 //! clear, keeping the intact events of a damaged log) asks the user again with the new count instead.
 
+mod outbox;
+
 use crate::queue::Queue;
+pub use outbox::{OutboxView, Stall};
 use rewind_store::clock::{self, Clock, SystemClock};
 use rewind_domain::{compensate, Command, Event, Log, Names, Producer, Rejection, State};
 use rewind_store::{
@@ -85,6 +88,8 @@ pub enum Update {
     /// A write's answer was lost, and the page is asking the server whether it was stored (true), or is done
     /// asking (false).
     Checking(bool),
+    /// The outbox as it is now (a page on a shared log).
+    Outbox(OutboxView),
 }
 
 /// Why a piece of work did not do what was asked.
@@ -103,6 +108,9 @@ pub enum SessionError {
     Contended { attempts: u32 },
     /// The user said no when asked; nothing was written. (Work that asks turns this into its own answer.)
     Declined,
+    /// The sync server could not take the command now: it is kept in this browser's outbox (with `waiting`
+    /// commands in all) and sent when the server is back.
+    Kept { waiting: usize, reason: String },
 }
 
 impl fmt::Display for SessionError {
@@ -117,6 +125,11 @@ impl fmt::Display for SessionError {
                  export the intact events, then keep only them, import a file or clear the log to carry on"
             ),
             SessionError::Declined => write!(f, "nothing was changed"),
+            SessionError::Kept { waiting, reason } => write!(
+                f,
+                "the sync server cannot take it now ({reason}): it is kept in this browser's outbox ({waiting} waiting) \
+                 and sent as soon as the server is back"
+            ),
             SessionError::Contended { attempts } => write!(
                 f,
                 "other tabs kept writing at the same moment ({attempts} tries), so this was not saved; \
@@ -183,6 +196,8 @@ pub struct Session {
     channel: Option<String>,
     /// Events' timestamps, durations and waits.
     clock: Rc<dyn Clock>,
+    /// On a shared log, the outbox as last shown and when to send it again.
+    sending: RefCell<outbox::Sending>,
 }
 
 /// Lets the browser paint and handle input between slices of long work.
@@ -240,6 +255,7 @@ impl Session {
             confirm,
             channel: channel.map(str::to_owned),
             clock,
+            sending: RefCell::new(outbox::Sending::default()),
         })
     }
 
@@ -310,6 +326,8 @@ impl Session {
         self.tell(Update::Restored(info));
         // Join the other tabs now: what they write while the history loads is caught up afterwards.
         self.join_tabs();
+        self.show_outbox().await;
+        self.keep_sending();
         let total = self.book.borrow().head();
         if total > 0 {
             self.progress("Loading history".into(), 0.0);
@@ -350,7 +368,11 @@ impl Session {
             let catch_up = match news {
                 FeedNews::Status(status) => {
                     session.tell(Update::Sync(status));
-                    was.replace(status) != status && status == SyncStatus::Connected
+                    let back = was.replace(status) != status && status == SyncStatus::Connected;
+                    if back {
+                        session.want_round();
+                    }
+                    back
                 }
                 FeedNews::Grew(version) => session.book().is_none_or(|b| b.version != Expected::Version(version)),
             };
@@ -449,6 +471,10 @@ impl Session {
 
     /// Another tab changed the log: catch up with it, in turn with this page's own work.
     pub async fn sync(&self, change: LogChange) -> Result<(), SessionError> {
+        if change == LogChange::Outbox {
+            self.other_tab_changed_outbox().await;
+            return Ok(());
+        }
         let wanted = match (self.sync_wanted.get(), change) {
             (Some(LogChange::Replaced), _) | (_, LogChange::Replaced) => LogChange::Replaced,
             _ => LogChange::Appended,
@@ -461,7 +487,7 @@ impl Session {
         let outcome = match self.sync_wanted.take() {
             Some(LogChange::Replaced) => self.reload_log().await,
             Some(LogChange::Appended) => self.catch_up().await.map(|_| ()),
-            None => Ok(()),
+            Some(LogChange::Outbox) | None => Ok(()),
         };
         self.turn_done(turn);
         outcome.map_err(SessionError::from)
@@ -472,7 +498,7 @@ impl Session {
     pub async fn submit(&self, command: Command) -> Result<u64, SessionError> {
         let turn = self.turn().await;
         if self.store.server_decides() {
-            let outcome = self.submit_to_server(&command).await;
+            let outcome = self.submit_through_outbox(&command).await;
             self.turn_done(turn);
             return outcome;
         }
@@ -487,45 +513,6 @@ impl Session {
             .map(|()| self.book.borrow().head());
         self.turn_done(turn);
         outcome
-    }
-
-    /// On a shared log the server decides: the command goes to it under a key of its own (sent again, same
-    /// key, while the answer is lost), and once it is stored the page reads the log up to it like any other
-    /// page's event, so the page never shows an event the server has not stored. A refusal comes in the
-    /// shop's own words, after the page read the log it was decided on.
-    async fn submit_to_server(&self, command: &Command) -> Result<u64, SessionError> {
-        if let Some(damage) = self.damage() {
-            return Err(damage);
-        }
-        let key = CommandKey::random()?;
-        let stored = self.send_until_known(|| self.store.send_command(&key, command)).await;
-        let seq = match stored {
-            Ok(seq) => seq,
-            Err(StoreError::Rejected { message, at }) => {
-                // Read up to the log it was refused on; if the page is there, say why in the domain's own type
-                // and words, as a refusal in the browser-only app would; else (the log moved on) in the server's.
-                let _ = self.catch_up().await;
-                let mut book = self.book.borrow_mut();
-                let Book { log, live, version, .. } = &mut *book;
-                let again = (*version == Expected::Version(at)).then(|| {
-                    let names = log.names().checkpoint();
-                    let again = log.decide(live, command);
-                    log.names_mut().roll_back(names);
-                    again
-                });
-                return Err(match again {
-                    Some(Err(rejection)) => SessionError::Rejected(rejection),
-                    _ => SessionError::Store(StoreError::Rejected { message, at }),
-                });
-            }
-            Err(e) => return Err(SessionError::Store(e)),
-        };
-        if let Err(e) = self.catch_up().await {
-            clock::warn(&format!("Rewind: stored, but not read back yet: {e}"));
-        }
-        self.announce(LogChange::Appended);
-        self.snapshot_if_due(false);
-        Ok(seq.unwrap_or_else(|| self.book.borrow().head()))
     }
 
     /// Appends `count` events from the load producer, spread over `people`, stored in batches, with
@@ -633,14 +620,15 @@ impl Session {
     /// before), a conflict (decide again, same key: nothing was stored), or a refusal. After
     /// [`CHECK_FOR_MS`] without such an answer, [`StoreError::OutcomeUnknown`] with how long it asked.
     async fn append_until_known(&self, prepared: &Prepared, key: &CommandKey) -> Result<Appended, StoreError> {
-        self.send_until_known(|| self.store.append_with_key(prepared.version, &prepared.chunks, key)).await
+        self.send_until_known(|| self.store.append_with_key(prepared.version, &prepared.chunks, key), false).await
     }
 
     /// Sends a request of one key (`send`, the same request each time) until its answer is certain: while
     /// it is lost, or the server cannot take it yet, says that it is checking and sends it again with growing
     /// waits. After [`CHECK_FOR_MS`] without a certain answer, [`StoreError::OutcomeUnknown`] with how long
-    /// it asked.
-    async fn send_until_known<T, F>(&self, send: impl Fn() -> F) -> Result<T, StoreError>
+    /// it asked. `stop_when_away`: stop at once when the server is known to be out of reach (the outbox
+    /// sends the same request again when it is back).
+    async fn send_until_known<T, F>(&self, send: impl Fn() -> F, stop_when_away: bool) -> Result<T, StoreError>
     where
         F: std::future::Future<Output = Result<T, StoreError>>,
     {
@@ -658,6 +646,7 @@ impl Session {
             }
             self.clock.sleep(backoff.next_ms()).await;
             match send().await {
+                Err(StoreError::Offline { detail }) if stop_when_away => break Err(StoreError::OutcomeUnknown { detail, waited_ms }),
                 Err(e) => match still_unknown(&e) {
                     Some(now) => detail = now.to_owned(),
                     None => break Err(e),

@@ -6,7 +6,9 @@
 use futures::future::join_all;
 use rewind::session::{Confirm, Population, Replacement, Session, SessionError};
 use rewind_domain::{decide, generate_log, Command, Log, Rejection, State};
-use rewind_store::{encode_chunks, EncodedChunk, Expected, LogVersion, PageStore, Store, StoreError};
+use rewind_store::{
+    encode_chunks, Changed, CommandKey, EncodedChunk, EntryState, Expected, LogVersion, Outbox, PageStore, Store, StoreError,
+};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen_test::*;
@@ -325,5 +327,137 @@ async fn a_command_whose_answer_was_lost_is_sent_again_with_the_same_key_and_sto
     let order = Command::Order { user: "zed".into(), item: "nothing".into(), qty: 1 };
     assert_eq!(s.submit(order).await, Err(SessionError::Rejected(Rejection::UnknownItem { item: "nothing".into() })));
     assert_eq!(server.text("fake.calls.filter(c => c.path === '/api/command').length"), "7", "the server decided it");
+    assert_eq!((server.text("fake.head()"), s.book().unwrap().head()), ("6".to_owned(), 6));
+}
+
+/// Waits (up to 30 s, as the outbox's retries back off) until `done` holds.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    for _ in 0..300 {
+        if done() {
+            return;
+        }
+        rewind_store::clock::sleep(100).await;
+    }
+    panic!("waited 30 s for {what}");
+}
+
+async fn outbox_entries(s: &Session) -> Vec<rewind_store::OutboxEntry> {
+    s.store().outbox().unwrap().list().await.unwrap().entries
+}
+
+#[wasm_bindgen_test]
+async fn commands_made_while_the_server_is_away_wait_in_the_outbox_uncounted_and_are_stored_once_in_order_when_it_is_back() {
+    let server = FakeServer::start();
+    let PageStore::Ready(store) = Store::open_for_page(&unique("away")).await else { panic!("asked for a key") };
+    let s = Session::new(store, None, answering(true).0, |_| {});
+    s.load().await.unwrap();
+
+    server.text("fake.down = true");
+    for amount in 1..=3 {
+        match s.submit(top_up("zed", amount)).await {
+            Err(SessionError::Kept { waiting, .. }) => assert_eq!(waiting, amount as usize),
+            other => panic!("kept in the outbox, not {other:?}"),
+        }
+    }
+    let waiting = outbox_entries(&s).await;
+    let asked: Vec<Command> = waiting.iter().map(|e| e.command.clone()).collect();
+    assert_eq!(asked, vec![top_up("zed", 1), top_up("zed", 2), top_up("zed", 3)], "in the order they were made");
+    assert_eq!(s.book().unwrap().head(), 0, "nothing counted while it waits");
+    // The first was sent (its answer never came): it can no longer be cancelled. The last never was.
+    assert_eq!(waiting[0].state, EntryState::Sent);
+    assert_eq!(s.drop_from_outbox(waiting[0].id, false).await, Ok(Changed::AlreadySent));
+    assert_eq!(s.drop_from_outbox(waiting[2].id, false).await, Ok(Changed::Done));
+
+    server.text("fake.down = false");
+    until("the outbox to be sent", || s.book().unwrap().head() == 2).await;
+    assert_eq!(server.text("fake.head()"), "2", "the cancelled command was never sent");
+    assert_eq!(server.text("fake.commandKeys.size"), "2", "each stored once, however often it was sent");
+    assert_eq!(balances(&s), vec![("zed".to_owned(), 3)]);
+    assert!(outbox_entries(&s).await.is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn a_command_sent_by_a_tab_that_closed_before_the_answer_is_stored_once_when_another_tab_sends_it() {
+    let server = FakeServer::start();
+    let name = unique("closed");
+    // A tab kept the command and sent it; the server stored it; the tab was closed before the answer came.
+    let outbox = Outbox::open(&format!("{name}-shared")).await;
+    let key = CommandKey::random().unwrap();
+    let id = outbox.add(&key, &top_up("zed", 5), 1).await.unwrap();
+    assert_eq!(outbox.mark_sent(id).await, Ok(Changed::Done));
+    server.command_from_elsewhere(key.as_str(), &top_up("zed", 5));
+    assert_eq!(server.text("fake.head()"), "1");
+
+    // Another tab opens: it finds the command and sends it again, same key: answered "stored before".
+    let PageStore::Ready(store) = Store::open_for_page(&name).await else { panic!("asked for a key") };
+    let s = Session::new(store, None, answering(true).0, |_| {});
+    s.load().await.unwrap();
+    for _ in 0..300 {
+        if outbox_entries(&s).await.is_empty() {
+            break;
+        }
+        rewind_store::clock::sleep(100).await;
+    }
+    assert!(outbox_entries(&s).await.is_empty(), "answered, so gone from the outbox");
+    assert_eq!(server.text("fake.calls.filter(c => c.path === '/api/command').length"), "1", "sent again once");
+    assert_eq!((server.text("fake.head()"), s.book().unwrap().head()), ("1".to_owned(), 1));
+    assert_eq!(balances(&s), vec![("zed".to_owned(), 5)], "stored once");
+}
+
+#[wasm_bindgen_test]
+async fn a_command_the_log_no_longer_allows_goes_to_the_conflict_inbox_to_be_changed_and_sent_or_dropped() {
+    let server = FakeServer::start();
+    let PageStore::Ready(store) = Store::open_for_page(&unique("conflict")).await else { panic!("asked for a key") };
+    let s = Session::new(store, None, answering(true).0, |_| {});
+    s.load().await.unwrap();
+    for command in [
+        Command::AddItem { item: "apple".into(), price: 30, qty: 1 },
+        Command::AddItem { item: "pear".into(), price: 20, qty: 5 },
+        top_up("ann", 100),
+        top_up("ben", 100),
+    ] {
+        s.submit(command).await.unwrap();
+    }
+
+    // Offline, ann orders the last apple; meanwhile ben buys it from another till.
+    server.text("fake.down = true");
+    let last_apple = Command::Order { user: "ann".into(), item: "apple".into(), qty: 1 };
+    assert!(matches!(s.submit(last_apple.clone()).await, Err(SessionError::Kept { .. })));
+    server.text("fake.down = false");
+    server.command_from_elsewhere("ben-buys-the-last-apple", &Command::Order { user: "ben".into(), item: "apple".into(), qty: 1 });
+
+    let refused = loop {
+        let entries = outbox_entries(&s).await;
+        if let Some(EntryState::Refused { message, .. }) = entries.first().map(|e| e.state.clone()) {
+            break (entries[0].id, message);
+        }
+        rewind_store::clock::sleep(100).await;
+    };
+    assert!(refused.1.contains("in stock"), "the stock refusal in the page's words: {}", refused.1);
+    until("ben's order to be read", || s.book().unwrap().head() == 5).await;
+    assert_eq!(balances(&s), vec![("ann".to_owned(), 100), ("ben".to_owned(), 70)], "nothing of ann's order");
+
+    // Changed to a pear, it is stored; the inbox is empty.
+    let pear = Command::Order { user: "ann".into(), item: "pear".into(), qty: 1 };
+    assert_eq!(s.retry_refused(refused.0, pear).await, Ok(6));
+    assert!(outbox_entries(&s).await.is_empty());
+    assert_eq!(balances(&s), vec![("ann".to_owned(), 80), ("ben".to_owned(), 70)]);
+
+    // Sent again unchanged, it is refused again and back in the inbox; dropped, it is gone, nothing stored.
+    server.text("fake.down = true");
+    assert!(matches!(s.submit(last_apple.clone()).await, Err(SessionError::Kept { .. })));
+    server.text("fake.down = false");
+    let id = loop {
+        let entries = outbox_entries(&s).await;
+        if let Some(e) = entries.iter().find(|e| matches!(e.state, EntryState::Refused { .. })) {
+            break e.id;
+        }
+        rewind_store::clock::sleep(100).await;
+    };
+    assert!(s.retry_refused(id, last_apple).await.is_err());
+    let again = outbox_entries(&s).await;
+    assert!(matches!(again.as_slice(), [e] if matches!(e.state, EntryState::Refused { .. })), "{again:?}");
+    assert_eq!(s.drop_from_outbox(again[0].id, true).await, Ok(Changed::Done));
+    assert!(outbox_entries(&s).await.is_empty());
     assert_eq!((server.text("fake.head()"), s.book().unwrap().head()), ("6".to_owned(), 6));
 }

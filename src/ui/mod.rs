@@ -6,6 +6,7 @@ pub(crate) mod compare;
 mod history;
 mod io;
 mod models;
+mod outbox;
 mod paint;
 mod query;
 mod rows;
@@ -55,6 +56,7 @@ pub fn App() -> impl IntoView {
                     <io::ImportExport/>
                 </aside>
                 <section class="main">
+                    <outbox::ConflictInbox/>
                     <timeline::Timeline/>
                     <branches::BranchPanel/>
                     <status::EmptyState/>
@@ -74,6 +76,7 @@ pub fn App() -> impl IntoView {
                     </div>
                     <history::ReadModelsPanel/>
                     <models::ModelsPanel/>
+                    <outbox::PendingList/>
                     <history::EventLog/>
                 </section>
             </main>

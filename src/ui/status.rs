@@ -35,6 +35,7 @@ pub fn StatusBar() -> impl IntoView {
                     {move || ctx.sync.get().as_str()}
                 </span>
             </span>
+            <super::outbox::OutboxPills/>
             <span class="pill" data-testid="restore-info"
                 data-snapshot-seq=move || restore().map(|r| r.snapshot_seq)
                 data-tail=move || restore().map(|r| r.tail)
@@ -79,8 +80,8 @@ pub fn Messages() -> impl IntoView {
                     {why.explain()}
                     {match why {
                         Unreachable::AccessKey => "",
-                        _ => " Commands are refused, and nothing is counted, until it is back; this page catches up \
-                               by itself then.",
+                        _ => " Commands are kept in this browser's outbox and sent when it is back; nothing is \
+                               counted until the server stores it, and this page catches up by itself then.",
                     }}
                 </p>
             })}

@@ -19,6 +19,7 @@ mod idb;
 mod local;
 mod locks;
 mod memory;
+mod outbox;
 mod policy;
 mod records;
 mod rule;
@@ -38,6 +39,7 @@ pub use rewind_domain::MAX_CHUNK_EVENTS;
 pub use rule::{Expected, LogVersion};
 pub use shared::{AccessKeyGate, Appended, Backoff, CommandKey, Feed, FeedNews, SyncStatus, Unreachable};
 pub use sync::{LogChange, TabSync};
+pub use outbox::{Changed, EntryState, Outbox, OutboxEntry, OutboxList, SendingTurn};
 
 use records::Records;
 use types::RawRecord;
@@ -62,6 +64,8 @@ pub struct Store {
     fallback_reasons: Vec<String>,
     /// The sync server whose log this is, if the page was served by one.
     shared: Option<SharedLog>,
+    /// On a shared log, the commands this browser made that the server has not answered yet.
+    outbox: Option<Outbox>,
 }
 
 /// What a page opens: its store, or first the sync server's access-key form.
@@ -113,24 +117,24 @@ impl Store {
     pub async fn open(name: &str) -> Store {
         let mut fallback_reasons = Vec::new();
         match idb::IdbRecords::open(name).await {
-            Ok(r) => return Store { records: Records::Idb(r), fallback_reasons, shared: None },
+            Ok(r) => return Store { records: Records::Idb(r), fallback_reasons, shared: None, outbox: None },
             Err(e) => fallback_reasons.push(format!("IndexedDB could not be opened: {e}")),
         }
         match local::LocalRecords::open(name) {
-            Ok(r) => return Store { records: Records::Local(r), fallback_reasons, shared: None },
+            Ok(r) => return Store { records: Records::Local(r), fallback_reasons, shared: None, outbox: None },
             Err(e) => fallback_reasons.push(format!("localStorage could not be used: {e}")),
         }
-        Store { records: Records::Memory(memory::MemoryRecords::default()), fallback_reasons, shared: None }
+        Store { records: Records::Memory(memory::MemoryRecords::default()), fallback_reasons, shared: None, outbox: None }
     }
 
     /// A store in localStorage only (for tests and diagnostics; [`Store::open`] chooses by itself).
     pub fn open_local(name: &str) -> Result<Store, String> {
-        local::LocalRecords::open(name).map(|r| Store { records: Records::Local(r), fallback_reasons: Vec::new(), shared: None })
+        local::LocalRecords::open(name).map(|r| Store { records: Records::Local(r), fallback_reasons: Vec::new(), shared: None, outbox: None })
     }
 
     /// A store that keeps everything in this page only.
     pub fn in_memory() -> Store {
-        Store { records: Records::Memory(memory::MemoryRecords::default()), fallback_reasons: Vec::new(), shared: None }
+        Store { records: Records::Memory(memory::MemoryRecords::default()), fallback_reasons: Vec::new(), shared: None, outbox: None }
     }
 
     /// Opens this page's log: the shared log of the sync server that served the page, if one did (with the
@@ -143,7 +147,8 @@ impl Store {
                     rewind_protocol::MAIN_SHOP => format!("{name}-shared"),
                     shop => format!("{name}-shared-{shop}"),
                 };
-                PageStore::Ready(Store { shared: Some(shared), ..Store::open(&cache).await })
+                let outbox = Some(Outbox::open(&cache).await);
+                PageStore::Ready(Store { shared: Some(shared), outbox, ..Store::open(&cache).await })
             }
             Found::Local => PageStore::Ready(Store::open(name).await),
             Found::KeyNeeded(gate) => PageStore::KeyNeeded(gate),
@@ -179,6 +184,11 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.records.backend()
+    }
+
+    /// On a shared log, the commands made here that wait for the server (see [`Outbox`]).
+    pub fn outbox(&self) -> Option<&Outbox> {
+        self.outbox.as_ref()
     }
 
     pub fn fallback_reasons(&self) -> &[String] {

@@ -172,6 +172,12 @@ impl CommandKey {
         Ok(CommandKey(format!("{:016x}{:016x}", half(1), half(2))))
     }
 
+    /// A key read back from this browser's outbox: 16 to 64 characters of `[A-Za-z0-9_-]`, as the server takes.
+    pub fn parse(text: &str) -> Option<CommandKey> {
+        let fits = (16..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        fits.then(|| CommandKey(text.to_owned()))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

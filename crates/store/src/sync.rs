@@ -11,6 +11,8 @@ pub enum LogChange {
     Appended,
     /// The log was replaced or cleared: read it all again.
     Replaced,
+    /// The outbox changed (a command kept, sent, refused or cancelled): read it again.
+    Outbox,
 }
 
 pub struct TabSync {
@@ -24,8 +26,11 @@ impl TabSync {
     pub fn join(name: &str, mut on_change: impl FnMut(LogChange) + 'static) -> Option<TabSync> {
         let channel = web_sys::BroadcastChannel::new(&format!("{name}/changes")).ok()?;
         let closure = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-            let replaced = e.data().as_string().is_some_and(|s| s == "replaced");
-            on_change(if replaced { LogChange::Replaced } else { LogChange::Appended });
+            on_change(match e.data().as_string().as_deref() {
+                Some("replaced") => LogChange::Replaced,
+                Some("outbox") => LogChange::Outbox,
+                _ => LogChange::Appended,
+            });
         });
         channel.set_onmessage(Some(closure.as_ref().unchecked_ref()));
         Some(TabSync { channel, _on_message: closure })
@@ -36,6 +41,7 @@ impl TabSync {
         let text = match change {
             LogChange::Appended => "appended",
             LogChange::Replaced => "replaced",
+            LogChange::Outbox => "outbox",
         };
         let _ = self.channel.post_message(&wasm_bindgen::JsValue::from_str(text));
     }

@@ -3,6 +3,8 @@
   const json = (status, value) => new Response(JSON.stringify(value), { status, headers: { 'content-type': 'application/json' } });
   const fake = window.__rewindFake = {
     epoch: 7, entries: [], keys: new Set(), commandKeys: new Map(), calls: [], plans: {}, pageSize: 100000, json,
+    // While true, every request fails as when the server is stopped.
+    down: false,
     // Set by the Rust side: decides a command (JSON) on the log (all its frames), answering the frame of its
     // event, or the refusal as text.
     decide: null,
@@ -59,6 +61,7 @@
     const call = { method: init.method ?? 'GET', path: u.pathname, query: Object.fromEntries(u.searchParams),
       type: new Headers(init.headers ?? {}).get('content-type'), body: init.body ? new Uint8Array(init.body) : null };
     fake.calls.push(call);
+    if (fake.down) throw new TypeError('Failed to fetch');
     const action = fake.plans[call.path]?.shift();
     if (action === 'lose') { fake.answer(call); throw new TypeError('Failed to fetch'); }
     return action ? action(call) : fake.answer(call);

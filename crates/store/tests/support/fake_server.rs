@@ -47,6 +47,18 @@ impl FakeServer {
         run(&format!("(() => {{ const json = window.__rewindFake.json; window.__rewindFake.plan('{path}', {action}); }})()"));
     }
 
+    /// Stores `command` under `key` as if another page had sent it (the server's own answer is dropped).
+    pub fn command_from_elsewhere(&self, key: &str, command: &Command) {
+        let body = serde_json::json!({ "key": key, "command": command }).to_string();
+        let fake = js_sys::eval("window.__rewindFake").unwrap();
+        let answer: js_sys::Function = js_sys::Reflect::get(&fake, &"answer".into()).unwrap().into();
+        let call = js_sys::Object::new();
+        js_sys::Reflect::set(&call, &"path".into(), &"/api/command".into()).unwrap();
+        js_sys::Reflect::set(&call, &"query".into(), &js_sys::Object::new()).unwrap();
+        js_sys::Reflect::set(&call, &"body".into(), &js_sys::Uint8Array::from(body.as_bytes()).into()).unwrap();
+        answer.call1(&fake, &call).unwrap();
+    }
+
     /// A JavaScript expression over the fake (`fake`), as text.
     pub fn text(&self, expr: &str) -> String {
         js_sys::eval(&format!("(fake => String({expr}))(window.__rewindFake)")).unwrap().as_string().unwrap()

@@ -1,0 +1,376 @@
+//! The outbox of a page on a shared log: the commands made in this browser that the sync server has not
+//! answered yet, in the order they were made, each with the key that makes it exactly once, and those it
+//! refused after they waited (the conflict inbox). Kept apart from the log (which holds only what the server
+//! stored), so a reload, a closed tab or a restarted browser loses none of them.
+//!
+//! In IndexedDB (the database `<store name>-outbox`, one object store of entries keyed by an increasing
+//! number, each a line of JSON), else localStorage (`<store name>/outbox/<number>`), else memory, as the log
+//! itself. Every change of an entry is one strict transaction that reads it and writes it, so two tabs never
+//! both cancel and send one command.
+
+use crate::backend::Backend;
+use crate::error::StoreError;
+use crate::js::{read_error, write_error};
+use crate::shared::CommandKey;
+use indexed_db_futures::database::Database;
+use indexed_db_futures::error::{Error as IdbError, OpenDbError};
+use indexed_db_futures::internals::SystemRepr;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::{TransactionDurability, TransactionMode, TransactionOptions};
+use rewind_domain::Command;
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use wasm_bindgen::JsValue;
+
+const ENTRIES: &str = "entries";
+
+/// One command of the outbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxEntry {
+    /// Its place: entries are sent in this order.
+    pub id: u64,
+    pub key: CommandKey,
+    pub command: Command,
+    /// When it was made (ms since the epoch).
+    pub made_at: u64,
+    pub state: EntryState,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EntryState {
+    /// Not sent yet: it can still be cancelled.
+    Waiting,
+    /// Sent at least once: the server may have stored it, so it is only ever sent again (same key), never
+    /// cancelled.
+    Sent,
+    /// Refused by the server after it waited, in the page's words, at `at` (ms since the epoch).
+    Refused { message: String, at: u64 },
+}
+
+/// An entry as stored: one line of JSON.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    key: String,
+    command: Command,
+    made_at: u64,
+    #[serde(default)]
+    sent: bool,
+    #[serde(default)]
+    refused: Option<(String, u64)>,
+}
+
+impl Stored {
+    fn of(entry: &OutboxEntry) -> Stored {
+        let (sent, refused) = match &entry.state {
+            EntryState::Waiting => (false, None),
+            EntryState::Sent => (true, None),
+            EntryState::Refused { message, at } => (true, Some((message.clone(), *at))),
+        };
+        Stored { key: entry.key.as_str().to_owned(), command: entry.command.clone(), made_at: entry.made_at, sent, refused }
+    }
+
+    fn to_json(&self) -> Result<String, StoreError> {
+        serde_json::to_string(self).map_err(|e| StoreError::Write(format!("the command could not be written as JSON: {e}")))
+    }
+}
+
+/// An entry read back: the entry, or why the stored value is none.
+fn entry(id: u64, text: &str) -> Result<OutboxEntry, String> {
+    let stored: Stored = serde_json::from_str(text).map_err(|e| format!("entry {id} of the outbox is damaged: {e}"))?;
+    let key = CommandKey::parse(&stored.key).ok_or_else(|| format!("entry {id} of the outbox has no valid key"))?;
+    let state = match (stored.refused, stored.sent) {
+        (Some((message, at)), _) => EntryState::Refused { message, at },
+        (None, true) => EntryState::Sent,
+        (None, false) => EntryState::Waiting,
+    };
+    Ok(OutboxEntry { id, key, command: stored.command, made_at: stored.made_at, state })
+}
+
+/// What is in the outbox: its entries in order, and why any stored value could not be read (such a value is
+/// left where it is, never sent and never dropped unseen).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OutboxList {
+    pub entries: Vec<OutboxEntry>,
+    pub damaged: Vec<String>,
+}
+
+/// What a change of one entry found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Changed {
+    Done,
+    /// The entry is no longer there (sent and stored by another tab, cancelled, or dropped).
+    Gone,
+    /// The entry was sent already: it can no longer be cancelled.
+    AlreadySent,
+}
+
+pub struct Outbox {
+    place: Place,
+    /// The Web Lock that lets one tab at a time send.
+    lock_name: String,
+}
+
+/// This tab's turn to send the outbox, until dropped.
+pub struct SendingTurn {
+    _lock: Option<crate::locks::HeldLock>,
+}
+
+enum Place {
+    Idb(Database),
+    Local { storage: web_sys::Storage, prefix: String },
+    Memory(RefCell<BTreeMap<u64, String>>),
+}
+
+fn idb_error(e: &IdbError) -> String {
+    match e {
+        IdbError::DomException(d) => {
+            let d = d.as_sys();
+            format!("{}: {}", d.name(), d.message())
+        }
+        other => other.to_string(),
+    }
+}
+
+fn idb_read(e: IdbError) -> StoreError {
+    StoreError::Read(format!("the outbox could not be read: {}", idb_error(&e)))
+}
+
+fn idb_write(e: IdbError) -> StoreError {
+    let text = idb_error(&e);
+    if text.starts_with("QuotaExceededError") {
+        StoreError::QuotaExceeded { backend: Backend::IndexedDb }
+    } else {
+        StoreError::Write(format!("the outbox could not be written: {text}"))
+    }
+}
+
+/// What a change does to the entry it read.
+enum Edit {
+    Mark,
+    Cancel,
+    Refuse(String, u64),
+    Remove,
+}
+
+/// The change `edit` makes to the stored `text`: what to store instead (`None`: delete), and what it found.
+fn edited(id: u64, text: &str, edit: &Edit) -> Result<(Option<String>, Changed), StoreError> {
+    if let Edit::Remove = edit {
+        return Ok((None, Changed::Done));
+    }
+    let mut found = entry(id, text).map_err(StoreError::Read)?;
+    match (edit, &found.state) {
+        (Edit::Cancel, EntryState::Waiting) => Ok((None, Changed::Done)),
+        (Edit::Cancel, _) => Ok((Some(text.to_owned()), Changed::AlreadySent)),
+        (Edit::Mark, EntryState::Waiting) => {
+            found.state = EntryState::Sent;
+            Ok((Some(Stored::of(&found).to_json()?), Changed::Done))
+        }
+        (Edit::Mark, _) => Ok((Some(text.to_owned()), Changed::Done)),
+        (Edit::Refuse(message, at), _) => {
+            found.state = EntryState::Refused { message: message.clone(), at: *at };
+            Ok((Some(Stored::of(&found).to_json()?), Changed::Done))
+        }
+        (Edit::Remove, _) => Ok((None, Changed::Done)),
+    }
+}
+
+impl Outbox {
+    /// The outbox of the store `name`: IndexedDB if it opens, else localStorage, else memory.
+    pub async fn open(name: &str) -> Outbox {
+        let opened = Database::open(&format!("{name}-outbox"))
+            .with_version(1u32)
+            .with_on_upgrade_needed(|event, db| {
+                if event.old_version() < 1.0 {
+                    db.create_object_store(ENTRIES).build()?;
+                }
+                Ok(())
+            })
+            .await;
+        match opened {
+            Ok(db) => return Outbox { place: Place::Idb(db), lock_name: format!("{name}-outbox") },
+            Err(OpenDbError::Base(e)) => crate::clock::warn(&format!("the outbox is not in IndexedDB: {}", idb_error(&e))),
+            Err(e) => crate::clock::warn(&format!("the outbox is not in IndexedDB: {e}")),
+        }
+        let db_name = format!("{name}-outbox");
+        if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+            return Outbox { place: Place::Local { storage, prefix: format!("{name}/outbox/") }, lock_name: db_name };
+        }
+        Outbox::in_memory()
+    }
+
+    /// An outbox in this page only.
+    pub fn in_memory() -> Outbox {
+        Outbox { place: Place::Memory(RefCell::new(BTreeMap::new())), lock_name: String::new() }
+    }
+
+    /// Waits until this tab is the one that sends (a Web Lock: one tab of the browser profile at a time, and
+    /// a closed tab lets go of it), and holds that turn until the value is dropped. An outbox in memory is
+    /// this page's alone.
+    pub async fn sending_turn(&self) -> Result<SendingTurn, StoreError> {
+        if let Place::Memory(_) = self.place {
+            return Ok(SendingTurn { _lock: None });
+        }
+        Ok(SendingTurn { _lock: crate::locks::acquire(&self.lock_name, false).await? })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.place {
+            Place::Idb(_) => Backend::IndexedDb,
+            Place::Local { .. } => Backend::LocalStorage,
+            Place::Memory(_) => Backend::Memory,
+        }
+    }
+
+    /// Every entry, in order.
+    pub async fn list(&self) -> Result<OutboxList, StoreError> {
+        let raw = self.raw().await?;
+        let mut list = OutboxList::default();
+        for (id, text) in raw {
+            match entry(id, &text) {
+                Ok(e) => list.entries.push(e),
+                Err(why) => list.damaged.push(why),
+            }
+        }
+        Ok(list)
+    }
+
+    async fn raw(&self) -> Result<Vec<(u64, String)>, StoreError> {
+        match &self.place {
+            Place::Idb(db) => {
+                let tx = db.transaction(ENTRIES).build().map_err(idb_read)?;
+                let store = tx.object_store(ENTRIES).map_err(idb_read)?;
+                let keys = store.get_all_keys::<f64>().await.map_err(idb_read)?;
+                let values = store.get_all::<JsValue>().await.map_err(idb_read)?;
+                let mut out = Vec::new();
+                for (k, v) in keys.zip(values) {
+                    let (Ok(k), Ok(v)) = (k, v) else { continue };
+                    out.push((k as u64, v.as_string().unwrap_or_default()));
+                }
+                Ok(out)
+            }
+            Place::Local { storage, prefix } => {
+                let len = storage.length().map_err(|e| read_error(&e))?;
+                let mut out = Vec::new();
+                for i in 0..len {
+                    let Some(key) = storage.key(i).map_err(|e| read_error(&e))? else { continue };
+                    let Some(id) = key.strip_prefix(prefix.as_str()).and_then(|n| n.parse::<u64>().ok()) else { continue };
+                    let text = storage.get_item(&key).map_err(|e| read_error(&e))?.unwrap_or_default();
+                    out.push((id, text));
+                }
+                out.sort_by_key(|(id, _)| *id);
+                Ok(out)
+            }
+            Place::Memory(map) => Ok(map.borrow().iter().map(|(id, text)| (*id, text.clone())).collect()),
+        }
+    }
+
+    /// Keeps `command` under `key`, after every entry there is; returns its place. Once this returns, the
+    /// command survives a reload.
+    pub async fn add(&self, key: &CommandKey, command: &Command, made_at: u64) -> Result<u64, StoreError> {
+        let text = Stored { key: key.as_str().to_owned(), command: command.clone(), made_at, sent: false, refused: None }.to_json()?;
+        match &self.place {
+            Place::Idb(db) => {
+                let tx = db
+                    .transaction(ENTRIES)
+                    .with_mode(TransactionMode::Readwrite)
+                    .with_options(TransactionOptions::new().with_durability(TransactionDurability::Strict))
+                    .build()
+                    .map_err(idb_write)?;
+                let store = tx.object_store(ENTRIES).map_err(idb_write)?;
+                let keys = store.get_all_keys::<f64>().await.map_err(idb_write)?;
+                let id = keys.filter_map(Result::ok).fold(0.0f64, f64::max) as u64 + 1;
+                store.put(JsValue::from_str(&text)).with_key(id as f64).build().map_err(idb_write)?;
+                tx.commit().await.map_err(idb_write)?;
+                Ok(id)
+            }
+            Place::Local { storage, .. } => {
+                let id = self.raw().await?.last().map_or(0, |(id, _)| *id) + 1;
+                storage.set_item(&self.local_key(id), &text).map_err(|e| write_error(&e))?;
+                Ok(id)
+            }
+            Place::Memory(map) => {
+                let mut map = map.borrow_mut();
+                let id = map.keys().next_back().map_or(0, |id| *id) + 1;
+                map.insert(id, text);
+                Ok(id)
+            }
+        }
+    }
+
+    fn local_key(&self, id: u64) -> String {
+        match &self.place {
+            Place::Local { prefix, .. } => format!("{prefix}{id}"),
+            _ => String::new(),
+        }
+    }
+
+    /// Notes that entry `id` is being sent: from now on it can no longer be cancelled. `Gone` if it was
+    /// cancelled (or sent by another tab) meanwhile: then it must not be sent.
+    pub async fn mark_sent(&self, id: u64) -> Result<Changed, StoreError> {
+        self.edit(id, Edit::Mark).await
+    }
+
+    /// Drops entry `id` if it was never sent.
+    pub async fn cancel(&self, id: u64) -> Result<Changed, StoreError> {
+        self.edit(id, Edit::Cancel).await
+    }
+
+    /// Moves entry `id` to the conflict inbox with the server's refusal.
+    pub async fn refuse(&self, id: u64, message: &str, at: u64) -> Result<Changed, StoreError> {
+        self.edit(id, Edit::Refuse(message.to_owned(), at)).await
+    }
+
+    /// Drops entry `id`: stored by the server, or a refusal the user discarded.
+    pub async fn remove(&self, id: u64) -> Result<Changed, StoreError> {
+        self.edit(id, Edit::Remove).await
+    }
+
+    async fn edit(&self, id: u64, edit: Edit) -> Result<Changed, StoreError> {
+        match &self.place {
+            Place::Idb(db) => {
+                let tx = db
+                    .transaction(ENTRIES)
+                    .with_mode(TransactionMode::Readwrite)
+                    .with_options(TransactionOptions::new().with_durability(TransactionDurability::Strict))
+                    .build()
+                    .map_err(idb_write)?;
+                let store = tx.object_store(ENTRIES).map_err(idb_write)?;
+                let found = store.get::<JsValue, _, _>(id as f64).primitive().map_err(idb_write)?.await.map_err(idb_write)?;
+                let Some(text) = found.and_then(|v| v.as_string()) else { return Ok(Changed::Gone) };
+                let (keep, changed) = edited(id, &text, &edit)?;
+                match keep {
+                    Some(new) if new == text => return Ok(changed),
+                    Some(new) => {
+                        store.put(JsValue::from_str(&new)).with_key(id as f64).build().map_err(idb_write)?;
+                    }
+                    None => {
+                        store.delete(id as f64).build().map_err(idb_write)?;
+                    }
+                }
+                tx.commit().await.map_err(idb_write)?;
+                Ok(changed)
+            }
+            Place::Local { storage, .. } => {
+                let key = self.local_key(id);
+                let Some(text) = storage.get_item(&key).map_err(|e| read_error(&e))? else { return Ok(Changed::Gone) };
+                let (keep, changed) = edited(id, &text, &edit)?;
+                match keep {
+                    Some(new) => storage.set_item(&key, &new).map_err(|e| write_error(&e))?,
+                    None => storage.remove_item(&key).map_err(|e| write_error(&e))?,
+                }
+                Ok(changed)
+            }
+            Place::Memory(map) => {
+                let mut map = map.borrow_mut();
+                let Some(text) = map.get(&id).cloned() else { return Ok(Changed::Gone) };
+                let (keep, changed) = edited(id, &text, &edit)?;
+                match keep {
+                    Some(new) => map.insert(id, new),
+                    None => map.remove(&id),
+                };
+                Ok(changed)
+            }
+        }
+    }
+}

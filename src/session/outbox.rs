@@ -1,0 +1,343 @@
+//! The outbox on a shared log: a command is kept in this browser first (with the key that makes it exactly
+//! once), then sent; the server's answer decides what becomes of it. While the server cannot be reached the
+//! commands wait, in the order they were made, and are shown apart from the log; when it is back, one tab
+//! at a time sends them, oldest first, each decided by the server on the log as it is then. One the log no
+//! longer allows goes to the conflict inbox, in the page's own words, for the user to change and send again
+//! or drop. Nothing here is applied to the log: the page shows a command's event only once the server
+//! stored it, by reading the log like any other page's event.
+
+use super::{still_unknown, Book, Session, SessionError, Update};
+use rewind_domain::Command;
+use rewind_store::{clock, Backoff, Changed, CommandKey, EntryState, Expected, LogChange, OutboxEntry, StoreError};
+use std::rc::Rc;
+
+/// The waits between tries while the server cannot be reached: the first and the longest.
+const RETRY_FIRST_MS: u32 = 1_000;
+const RETRY_MAX_MS: u32 = 30_000;
+/// How often the page looks whether a try is due.
+const TICK_MS: u32 = 250;
+
+/// What the page shows of the outbox.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OutboxView {
+    /// Every entry, oldest first: those waiting (or being sent), and those refused (the conflict inbox).
+    pub entries: Vec<OutboxEntry>,
+    /// Stored entries that could not be read, with why (never sent, never dropped unseen).
+    pub damaged: Vec<String>,
+    /// Why the waiting commands are not being sent, and when the page tries again (ms since the epoch).
+    pub stalled: Option<Stall>,
+    /// Why the outbox could not be read, if it could not.
+    pub problem: Option<String>,
+}
+
+impl OutboxView {
+    /// Commands that wait for the server (being sent included).
+    pub fn waiting(&self) -> impl Iterator<Item = &OutboxEntry> {
+        self.entries.iter().filter(|e| !matches!(e.state, EntryState::Refused { .. }))
+    }
+
+    /// Commands the server refused after they waited.
+    pub fn refused(&self) -> impl Iterator<Item = &OutboxEntry> {
+        self.entries.iter().filter(|e| matches!(e.state, EntryState::Refused { .. }))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stall {
+    pub reason: String,
+    pub retry_at: u64,
+}
+
+/// What a round of sending did.
+enum Round {
+    /// Everything sendable was sent.
+    Done,
+    /// The command asked about was answered: stored at its sequence number, or refused.
+    Own(Result<u64, SessionError>),
+    /// Sending stopped (the server cannot be reached, or the answer is still unknown): why.
+    Stopped(String),
+}
+
+/// Where the refusal of the command a caller waits for goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Refused {
+    /// To the caller only (a click, answered at once: the form shows it).
+    ToCaller,
+    /// To the conflict inbox too (a command sent again from there).
+    ToInbox,
+}
+
+/// The outbox's part of the session: the view last shown and when to try again.
+pub(super) struct Sending {
+    view: OutboxView,
+    backoff: Backoff,
+    /// A round is wanted at once (the server is back, or a command was made here).
+    wanted: bool,
+}
+
+impl Default for Sending {
+    fn default() -> Self {
+        Sending { view: OutboxView::default(), backoff: Backoff::new(RETRY_FIRST_MS, RETRY_MAX_MS), wanted: true }
+    }
+}
+
+impl Session {
+    /// Whether commands go through an outbox (a page on a shared log).
+    pub fn has_outbox(&self) -> bool {
+        self.store.outbox().is_some()
+    }
+
+    /// Reads the outbox again and tells the page.
+    pub(super) async fn show_outbox(&self) {
+        let Some(outbox) = self.store.outbox() else { return };
+        let listed = outbox.list().await;
+        let view = {
+            let mut sending = self.sending.borrow_mut();
+            match listed {
+                Ok(list) => {
+                    sending.view.entries = list.entries;
+                    sending.view.damaged = list.damaged;
+                    sending.view.problem = None;
+                }
+                Err(e) => sending.view.problem = Some(e.to_string()),
+            }
+            sending.view.clone()
+        };
+        self.tell(Update::Outbox(view));
+    }
+
+    /// The outbox changed here: shows it, and tells the other tabs.
+    async fn outbox_changed(&self) {
+        self.show_outbox().await;
+        self.announce(LogChange::Outbox);
+    }
+
+    /// Another tab changed the outbox: show it, and send what waits if this tab is due to.
+    pub(super) async fn other_tab_changed_outbox(&self) {
+        self.show_outbox().await;
+    }
+
+    /// A command on a shared log: kept in the outbox, then sent with every command made before it. The
+    /// command's own answer when the server gave one; [`SessionError::Kept`] when it waits in the outbox.
+    pub(super) async fn submit_through_outbox(&self, command: &Command) -> Result<u64, SessionError> {
+        let Some(outbox) = self.store.outbox() else { return Err(SessionError::Store(StoreError::SharedLogKept)) };
+        if let Some(damage) = self.damage() {
+            return Err(damage);
+        }
+        let key = CommandKey::random()?;
+        let id = outbox.add(&key, command, self.clock.now_ms()).await?;
+        self.outbox_changed().await;
+        self.send_round(Some(id), Refused::ToCaller).await
+    }
+
+    /// Sends again, changed, a command the server refused after it waited: the new one is kept first (under
+    /// a new key), then the refused one is dropped, then it is sent; refused again, it is back in the inbox.
+    pub async fn retry_refused(&self, id: u64, command: Command) -> Result<u64, SessionError> {
+        let turn = self.turn().await;
+        let outcome = async {
+            let Some(outbox) = self.store.outbox() else { return Err(SessionError::Store(StoreError::Refused { message: "no outbox".into() })) };
+            let key = CommandKey::random()?;
+            let new_id = outbox.add(&key, &command, self.clock.now_ms()).await?;
+            outbox.remove(id).await?;
+            self.outbox_changed().await;
+            self.send_round(Some(new_id), Refused::ToInbox).await
+        }
+        .await;
+        self.turn_done(turn);
+        outcome
+    }
+
+    /// Drops a refused command, or a waiting one never sent. `Changed::AlreadySent`: it is being sent and can
+    /// no longer be cancelled.
+    pub async fn drop_from_outbox(&self, id: u64, refused: bool) -> Result<Changed, SessionError> {
+        let Some(outbox) = self.store.outbox() else { return Ok(Changed::Gone) };
+        let changed = if refused { outbox.remove(id).await? } else { outbox.cancel(id).await? };
+        self.outbox_changed().await;
+        Ok(changed)
+    }
+
+    /// One round: this tab takes its turn to send (one tab at a time), then sends every waiting command,
+    /// oldest first, until one cannot be answered. `own`: the command the caller waits for.
+    async fn send_round(&self, own: Option<u64>, refused: Refused) -> Result<u64, SessionError> {
+        let round = self.send_waiting(own, refused).await;
+        let result = match round {
+            Round::Own(result) => {
+                self.sending.borrow_mut().backoff.reset();
+                self.sending.borrow_mut().view.stalled = None;
+                result
+            }
+            Round::Done => {
+                self.sending.borrow_mut().backoff.reset();
+                self.sending.borrow_mut().view.stalled = None;
+                Ok(self.book.borrow().head())
+            }
+            Round::Stopped(reason) => {
+                let mut sending = self.sending.borrow_mut();
+                let retry_at = self.clock.now_ms() + u64::from(sending.backoff.next_ms());
+                sending.view.stalled = Some(Stall { reason: reason.clone(), retry_at });
+                let waiting = sending.view.waiting().count();
+                Err(SessionError::Kept { waiting, reason })
+            }
+        };
+        self.show_outbox().await;
+        result
+    }
+
+    async fn send_waiting(&self, own: Option<u64>, own_refused: Refused) -> Round {
+        let Some(outbox) = self.store.outbox() else { return Round::Done };
+        let _turn = match outbox.sending_turn().await {
+            Ok(turn) => turn,
+            Err(e) => return Round::Stopped(e.to_string()),
+        };
+        let mut sent_any = false;
+        let round = 'rounds: loop {
+            let list = match outbox.list().await {
+                Ok(list) => list,
+                Err(e) => break Round::Stopped(e.to_string()),
+            };
+            let sendable: Vec<OutboxEntry> =
+                list.entries.iter().filter(|e| !matches!(e.state, EntryState::Refused { .. })).cloned().collect();
+            if sendable.is_empty() {
+                // Sent by another tab meanwhile, or refused there: say which.
+                let own_refused = own.and_then(|id| list.entries.iter().find(|e| e.id == id)).and_then(|e| match &e.state {
+                    EntryState::Refused { message, .. } => Some(message.clone()),
+                    _ => None,
+                });
+                break match (own, own_refused) {
+                    (Some(_), Some(message)) => Round::Own(Err(SessionError::Store(StoreError::Refused { message }))),
+                    (Some(_), None) => {
+                        let _ = self.catch_up().await;
+                        Round::Own(Ok(self.book.borrow().head()))
+                    }
+                    (None, _) => Round::Done,
+                };
+            }
+            for entry in sendable {
+                if entry.state == EntryState::Waiting {
+                    match outbox.mark_sent(entry.id).await {
+                        Ok(Changed::Done) => {}
+                        Ok(_) => continue,
+                        Err(e) => break 'rounds Round::Stopped(e.to_string()),
+                    }
+                }
+                let is_own = own == Some(entry.id);
+                let answer = self.send_until_known(|| self.store.send_command(&entry.key, &entry.command), true).await;
+                match answer {
+                    Ok(seq) => {
+                        sent_any = true;
+                        if let Err(e) = outbox.remove(entry.id).await {
+                            // Sent again later, it is answered "stored before": nothing is doubled.
+                            clock::warn(&format!("Rewind: stored, but still in the outbox: {e}"));
+                        }
+                        self.drop_from_view(entry.id);
+                        if is_own {
+                            self.read_back().await;
+                            break 'rounds Round::Own(Ok(seq.unwrap_or_else(|| self.book.borrow().head())));
+                        }
+                    }
+                    Err(StoreError::Rejected { message, at }) => {
+                        let refusal = self.refusal_in_words(&entry.command, message, at).await;
+                        if is_own && own_refused == Refused::ToCaller {
+                            let _ = outbox.remove(entry.id).await;
+                            break 'rounds Round::Own(Err(refusal));
+                        }
+                        let _ = outbox.refuse(entry.id, &refusal.to_string(), self.clock.now_ms()).await;
+                        self.outbox_changed().await;
+                        if is_own {
+                            break 'rounds Round::Own(Err(refusal));
+                        }
+                    }
+                    Err(e) if still_unknown(&e).is_some() => break 'rounds Round::Stopped(e.to_string()),
+                    Err(e) => {
+                        // Not a rule refusal (a request the server cannot read, a key it refuses): shown in the
+                        // inbox, never sent again by itself.
+                        if is_own {
+                            let _ = outbox.remove(entry.id).await;
+                            break 'rounds Round::Own(Err(SessionError::Store(e)));
+                        }
+                        let _ = outbox.refuse(entry.id, &e.to_string(), self.clock.now_ms()).await;
+                        self.outbox_changed().await;
+                    }
+                }
+            }
+        };
+        if sent_any {
+            self.read_back().await;
+        }
+        round
+    }
+
+    /// Forgets a stored entry in the view shown, without reading the whole outbox again.
+    fn drop_from_view(&self, id: u64) {
+        let view = {
+            let mut sending = self.sending.borrow_mut();
+            sending.view.entries.retain(|e| e.id != id);
+            sending.view.clone()
+        };
+        self.tell(Update::Outbox(view));
+        self.announce(LogChange::Outbox);
+    }
+
+    /// The page reads the log up to what the server stored, like any other page's events.
+    async fn read_back(&self) {
+        if let Err(e) = self.catch_up().await {
+            clock::warn(&format!("Rewind: stored, but not read back yet: {e}"));
+        }
+        self.announce(LogChange::Appended);
+        self.snapshot_if_due(false);
+    }
+
+    /// A refusal in the domain's own type and words, decided again on the log it was refused on once the
+    /// page has read it; else (the log moved on) in the server's words.
+    pub(super) async fn refusal_in_words(&self, command: &Command, message: String, at: rewind_store::LogVersion) -> SessionError {
+        let _ = self.catch_up().await;
+        let mut book = self.book.borrow_mut();
+        let Book { log, live, version, .. } = &mut *book;
+        let again = (*version == Expected::Version(at)).then(|| {
+            let names = log.names().checkpoint();
+            let again = log.decide(live, command);
+            log.names_mut().roll_back(names);
+            again
+        });
+        match again {
+            Some(Err(rejection)) => SessionError::Rejected(rejection),
+            _ => SessionError::Store(StoreError::Rejected { message, at }),
+        }
+    }
+
+    /// Sends what waits in the outbox whenever a try is due: when the server is back, when another tab kept
+    /// a command, and after each failed round with capped, growing waits. Runs as long as the session.
+    pub(super) fn keep_sending(self: &Rc<Self>) {
+        if !self.has_outbox() {
+            return;
+        }
+        let weak = Rc::downgrade(self);
+        let clock = self.clock.clone();
+        clock::spawn(async move {
+            loop {
+                clock.sleep(TICK_MS).await;
+                let Some(session) = weak.upgrade() else { return };
+                if !session.round_due() {
+                    continue;
+                }
+                session.sending.borrow_mut().wanted = false;
+                let turn = session.turn().await;
+                let _ = session.send_round(None, Refused::ToInbox).await;
+                session.turn_done(turn);
+            }
+        });
+    }
+
+    /// Whether a round is due now: something waits, and it was asked for or its retry time has come.
+    fn round_due(&self) -> bool {
+        let sending = self.sending.borrow();
+        let waiting = sending.view.waiting().next().is_some();
+        let retry_due = sending.view.stalled.as_ref().is_none_or(|s| self.clock.now_ms() >= s.retry_at);
+        waiting && (sending.wanted || retry_due)
+    }
+
+    /// Asks for a round at once (the server is back).
+    pub(super) fn want_round(&self) {
+        self.sending.borrow_mut().wanted = true;
+    }
+}

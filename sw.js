@@ -1,0 +1,94 @@
+// Rewind's service worker, registered by pages of a shared log only: it keeps the app's own files (the
+// page, its JavaScript, WebAssembly and CSS), so that a till that reloads, or whose browser restarts, while the
+// network or the sync server is down still opens its shop from the cached log and outbox.
+//
+// One version of the app at a time, whole: a version is the page and every file it names, kept together in a
+// cache named after the page's digest, and only a version all of whose files were fetched becomes current.
+// The page itself is asked of the network first (a new version is picked up as soon as the server is back);
+// its files are named by content hash, so a cached one is never stale. The API, the feed and the metrics
+// always go to the network: this worker never answers for the log.
+
+const PREFIX = 'rewind-app-';
+const POINTER = 'rewind-app';
+const CURRENT = '/__rewind_current';
+
+const isApi = (path) => /^\/(api|metrics)(\/|$)/.test(path) || /^\/shop\/[^/]+\/api(\/|$)/.test(path);
+
+async function digest(text) {
+  const bytes = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(bytes).slice(0, 8), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+// The files a page names: what trunk put in it (hashed scripts, the WebAssembly, styles).
+function filesOf(html) {
+  const found = new Set();
+  for (const m of html.matchAll(/["'](\/[^"'\s?#]+\.(?:js|wasm|css))["']/g)) found.add(m[1]);
+  return [...found];
+}
+
+async function currentName() {
+  const pointer = await caches.open(POINTER);
+  const answer = await pointer.match(CURRENT);
+  return answer ? answer.text() : null;
+}
+
+// Keeps the version whose page is `html`, whole, and makes it current; the versions before it go.
+async function keep(html) {
+  const name = PREFIX + await digest(html);
+  if ((await currentName()) === name) return;
+  const cache = await caches.open(name);
+  await cache.addAll(filesOf(html).map((f) => new Request(f, { cache: 'no-cache' })));
+  await cache.put('/', new Response(html, { headers: { 'content-type': 'text/html; charset=utf-8' } }));
+  const pointer = await caches.open(POINTER);
+  await pointer.put(CURRENT, new Response(name));
+  for (const old of await caches.keys()) {
+    if (old.startsWith(PREFIX) && old !== name) await caches.delete(old);
+  }
+}
+
+async function refresh() {
+  try {
+    const answer = await fetch('/', { cache: 'no-cache' });
+    if (answer.ok) await keep(await answer.text());
+  } catch (_) {
+    // The server is away: the current version stays.
+  }
+}
+
+self.addEventListener('install', (event) => event.waitUntil(self.skipWaiting()));
+self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim().then(refresh)));
+
+async function page(request) {
+  try {
+    const answer = await fetch(request);
+    if (answer.ok && (answer.headers.get('content-type') || '').includes('text/html')) {
+      const html = await answer.clone().text();
+      keep(html).catch(() => {});
+    }
+    return answer;
+  } catch (offline) {
+    const name = await currentName();
+    const cached = name && await (await caches.open(name)).match('/');
+    if (cached) return cached;
+    throw offline;
+  }
+}
+
+async function file(request) {
+  const name = await currentName();
+  const cached = name && await (await caches.open(name)).match(request, { ignoreSearch: true });
+  if (cached) return cached;
+  // Another version's file (a page of a newer version, kept before its files were all fetched): any cache.
+  return (await caches.match(request, { ignoreSearch: true })) || fetch(request);
+}
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== 'GET' || url.origin !== self.location.origin || isApi(url.pathname)) return;
+  if (request.mode === 'navigate') {
+    event.respondWith(page(request));
+  } else if (/\.(js|wasm|css)$/.test(url.pathname) && url.pathname !== '/sw.js') {
+    event.respondWith(file(request));
+  }
+});
