@@ -55,7 +55,17 @@ async function refresh() {
   }
 }
 
-self.addEventListener('install', (event) => event.waitUntil(self.skipWaiting()));
+// The API, the feed and the metrics skip this worker altogether where the browser can route by itself (the
+// static routing API): a request the worker would only pass on costs a hop through it.
+const NETWORK_ONLY = [{ pathname: '/api/*' }, { pathname: '/shop/:shop/api/*' }, { pathname: '/metrics' }];
+
+self.addEventListener('install', (event) => {
+  const routed = typeof event.addRoutes === 'function' && typeof URLPattern === 'function'
+    ? event.addRoutes(NETWORK_ONLY.map((p) => ({ condition: { urlPattern: new URLPattern(p) }, source: 'network' })))
+      .catch(() => {})
+    : Promise.resolve();
+  event.waitUntil(routed.then(() => self.skipWaiting()));
+});
 self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim().then(refresh)));
 
 async function page(request) {

@@ -8,7 +8,10 @@
 
 use super::{still_unknown, Book, Session, SessionError, Update};
 use rewind_domain::Command;
-use rewind_store::{clock, Backoff, Changed, CommandKey, EntryState, Expected, LogChange, OutboxEntry, StoreError};
+use rewind_store::{
+    clock, Backoff, Changed, CommandKey, CommandOutcome, EntryState, Expected, LogChange, LogVersion, OutboxEntry, StoreError,
+};
+use std::collections::HashSet;
 use std::rc::Rc;
 
 /// The waits between tries while the server cannot be reached: the first and the longest.
@@ -16,6 +19,10 @@ const RETRY_FIRST_MS: u32 = 1_000;
 const RETRY_MAX_MS: u32 = 30_000;
 /// How often the page looks whether a try is due.
 const TICK_MS: u32 = 250;
+/// Commands marked as sent in one write, after the first of a round.
+const MARK_GROUP: usize = 64;
+/// How often a long round shows what it stored (drops it from the outbox shown, reads it into the log).
+const SHOW_EVERY_MS: f64 = 200.0;
 
 /// What the page shows of the outbox.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -65,6 +72,14 @@ enum Refused {
     ToCaller,
     /// To the conflict inbox too (a command sent again from there).
     ToInbox,
+}
+
+/// One outcome of commands sent together, as a lone command's answer.
+fn answer_of(outcome: CommandOutcome) -> Result<Option<u64>, StoreError> {
+    match outcome {
+        CommandOutcome::Stored { seq, .. } => Ok(Some(seq)),
+        CommandOutcome::Refused { message, epoch, head } => Err(StoreError::Rejected { message, at: LogVersion { epoch, head } }),
+    }
 }
 
 /// The outbox's part of the session: the view last shown and when to try again.
@@ -126,7 +141,6 @@ impl Session {
         }
         let key = CommandKey::random()?;
         let id = outbox.add(&key, command, self.clock.now_ms()).await?;
-        self.outbox_changed().await;
         self.send_round(Some(id), Refused::ToCaller).await
     }
 
@@ -175,11 +189,14 @@ impl Session {
                 let mut sending = self.sending.borrow_mut();
                 let retry_at = self.clock.now_ms() + u64::from(sending.backoff.next_ms());
                 sending.view.stalled = Some(Stall { reason: reason.clone(), retry_at });
-                let waiting = sending.view.waiting().count();
-                Err(SessionError::Kept { waiting, reason })
+                Err(SessionError::Kept { waiting: 0, reason })
             }
         };
-        self.show_outbox().await;
+        self.outbox_changed().await;
+        if let Err(SessionError::Kept { reason, .. }) = result {
+            let waiting = self.sending.borrow().view.waiting().count();
+            return Err(SessionError::Kept { waiting, reason });
+        }
         result
     }
 
@@ -189,8 +206,13 @@ impl Session {
             Ok(turn) => turn,
             Err(e) => return Round::Stopped(e.to_string()),
         };
-        let mut sent_any = false;
+        // Stored by the server, not yet dropped from the outbox: dropped (and shown) in groups.
+        let mut stored: Vec<u64> = Vec::new();
+        let mut stored_any = false;
+        let mut shown_at = self.clock.monotonic_ms();
         let round = 'rounds: loop {
+            // What this round stored leaves the outbox before it is read again.
+            self.forget_stored(&mut stored).await;
             let list = match outbox.list().await {
                 Ok(list) => list,
                 Err(e) => break Round::Stopped(e.to_string()),
@@ -212,66 +234,108 @@ impl Session {
                     (None, _) => Round::Done,
                 };
             }
-            for entry in sendable {
-                if entry.state == EntryState::Waiting {
-                    match outbox.mark_sent(entry.id).await {
-                        Ok(Changed::Done) => {}
-                        Ok(_) => continue,
-                        Err(e) => break 'rounds Round::Stopped(e.to_string()),
+            // The first command alone (while the server is away, only it is marked sent), then in groups: one
+            // write marks a group as sent before any of it goes out.
+            let mut rest = sendable.as_slice();
+            let mut group = 1;
+            while !rest.is_empty() {
+                let (batch, after) = rest.split_at(group.min(rest.len()));
+                rest = after;
+                group = MARK_GROUP;
+                let to_mark: Vec<u64> = batch.iter().filter(|e| e.state == EntryState::Waiting).map(|e| e.id).collect();
+                let marked = if to_mark.is_empty() { Ok(Vec::new()) } else { outbox.mark_sent_all(&to_mark).await };
+                let gone: HashSet<u64> = match marked {
+                    Ok(marked) => to_mark.iter().zip(marked).filter(|(_, c)| *c == Changed::Gone).map(|(id, _)| *id).collect(),
+                    Err(e) => break 'rounds Round::Stopped(e.to_string()),
+                };
+                let targets: Vec<&OutboxEntry> = batch.iter().filter(|e| !gone.contains(&e.id)).collect();
+                // Several go together, decided in their order in as few writes as the server can; should the
+                // server not take them so (an older server, a request it refuses), each goes alone below.
+                let mut together: Vec<Result<Option<u64>, StoreError>> = Vec::new();
+                let mut stopped = None;
+                if targets.len() > 1 {
+                    let pairs: Vec<(CommandKey, Command)> = targets.iter().map(|e| (e.key.clone(), e.command.clone())).collect();
+                    match self.send_until_known(|| self.store.send_commands(&pairs), true).await {
+                        Ok((outcomes, stop)) => {
+                            together = outcomes.into_iter().map(answer_of).collect();
+                            if together.len() < targets.len() {
+                                stopped = Some(stop.unwrap_or_else(|| "the server decided only some of them".into()));
+                            }
+                        }
+                        Err(e) if still_unknown(&e).is_some() => break 'rounds Round::Stopped(e.to_string()),
+                        Err(_) => {}
                     }
                 }
-                let is_own = own == Some(entry.id);
-                let answer = self.send_until_known(|| self.store.send_command(&entry.key, &entry.command), true).await;
-                match answer {
-                    Ok(seq) => {
-                        sent_any = true;
-                        if let Err(e) = outbox.remove(entry.id).await {
-                            // Sent again later, it is answered "stored before": nothing is doubled.
-                            clock::warn(&format!("Rewind: stored, but still in the outbox: {e}"));
+                for (i, entry) in targets.into_iter().enumerate() {
+                    let is_own = own == Some(entry.id);
+                    let answer = match (together.get(i).cloned(), &stopped) {
+                        (Some(answer), _) => answer,
+                        (None, Some(why)) => break 'rounds Round::Stopped(why.clone()),
+                        (None, None) => self.send_until_known(|| self.store.send_command(&entry.key, &entry.command), true).await,
+                    };
+                    match answer {
+                        Ok(seq) => {
+                            stored.push(entry.id);
+                            stored_any = true;
+                            if is_own {
+                                self.forget_stored(&mut stored).await;
+                                self.read_back().await;
+                                break 'rounds Round::Own(Ok(seq.unwrap_or_else(|| self.book.borrow().head())));
+                            }
+                            if self.clock.monotonic_ms() - shown_at >= SHOW_EVERY_MS {
+                                self.forget_stored(&mut stored).await;
+                                self.read_back().await;
+                                shown_at = self.clock.monotonic_ms();
+                            }
                         }
-                        self.drop_from_view(entry.id);
-                        if is_own {
-                            self.read_back().await;
-                            break 'rounds Round::Own(Ok(seq.unwrap_or_else(|| self.book.borrow().head())));
+                        Err(StoreError::Rejected { message, at }) => {
+                            let refusal = self.refusal_in_words(&entry.command, message, at).await;
+                            if is_own && own_refused == Refused::ToCaller {
+                                let _ = outbox.remove(entry.id).await;
+                                break 'rounds Round::Own(Err(refusal));
+                            }
+                            let _ = outbox.refuse(entry.id, &refusal.to_string(), self.clock.now_ms()).await;
+                            self.outbox_changed().await;
+                            if is_own {
+                                break 'rounds Round::Own(Err(refusal));
+                            }
                         }
-                    }
-                    Err(StoreError::Rejected { message, at }) => {
-                        let refusal = self.refusal_in_words(&entry.command, message, at).await;
-                        if is_own && own_refused == Refused::ToCaller {
-                            let _ = outbox.remove(entry.id).await;
-                            break 'rounds Round::Own(Err(refusal));
+                        Err(e) if still_unknown(&e).is_some() => break 'rounds Round::Stopped(e.to_string()),
+                        Err(e) => {
+                            // Not a rule refusal (a request the server cannot read, a key it refuses): shown in
+                            // the inbox, never sent again by itself.
+                            if is_own {
+                                let _ = outbox.remove(entry.id).await;
+                                break 'rounds Round::Own(Err(SessionError::Store(e)));
+                            }
+                            let _ = outbox.refuse(entry.id, &e.to_string(), self.clock.now_ms()).await;
+                            self.outbox_changed().await;
                         }
-                        let _ = outbox.refuse(entry.id, &refusal.to_string(), self.clock.now_ms()).await;
-                        self.outbox_changed().await;
-                        if is_own {
-                            break 'rounds Round::Own(Err(refusal));
-                        }
-                    }
-                    Err(e) if still_unknown(&e).is_some() => break 'rounds Round::Stopped(e.to_string()),
-                    Err(e) => {
-                        // Not a rule refusal (a request the server cannot read, a key it refuses): shown in the
-                        // inbox, never sent again by itself.
-                        if is_own {
-                            let _ = outbox.remove(entry.id).await;
-                            break 'rounds Round::Own(Err(SessionError::Store(e)));
-                        }
-                        let _ = outbox.refuse(entry.id, &e.to_string(), self.clock.now_ms()).await;
-                        self.outbox_changed().await;
                     }
                 }
             }
         };
-        if sent_any {
+        self.forget_stored(&mut stored).await;
+        if stored_any {
             self.read_back().await;
         }
         round
     }
 
-    /// Forgets a stored entry in the view shown, without reading the whole outbox again.
-    fn drop_from_view(&self, id: u64) {
+    /// Drops the commands the server stored from the outbox and from the view shown, in one write.
+    async fn forget_stored(&self, stored: &mut Vec<u64>) {
+        let Some(outbox) = self.store.outbox() else { return };
+        if stored.is_empty() {
+            return;
+        }
+        if let Err(e) = outbox.remove_all_stored(stored).await {
+            // Sent again later, they are answered "stored before": nothing is doubled.
+            clock::warn(&format!("Rewind: stored, but still in the outbox: {e}"));
+        }
+        let gone: HashSet<u64> = stored.drain(..).collect();
         let view = {
             let mut sending = self.sending.borrow_mut();
-            sending.view.entries.retain(|e| e.id != id);
+            sending.view.entries.retain(|e| !gone.contains(&e.id));
             sending.view.clone()
         };
         self.tell(Update::Outbox(view));

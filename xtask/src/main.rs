@@ -50,7 +50,7 @@ fn main() -> ExitCode {
                  the same, with the log shared through Redis and rewind-server (data under target/redis; with\n          \
                  --cluster a Redis Cluster of three masters, data under target/redis-cluster)\n  \
                  test    install what is missing, then run every test (native, browser, end-to-end)\n  \
-                 bench [PART…]\n          install what is missing, then run the benchmarks (native, browser, app, history, scale, query, shared, size, baseline)\n  \
+                 bench [PART…]\n          install what is missing, then run the benchmarks (native, browser, app, history, scale, query, shared, outbox, size, baseline)\n  \
                  fuzz [SECONDS] [TARGET…]\n          \
                  run each fuzz target of fuzz/ (or those named) for SECONDS (default 60), installing nightly and cargo-fuzz if missing\n  \
                  setup   only install what is missing"
@@ -368,6 +368,12 @@ fn bench(args: &[String]) -> Result {
         run(cargo().args(["run", "--release", "-p", "rewind-server", "--example", "bench"]))?;
         run(trunk().args(["build", "--release", "--offline"]))?;
         run(Command::new("python3").current_dir(root()).args(["tests/e2e/bench_shared.py"]))?;
+    }
+    if only("outbox") {
+        // 1,000 commands kept while the server was down, sent when it is back, beside the page's timeline moves.
+        run(cargo().args(["build", "--release", "-p", "rewind-server"]))?;
+        run(trunk().args(["build", "--release", "--offline"]))?;
+        run(Command::new("python3").current_dir(root()).args(["tests/e2e/bench_outbox.py"]))?;
     }
     if only("size") {
         size()?;

@@ -27,6 +27,8 @@ pub mod endpoint {
     /// `POST` (JSON [`crate::CommandRequest`]): a command, decided by the server on the log as it is, answered
     /// with [`crate::CommandStored`] once its event is stored, or refused in the page's own words (`422`).
     pub const COMMAND: &str = "/command";
+    /// `POST` (JSON): commands a page kept while the server was away, decided in their order, together.
+    pub const COMMANDS: &str = "/commands";
     /// `GET`: the newest snapshot of the log.
     pub const SNAPSHOT: &str = "/snapshot";
     /// WebSocket: the log's version each time it changes.
@@ -65,6 +67,41 @@ pub const SNAPSHOT_EVERY: u64 = 10_000;
 pub struct CommandRequest {
     pub key: String,
     pub command: rewind_domain::Command,
+}
+
+/// Commands sent together at most: the body of `POST /api/commands`.
+pub const MAX_COMMANDS_PER_REQUEST: usize = 64;
+
+/// Commands a page kept in its outbox, in the order they were made: the body of `POST /api/commands`. The
+/// server decides them in that order, each on the log after the ones before it, and stores them in as few
+/// writes as it can; it tries none after one that it could not decide.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandsRequest {
+    pub commands: Vec<CommandRequest>,
+}
+
+/// What became of one command of a `POST /api/commands`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum CommandOutcome {
+    /// Its event is at `seq` (stored by this request, or by an earlier one of the same key).
+    Stored {
+        seq: u64,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        stored_before: bool,
+    },
+    /// The shop's rules refuse it, in these words, on the log at `epoch` and `head`.
+    Refused { message: String, epoch: u64, head: u64 },
+}
+
+/// The answer to `POST /api/commands`: one outcome per command, in order, for as many as were decided; when
+/// fewer than were sent, `stopped` says why the rest were not (send them again, same keys).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandsAnswered {
+    pub outcomes: Vec<CommandOutcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
 /// The answer to a stored command: the sequence number of its event, and the log as it was right after.

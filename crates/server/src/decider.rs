@@ -20,10 +20,16 @@ pub const MAX_BATCH: usize = 1_024;
 
 type Answer = oneshot::Sender<Result<Decision, CommandError>>;
 
+/// What one request put in the queue: one command, or several a page kept while the server was away, which go
+/// into one batch whole, in their order.
 struct Waiting {
-    key: CommandKey,
-    command: Command,
-    answer: Answer,
+    commands: Vec<(CommandKey, Command, Answer)>,
+}
+
+impl Waiting {
+    fn starts_with_refund(&self) -> bool {
+        matches!(self.commands.first(), Some((_, Command::Refund { .. }, _)))
+    }
 }
 
 /// The way in to a shop's decider. Cheap to clone.
@@ -44,35 +50,56 @@ impl Decider {
     /// Decides `command` and answers once its event is stored, or why not. A command whose request goes
     /// away meanwhile is decided all the same: its key tells the page's next request what became of it.
     pub async fn decide(&self, key: CommandKey, command: Command) -> Result<Decision, CommandError> {
-        let (answer, decision) = oneshot::channel();
-        let kind = command.kind();
-        // Counted before it is sent: the decider may take it (and count it out) before `try_send` returns.
-        if let Some(metrics) = &self.metrics {
-            metrics.waiting.inc();
+        let mut decided = self.decide_together(vec![(key, command)]).await;
+        decided.pop().unwrap_or(Err(CommandError::Failed))
+    }
+
+    /// Decides `commands` in their order, in one batch (each on the log after the ones before it), and answers
+    /// each. A refund among them must come first: it is decided on the log it names (see [`run`]).
+    pub async fn decide_together(&self, commands: Vec<(CommandKey, Command)>) -> Vec<Result<Decision, CommandError>> {
+        let kinds: Vec<&'static str> = commands.iter().map(|(_, c)| c.kind()).collect();
+        let mut decisions = Vec::with_capacity(commands.len());
+        let mut items = Vec::with_capacity(commands.len());
+        for (key, command) in commands {
+            let (answer, decision) = oneshot::channel();
+            items.push((key, command, answer));
+            decisions.push(decision);
         }
-        let sent = self.queue.try_send(Waiting { key, command, answer }).map_err(|error| match error {
+        let count = items.len() as i64;
+        // Counted before they are sent: the decider may take them (and count them out) before `try_send` returns.
+        if let Some(metrics) = &self.metrics {
+            metrics.waiting.inc_by(count);
+        }
+        let sent = self.queue.try_send(Waiting { commands: items }).map_err(|error| match error {
             mpsc::error::TrySendError::Full(_) => CommandError::Busy(MAX_WAITING),
             mpsc::error::TrySendError::Closed(_) => CommandError::ShuttingDown,
         });
-        let decided = match sent {
-            Ok(()) => decision.await.map_err(|_| CommandError::ShuttingDown).and_then(|decided| decided),
+        let mut out = Vec::with_capacity(decisions.len());
+        match sent {
+            Ok(()) => {
+                for decision in decisions {
+                    out.push(decision.await.map_err(|_| CommandError::ShuttingDown).and_then(|decided| decided));
+                }
+            }
             Err(refused) => {
                 if let Some(metrics) = &self.metrics {
-                    metrics.waiting.dec();
+                    metrics.waiting.dec_by(count);
                 }
-                Err(refused)
+                out.extend(decisions.iter().map(|_| Err(refused.clone())));
             }
-        };
-        if let Some(metrics) = &self.metrics {
-            let outcome = match &decided {
-                Ok(Decision::Stored { .. }) => "stored",
-                Ok(Decision::StoredBefore { .. }) => "stored_before",
-                Ok(Decision::Refused { .. }) => "refused",
-                Err(_) => "failed",
-            };
-            metrics.command(kind, outcome);
         }
-        decided
+        if let Some(metrics) = &self.metrics {
+            for (kind, decided) in kinds.into_iter().zip(&out) {
+                let outcome = match decided {
+                    Ok(Decision::Stored { .. }) => "stored",
+                    Ok(Decision::StoredBefore { .. }) => "stored_before",
+                    Ok(Decision::Refused { .. }) => "refused",
+                    Err(_) => "failed",
+                };
+                metrics.command(kind, outcome);
+            }
+        }
+        out
     }
 }
 
@@ -95,18 +122,18 @@ async fn run(shared: SharedLog, mut queue: mpsc::Receiver<Waiting>, metrics: Opt
         };
         let mut batch: Vec<Asked> = Vec::new();
         let mut by_key: HashMap<CommandKey, usize> = HashMap::new();
-        let mut taken = 1;
+        let mut taken = first.commands.len() as i64;
         add(&mut batch, &mut by_key, first);
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {
                 // A refund reads the log's orders, which hold none of the batch's events: it starts the next
                 // batch, decided on exactly the log it names.
-                Ok(next) if matches!(next.command, Command::Refund { .. }) => {
+                Ok(next) if next.starts_with_refund() => {
                     carried = Some(next);
                     break;
                 }
                 Ok(next) => {
-                    taken += 1;
+                    taken += next.commands.len() as i64;
                     add(&mut batch, &mut by_key, next);
                 }
                 Err(_) => break,
@@ -148,11 +175,13 @@ async fn run(shared: SharedLog, mut queue: mpsc::Receiver<Waiting>, metrics: Opt
 /// Adds a request to the batch, beside an earlier one of the same key if there is one (a page that sent
 /// again before its first answer came): one decision for both.
 fn add(batch: &mut Vec<Asked>, by_key: &mut HashMap<CommandKey, usize>, waiting: Waiting) {
-    match by_key.get(&waiting.key).and_then(|&ix| batch.get_mut(ix)) {
-        Some(asked) => asked.answers.push(waiting.answer),
-        None => {
-            by_key.insert(waiting.key.clone(), batch.len());
-            batch.push(Asked { key: waiting.key, command: waiting.command, answers: vec![waiting.answer] });
+    for (key, command, answer) in waiting.commands {
+        match by_key.get(&key).and_then(|&ix| batch.get_mut(ix)) {
+            Some(asked) => asked.answers.push(answer),
+            None => {
+                by_key.insert(key.clone(), batch.len());
+                batch.push(Asked { key, command, answers: vec![answer] });
+            }
         }
     }
 }

@@ -46,6 +46,8 @@ const FRAMES: &str = "application/octet-stream";
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest body of anything but an append (the sign-in form).
 const SMALL_BODY_LIMIT: usize = 4 * 1024;
+/// A `POST /api/commands` body at most: as many commands as may go together, each well under a KiB.
+const COMMANDS_BODY_LIMIT: usize = 64 * 1024;
 /// Feed sockets one copy keeps open at most; past them a page is told to try again.
 pub const MAX_FEEDS: usize = 4_096;
 /// Appends whose bodies are read at once: they wait for the log one after another anyway.
@@ -127,6 +129,7 @@ pub fn router(state: AppState, dist: &Path) -> Router {
             .route(&format!("{api}{}", endpoint::EVENTS), get(events))
             .route(&format!("{api}{}", endpoint::APPEND), post(append))
             .route(&format!("{api}{}", endpoint::COMMAND), post(command))
+            .route(&format!("{api}{}", endpoint::COMMANDS), post(commands).layer(DefaultBodyLimit::max(COMMANDS_BODY_LIMIT)))
             .route(&format!("{api}{}", endpoint::SNAPSHOT), get(snapshot))
             .route(&format!("{api}{}", endpoint::FEED), get(feed))
             .route(&format!("{api}{}", endpoint::SESSION), post(sign_in))
@@ -361,6 +364,56 @@ async fn command(ShopOf(shop): ShopOf, body: Result<Bytes, BytesRejection>) -> R
         chain: mark.chain.to_hex(),
         stored_before,
     }))
+}
+
+/// `POST /api/commands`: commands a page kept while the server was away, decided in their order. A refund
+/// starts a group of its own (it is decided on the log it names); no command is tried after one that could
+/// not be decided, so the log never holds a later command without an earlier one.
+async fn commands(ShopOf(shop): ShopOf, body: Result<Bytes, BytesRejection>) -> Result<Json<protocol::CommandsAnswered>, ApiError> {
+    let body = body.map_err(|rejection| {
+        ApiError::new(
+            rejection.status(),
+            format!("the commands could not be read ({}): their body is at most {} KiB of JSON", rejection.body_text(), COMMANDS_BODY_LIMIT >> 10),
+        )
+    })?;
+    let request: protocol::CommandsRequest = serde_json::from_slice(&body).map_err(|error| {
+        ApiError::bad_request(format!("commands are JSON such as {{\"commands\": [<a command as POST /api/command takes it>, …]}}: {error}"))
+    })?;
+    if request.commands.is_empty() || request.commands.len() > protocol::MAX_COMMANDS_PER_REQUEST {
+        return Err(ApiError::bad_request(format!(
+            "send 1 to {} commands at a time, not {}",
+            protocol::MAX_COMMANDS_PER_REQUEST,
+            request.commands.len()
+        )));
+    }
+    let mut asked = Vec::with_capacity(request.commands.len());
+    for one in request.commands {
+        let key = CommandKey::parse(&one.key).ok_or_else(|| RequestError::Key(one.key.chars().take(80).collect()))?;
+        asked.push((key, one.command));
+    }
+    let mut outcomes = Vec::with_capacity(asked.len());
+    let mut rest = asked.as_slice();
+    while !rest.is_empty() {
+        // The group: up to (not including) the next refund after the first command.
+        let end = rest.iter().skip(1).position(|(_, c)| matches!(c, rewind_domain::Command::Refund { .. })).map_or(rest.len(), |i| i + 1);
+        let (group, after) = rest.split_at(end);
+        rest = after;
+        for decided in shop.decider.decide_together(group.to_vec()).await {
+            match decided {
+                Ok(Decision::Stored { seq, .. }) => outcomes.push(protocol::CommandOutcome::Stored { seq, stored_before: false }),
+                Ok(Decision::StoredBefore { seq, .. }) => outcomes.push(protocol::CommandOutcome::Stored { seq, stored_before: true }),
+                Ok(Decision::Refused { rejection, after }) => outcomes.push(protocol::CommandOutcome::Refused {
+                    message: rejection.to_string(),
+                    epoch: after.epoch,
+                    head: after.head,
+                }),
+                // Nothing decided yet: answered as a lone command's failure would be, the page sends them again.
+                Err(error) if outcomes.is_empty() => return Err(error.into()),
+                Err(error) => return Ok(Json(protocol::CommandsAnswered { outcomes, stopped: Some(error.to_string()) })),
+            }
+        }
+    }
+    Ok(Json(protocol::CommandsAnswered { outcomes, stopped: None }))
 }
 
 async fn snapshot(ShopIfAny(shop): ShopIfAny) -> Result<Response, ApiError> {

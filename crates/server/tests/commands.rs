@@ -150,6 +150,76 @@ async fn a_command_is_decided_stored_once_and_refused_in_the_pages_words() {
     assert_eq!(stored[0].2.as_deref(), Some(key(0, 1).as_str()), "the entry carries its command's key");
 }
 
+#[tokio::test]
+async fn commands_kept_offline_are_decided_together_in_their_order_and_once() {
+    let redis = RedisProcess::start();
+    let copy = ServerProcess::start(&redis.url(), &[]).await;
+    let http = reqwest::Client::new();
+    let post = |body: String| {
+        let http = http.clone();
+        let url = format!("{}/api/commands", copy.base());
+        async move {
+            let response = http.post(url).header("content-type", "application/json").body(body).send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let commands = [
+        Command::AddItem { item: "apple".into(), price: 30, qty: 1 },
+        Command::TopUp { user: "ann".into(), amount: 100 },
+        Command::Order { user: "ann".into(), item: "apple".into(), qty: 1 },
+        // No apple is left: refused on the log after the three before it.
+        Command::Order { user: "ann".into(), item: "apple".into(), qty: 1 },
+        // A refund starts a group of its own, decided on the log it names: the order at 3.
+        Command::Refund { order: 3 },
+        Command::Order { user: "ann".into(), item: "apple".into(), qty: 1 },
+    ];
+    let body = |keys: &str| {
+        let list: Vec<serde_json::Value> = commands
+            .iter()
+            .enumerate()
+            .map(|(i, c)| serde_json::json!({ "key": format!("{keys}-command-{i:06}"), "command": c }))
+            .collect();
+        serde_json::json!({ "commands": list }).to_string()
+    };
+    let (status, text) = post(body("offline-till-one")).await;
+    assert_eq!(status, 200, "{text}");
+    let answered: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let outcomes = answered["outcomes"].as_array().unwrap();
+    let seqs: Vec<Option<u64>> = outcomes.iter().map(|o| o["seq"].as_u64()).collect();
+    assert_eq!(seqs, vec![Some(1), Some(2), Some(3), None, Some(4), Some(5)], "{text}");
+    assert_eq!(outcomes[3]["outcome"], "refused");
+    assert_eq!(outcomes[3]["message"], "apple has 0 in stock, the order wants 1", "{text}");
+    assert_eq!(outcomes[3]["head"], 3, "refused on the log after the three before it: {text}");
+
+    // Sent again (the answer was lost): every stored one is answered where it is, nothing is stored twice.
+    let (status, text) = post(body("offline-till-one")).await;
+    assert_eq!(status, 200, "{text}");
+    let again: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for i in [0, 1, 2, 4, 5] {
+        assert_eq!(again["outcomes"][i]["stored_before"], true, "{text}");
+        assert_eq!(again["outcomes"][i]["seq"], answered["outcomes"][i]["seq"], "{text}");
+    }
+    let stored = stream(&mut redis.connection().await, "main").await;
+    let keys: Vec<Option<String>> = stored.iter().map(|(_, _, k)| k.clone()).collect();
+    let expected: Vec<Option<String>> = [0, 1, 2, 4, 5].iter().map(|i| Some(format!("offline-till-one-command-{i:06}"))).collect();
+    assert_eq!(keys, expected, "in the order they were made, once each");
+
+    // Too many at once, or none, or a bad key: refused whole, nothing stored.
+    let many: Vec<serde_json::Value> = (0..65)
+        .map(|i| serde_json::json!({ "key": format!("offline-till-two-command-{i:06}"), "command": commands[1] }))
+        .collect();
+    for (body, says) in [
+        (serde_json::json!({ "commands": many }).to_string(), "send 1 to 64 commands at a time, not 65"),
+        (r#"{"commands":[]}"#.to_owned(), "not 0"),
+        (r#"{"commands":[{"key":"short","command":{"kind":"TopUp","user":"ann","amount":1}}]}"#.to_owned(), "key must be 16 to 64"),
+    ] {
+        let (status, text) = post(body).await;
+        assert_eq!(status, 400, "{text}");
+        assert!(text.contains(says), "{text}");
+    }
+    assert_eq!(stream(&mut redis.connection().await, "main").await.len(), 5);
+}
+
 /// A small generator of commands over a few contended items, the same for every run of a seed.
 struct Shopper {
     state: u64,

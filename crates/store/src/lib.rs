@@ -39,6 +39,7 @@ pub use rewind_domain::MAX_CHUNK_EVENTS;
 pub use rule::{Expected, LogVersion};
 pub use shared::{AccessKeyGate, Appended, Backoff, CommandKey, Feed, FeedNews, SyncStatus, Unreachable};
 pub use sync::{LogChange, TabSync};
+pub use rewind_protocol::CommandOutcome;
 pub use outbox::{Changed, EntryState, Outbox, OutboxEntry, OutboxList, SendingTurn};
 
 use records::Records;
@@ -263,6 +264,18 @@ impl Store {
     pub async fn send_command(&self, key: &CommandKey, command: &rewind_domain::Command) -> Result<Option<u64>, StoreError> {
         match &self.shared {
             Some(shared) => shared.send_command(key, command).await,
+            None => Err(StoreError::Refused { message: "this log is the browser's own: the page decides its commands".into() }),
+        }
+    }
+
+    /// On a shared log, sends commands kept in the outbox to be decided together, in their order
+    /// ([`SharedLog::send_commands`]).
+    pub async fn send_commands(
+        &self,
+        commands: &[(CommandKey, rewind_domain::Command)],
+    ) -> Result<(Vec<rewind_protocol::CommandOutcome>, Option<String>), StoreError> {
+        match &self.shared {
+            Some(shared) => shared.send_commands(commands).await,
             None => Err(StoreError::Refused { message: "this log is the browser's own: the page decides its commands".into() }),
         }
     }

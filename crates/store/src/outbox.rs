@@ -326,51 +326,96 @@ impl Outbox {
         self.edit(id, Edit::Remove).await
     }
 
+    /// Notes that entries `ids` are about to be sent, all in one write; returns what each one found (`Gone`:
+    /// cancelled or sent by another tab meanwhile, so not to be sent).
+    pub async fn mark_sent_all(&self, ids: &[u64]) -> Result<Vec<Changed>, StoreError> {
+        self.edit_all(ids, &Edit::Mark, TransactionDurability::Strict).await
+    }
+
+    /// Drops entries `ids`, all stored by the server, in one write. Relaxed: should it be lost in a crash, the
+    /// entries are sent again and answered "stored before", never stored twice.
+    pub async fn remove_all_stored(&self, ids: &[u64]) -> Result<(), StoreError> {
+        self.edit_all(ids, &Edit::Remove, TransactionDurability::Relaxed).await.map(|_| ())
+    }
+
     async fn edit(&self, id: u64, edit: Edit) -> Result<Changed, StoreError> {
+        let changed = self.edit_all(&[id], &edit, TransactionDurability::Strict).await?;
+        Ok(changed.first().copied().unwrap_or(Changed::Gone))
+    }
+
+    /// One write that reads entries `ids` and changes each as `edit` says.
+    async fn edit_all(&self, ids: &[u64], edit: &Edit, durability: TransactionDurability) -> Result<Vec<Changed>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
         match &self.place {
             Place::Idb(db) => {
                 let tx = db
                     .transaction(ENTRIES)
                     .with_mode(TransactionMode::Readwrite)
-                    .with_options(TransactionOptions::new().with_durability(TransactionDurability::Strict))
+                    .with_options(TransactionOptions::new().with_durability(durability))
                     .build()
                     .map_err(idb_write)?;
                 let store = tx.object_store(ENTRIES).map_err(idb_write)?;
-                let found = store.get::<JsValue, _, _>(id as f64).primitive().map_err(idb_write)?.await.map_err(idb_write)?;
-                let Some(text) = found.and_then(|v| v.as_string()) else { return Ok(Changed::Gone) };
-                let (keep, changed) = edited(id, &text, &edit)?;
-                match keep {
-                    Some(new) if new == text => return Ok(changed),
-                    Some(new) => {
-                        store.put(JsValue::from_str(&new)).with_key(id as f64).build().map_err(idb_write)?;
-                    }
-                    None => {
-                        store.delete(id as f64).build().map_err(idb_write)?;
+                // Every read asked at once, then answered in order: one round trip for the whole batch.
+                let mut asked = Vec::with_capacity(ids.len());
+                for id in ids {
+                    asked.push(store.get::<JsValue, _, _>(*id as f64).primitive().map_err(idb_write)?);
+                }
+                let mut changes = 0;
+                for (id, found) in ids.iter().zip(asked) {
+                    let found = found.await.map_err(idb_write)?;
+                    let Some(text) = found.and_then(|v| v.as_string()) else {
+                        out.push(Changed::Gone);
+                        continue;
+                    };
+                    let (keep, changed) = edited(*id, &text, edit)?;
+                    out.push(changed);
+                    match keep {
+                        Some(new) if new == text => {}
+                        Some(new) => {
+                            store.put(JsValue::from_str(&new)).with_key(*id as f64).build().map_err(idb_write)?;
+                            changes += 1;
+                        }
+                        None => {
+                            store.delete(*id as f64).build().map_err(idb_write)?;
+                            changes += 1;
+                        }
                     }
                 }
-                tx.commit().await.map_err(idb_write)?;
-                Ok(changed)
+                if changes > 0 {
+                    tx.commit().await.map_err(idb_write)?;
+                }
             }
             Place::Local { storage, .. } => {
-                let key = self.local_key(id);
-                let Some(text) = storage.get_item(&key).map_err(|e| read_error(&e))? else { return Ok(Changed::Gone) };
-                let (keep, changed) = edited(id, &text, &edit)?;
-                match keep {
-                    Some(new) => storage.set_item(&key, &new).map_err(|e| write_error(&e))?,
-                    None => storage.remove_item(&key).map_err(|e| write_error(&e))?,
+                for id in ids {
+                    let key = self.local_key(*id);
+                    let Some(text) = storage.get_item(&key).map_err(|e| read_error(&e))? else {
+                        out.push(Changed::Gone);
+                        continue;
+                    };
+                    let (keep, changed) = edited(*id, &text, edit)?;
+                    out.push(changed);
+                    match keep {
+                        Some(new) => storage.set_item(&key, &new).map_err(|e| write_error(&e))?,
+                        None => storage.remove_item(&key).map_err(|e| write_error(&e))?,
+                    }
                 }
-                Ok(changed)
             }
             Place::Memory(map) => {
                 let mut map = map.borrow_mut();
-                let Some(text) = map.get(&id).cloned() else { return Ok(Changed::Gone) };
-                let (keep, changed) = edited(id, &text, &edit)?;
-                match keep {
-                    Some(new) => map.insert(id, new),
-                    None => map.remove(&id),
-                };
-                Ok(changed)
+                for id in ids {
+                    let Some(text) = map.get(id).cloned() else {
+                        out.push(Changed::Gone);
+                        continue;
+                    };
+                    let (keep, changed) = edited(*id, &text, edit)?;
+                    out.push(changed);
+                    match keep {
+                        Some(new) => map.insert(*id, new),
+                        None => map.remove(id),
+                    };
+                }
             }
         }
+        Ok(out)
     }
 }

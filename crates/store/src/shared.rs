@@ -660,6 +660,40 @@ impl SharedLog {
         }
     }
 
+    /// Sends commands kept in the outbox, in their order, for the server to decide together
+    /// (`POST /api/commands`, at most [`protocol::MAX_COMMANDS_PER_REQUEST`]). Returns the outcome of each
+    /// one decided, in order, and why the rest were not when fewer came back (send those again, same keys).
+    /// Fails as [`SharedLog::send_command`] does when none was decided.
+    pub async fn send_commands(
+        &self,
+        commands: &[(CommandKey, rewind_domain::Command)],
+    ) -> Result<(Vec<protocol::CommandOutcome>, Option<String>), StoreError> {
+        if self.status().is_offline() {
+            self.version().await?;
+        }
+        let request = protocol::CommandsRequest {
+            commands: commands
+                .iter()
+                .map(|(key, command)| protocol::CommandRequest { key: key.as_str().to_owned(), command: command.clone() })
+                .collect(),
+        };
+        let body = serde_json::to_vec(&request).map_err(|e| StoreError::Write(format!("the commands could not be written as JSON: {e}")))?;
+        let json = Body { bytes: &body, content_type: "application/json" };
+        let answer = match self.request("POST", protocol::endpoint::COMMANDS, Some(json), APPEND_TIMEOUT_MS).await {
+            Ok(answer) => answer,
+            Err(no) => return Err(StoreError::OutcomeUnknown { detail: no.detail, waited_ms: 0 }),
+        };
+        match answer.status {
+            200 => match serde_json::from_slice::<protocol::CommandsAnswered>(&answer.bytes) {
+                Ok(answered) => Ok((answered.outcomes, answered.stopped)),
+                // Some may be stored: the same request again says which.
+                Err(e) => Err(StoreError::OutcomeUnknown { detail: format!("the server's answer could not be read: {e}"), waited_ms: 0 }),
+            },
+            503 if answer.outcome_unknown() => Err(StoreError::OutcomeUnknown { detail: answer.message(), waited_ms: 0 }),
+            _ => Err(refused(&answer)),
+        }
+    }
+
     /// The server's newest snapshot: its sequence number and bytes, if it has one.
     pub async fn snapshot(&self) -> Result<Option<(LogVersion, Vec<u8>)>, StoreError> {
         let answer = self.request("GET", protocol::endpoint::SNAPSHOT, None, EVENTS_TIMEOUT_MS).await.map_err(offline)?;

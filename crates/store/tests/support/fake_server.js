@@ -1,6 +1,10 @@
 (() => {
   const real = window.fetch;
-  const json = (status, value) => new Response(JSON.stringify(value), { status, headers: { 'content-type': 'application/json' } });
+  const json = (status, value) => {
+    const response = new Response(JSON.stringify(value), { status, headers: { 'content-type': 'application/json' } });
+    response.__body = JSON.stringify(value);
+    return response;
+  };
   const fake = window.__rewindFake = {
     epoch: 7, entries: [], keys: new Set(), commandKeys: new Map(), calls: [], plans: {}, pageSize: 100000, json,
     // While true, every request fails as when the server is stopped.
@@ -50,6 +54,19 @@
           this.add(seq, seq, decided);
           this.commandKeys.set(asked.key, seq);
           return json(200, { seq, epoch: this.epoch, head: this.head(), chain: '' });
+        }
+        case '/api/commands': {
+          const asked = JSON.parse(new TextDecoder().decode(call.body));
+          const outcomes = [];
+          for (const one of asked.commands) {
+            const body = new TextEncoder().encode(JSON.stringify(one));
+            const answer = this.answer({ path: '/api/command', query: {}, body });
+            const value = JSON.parse(answer.__body);
+            outcomes.push(answer.status === 200
+              ? { outcome: 'stored', seq: value.seq, stored_before: !!value.stored_before }
+              : { outcome: 'refused', message: value.message, epoch: value.epoch, head: value.head });
+          }
+          return json(200, { outcomes });
         }
         case '/api/session': return new Response(null, { status: 204 });
         default: return new Response('not found', { status: 404 });
