@@ -36,8 +36,16 @@ async function currentName() {
 async function keep(html) {
   const name = PREFIX + await digest(html);
   if ((await currentName()) === name) return;
+  // Every file fetched first, and only if each one is what the page names (the server answers a file it
+  // does not have with the page itself, for the app's routes), any of it kept.
+  const files = await Promise.all(filesOf(html).map(async (path) => {
+    const answer = await fetch(new Request(path, { cache: 'no-cache' }));
+    const type = answer.headers.get('content-type') || '';
+    if (!answer.ok || type.includes('text/html')) throw new Error(`${path} is not there (${answer.status} ${type})`);
+    return [path, answer];
+  }));
   const cache = await caches.open(name);
-  await cache.addAll(filesOf(html).map((f) => new Request(f, { cache: 'no-cache' })));
+  for (const [path, answer] of files) await cache.put(path, answer);
   await cache.put('/', new Response(html, { headers: { 'content-type': 'text/html; charset=utf-8' } }));
   const pointer = await caches.open(POINTER);
   await pointer.put(CURRENT, new Response(name));

@@ -130,6 +130,8 @@ class SharedLog:
         self.snapshot_every = snapshot_every
         self.redis = None
         self.server = None
+        # The app's files the server serves (a test may serve a copy it changes, as a new release would).
+        self.dist = DIST
 
     @property
     def url(self):
@@ -160,7 +162,7 @@ class SharedLog:
         import subprocess
         import urllib.request
         self.server = subprocess.Popen(
-            [str(SERVER_BIN), "--redis", self.redis_url, "--listen", f"127.0.0.1:{self.port}", "--dist", str(DIST),
+            [str(SERVER_BIN), "--redis", self.redis_url, "--listen", f"127.0.0.1:{self.port}", "--dist", str(self.dist),
              "--snapshot-every", str(self.snapshot_every), *self.server_args],
             stdout=subprocess.DEVNULL)
 

@@ -2,6 +2,7 @@
 this browser, shown apart from the log and never counted, survives a reload and a closed tab, and is decided once,
 in order, when the server is back; one the log no longer allows goes to the conflict inbox."""
 import json
+import shutil
 import time
 
 from playwright.sync_api import expect
@@ -181,5 +182,58 @@ def test_a_tab_closed_while_its_command_is_being_sent_leaves_it_stored_once_neve
         time.sleep(1)
         assert head(shared_log) == 2, "stored once"
         assert other.users() == {"alice": 107}
+    finally:
+        ctx.close()
+
+
+CURRENT_JS = "caches.open('rewind-app').then(c => c.match('/__rewind_current')).then(r => r ? r.text() : null)"
+
+
+def test_the_app_opens_offline_in_the_last_whole_version_and_a_new_one_is_picked_up_when_the_server_is_back(
+        browser, shared_log, tmp_path):
+    dist = tmp_path / "dist"
+    shutil.copytree(shared_log.dist, dist)
+    shared_log.dist = dist
+    shared_log.stop_server()
+    shared_log.start_server()
+    ctx = browser.new_context()
+    try:
+        shop = ShopPage(ctx.new_page(), shared_log.url).open()
+        shop.top_up("alice", 100)
+        keeps_app_files(shop.page)
+        first = shop.page.evaluate(CURRENT_JS)
+        index = dist / "index.html"
+        original = index.read_text()
+
+        # A release whose files are not all there yet: its page names a file the server does not have.
+        css = next(dist.glob("main-*.css"))
+        index.write_text(original.replace(css.name, "main-0000000000000000.css").replace("</body>", "<!-- half --></body>"))
+        shop.page.reload()
+        shop.wait_ready()
+        shop.page.wait_for_timeout(1_000)
+        assert shop.page.evaluate(CURRENT_JS) == first, "a version kept only whole"
+
+        # The server goes: the page opens offline, in the whole version it kept.
+        shared_log.stop_server()
+        shop.page.reload()
+        shop.wait_ready()
+        expect(shop.page.get_by_test_id("sync-status")).to_have_text("offline", timeout=10_000)
+        assert "<!-- half -->" not in shop.page.content()
+        expect(shop.page.get_by_test_id("event-count")).to_have_text("1")
+
+        # A whole new release, and the server back: the next load takes it, and it is what opens offline next.
+        shutil.copy(css, dist / "main-1111111111111111.css")
+        index.write_text(original.replace(css.name, "main-1111111111111111.css").replace("</body>", "<!-- second --></body>"))
+        shared_log.start_server()
+        shop.page.reload()
+        shop.wait_ready()
+        shop.page.wait_for_function(f"{CURRENT_JS}.then(name => name && name !== {json.dumps(first)})", timeout=20_000)
+        names = shop.page.evaluate("caches.keys()")
+        assert len([n for n in names if n.startswith("rewind-app-")]) == 1, f"the older version goes: {names}"
+        shared_log.stop_server()
+        shop.page.reload()
+        shop.wait_ready()
+        assert "<!-- second -->" in shop.page.content()
+        expect(shop.page.get_by_test_id("event-count")).to_have_text("1")
     finally:
         ctx.close()
