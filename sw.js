@@ -4,8 +4,9 @@
 //
 // One version of the app at a time, whole: a version is the page and every file it names, kept together in a
 // cache named after the page's digest, and only a version all of whose files were fetched becomes current.
-// The page itself is asked of the network first (a new version is picked up as soon as the server is back);
-// its files are named by content hash, so a cached one is never stale. The API, the feed and the metrics
+// The page itself is asked of the network first (a new version is picked up as soon as the server is back),
+// and so is every file whose name carries no content hash (wasm-bindgen's snippets keep their names from
+// release to release); a file named by its content hash is taken from the cache, where it is never stale. The API, the feed and the metrics
 // always go to the network: this worker never answers for the log.
 
 const PREFIX = 'rewind-app-';
@@ -30,6 +31,13 @@ async function currentName() {
   const pointer = await caches.open(POINTER);
   const answer = await pointer.match(CURRENT);
   return answer ? answer.text() : null;
+}
+
+// One keep at a time: two pages of two versions must not make the older current after the newer.
+let keeping = Promise.resolve();
+function keepInTurn(html) {
+  keeping = keeping.then(() => keep(html)).catch(() => {});
+  return keeping;
 }
 
 // Keeps the version whose page is `html`, whole, and makes it current; the versions before it go.
@@ -57,7 +65,7 @@ async function keep(html) {
 async function refresh() {
   try {
     const answer = await fetch('/', { cache: 'no-cache' });
-    if (answer.ok) await keep(await answer.text());
+    if (answer.ok) await keepInTurn(await answer.text());
   } catch (_) {
     // The server is away: the current version stays.
   }
@@ -76,12 +84,12 @@ self.addEventListener('install', (event) => {
 });
 self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim().then(refresh)));
 
-async function page(request) {
+async function page(request, event) {
   try {
     const answer = await fetch(request);
     if (answer.ok && (answer.headers.get('content-type') || '').includes('text/html')) {
       const html = await answer.clone().text();
-      keep(html).catch(() => {});
+      event.waitUntil(keepInTurn(html));
     }
     return answer;
   } catch (offline) {
@@ -92,7 +100,17 @@ async function page(request) {
   }
 }
 
+const HASHED = /-[0-9a-f]{16}(_bg)?\.(js|wasm|css)$/;
+
 async function file(request) {
+  if (!HASHED.test(new URL(request.url).pathname)) {
+    try {
+      const answer = await fetch(request);
+      if (answer.ok) return answer;
+    } catch (_) {
+      // Offline: the current version's copy below.
+    }
+  }
   const name = await currentName();
   const cached = name && await (await caches.open(name)).match(request, { ignoreSearch: true });
   if (cached) return cached;
@@ -105,7 +123,7 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(request.url);
   if (request.method !== 'GET' || url.origin !== self.location.origin || isApi(url.pathname)) return;
   if (request.mode === 'navigate') {
-    event.respondWith(page(request));
+    event.respondWith(page(request, event));
   } else if (/\.(js|wasm|css)$/.test(url.pathname) && url.pathname !== '/sw.js') {
     event.respondWith(file(request));
   }

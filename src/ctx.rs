@@ -466,6 +466,7 @@ impl Ctx {
         let Some(session) = self.session() else { return };
         match session.submit(command).await {
             Err(kept @ SessionError::Kept { .. }) => self.tell(format!("Kept: {kept}.")),
+            Err(SessionError::Elsewhere) => self.tell(format!("{}.", SessionError::Elsewhere)),
             outcome => {
                 if self.show(outcome).is_some() {
                     self.error.set(None);
@@ -476,29 +477,30 @@ impl Ctx {
     }
 
     /// Drops a command from the outbox before it is sent.
-    pub async fn cancel_pending(self, id: u64) {
+    pub async fn cancel_pending(self, id: u64, key: rewind_store::CommandKey) {
         let Some(session) = self.session() else { return };
-        match session.drop_from_outbox(id, false).await {
+        match session.drop_from_outbox(id, &key, false).await {
             Ok(rewind_store::Changed::AlreadySent) => {
                 self.fail("that command is being sent already, so it can no longer be cancelled: the server decides it once")
             }
+            Ok(rewind_store::Changed::Gone) => self.tell("That command had already left the outbox (sent from another tab, or cancelled there)."),
             Ok(_) => self.tell("Cancelled: the command was never sent."),
             Err(e) => self.fail(format!("the command could not be cancelled: {e}")),
         }
     }
 
     /// Drops a refused command from the conflict inbox.
-    pub async fn discard_refused(self, id: u64) {
+    pub async fn discard_refused(self, id: u64, key: rewind_store::CommandKey) {
         let Some(session) = self.session() else { return };
-        if let Err(e) = session.drop_from_outbox(id, true).await {
+        if let Err(e) = session.drop_from_outbox(id, &key, true).await {
             self.fail(format!("the refused command could not be dropped: {e}"));
         }
     }
 
     /// Sends a refused command again, as the user changed it.
-    pub async fn retry_refused(self, id: u64, command: Command) {
+    pub async fn retry_refused(self, id: u64, key: rewind_store::CommandKey, command: Command) {
         let Some(session) = self.session() else { return };
-        match session.retry_refused(id, command).await {
+        match session.retry_refused(id, &key, command).await {
             Ok(_) => {
                 self.tell("Sent again: the server stored it.");
                 self.go_live();

@@ -111,6 +111,11 @@ pub enum SessionError {
     /// The sync server could not take the command now: it is kept in this browser's outbox (with `waiting`
     /// commands in all) and sent when the server is back.
     Kept { waiting: usize, reason: String },
+    /// Commands made earlier still wait in this browser's outbox: they go to the server first.
+    OutboxFirst { waiting: usize },
+    /// The command left this browser's outbox from another tab (sent from there, or cancelled there) before
+    /// this one sent it: the log shows which.
+    Elsewhere,
 }
 
 impl fmt::Display for SessionError {
@@ -125,6 +130,15 @@ impl fmt::Display for SessionError {
                  export the intact events, then keep only them, import a file or clear the log to carry on"
             ),
             SessionError::Declined => write!(f, "nothing was changed"),
+            SessionError::OutboxFirst { waiting } => write!(
+                f,
+                "{waiting} commands made earlier still wait in this browser's outbox for the sync server: they go first, \
+                 in the order they were made; try again once they are sent"
+            ),
+            SessionError::Elsewhere => write!(
+                f,
+                "another tab of this browser took it from the outbox first (sent it, or cancelled it): the log shows which"
+            ),
             SessionError::Kept { waiting, reason } => write!(
                 f,
                 "the sync server cannot take it now ({reason}): it is kept in this browser's outbox ({waiting} waiting) \
@@ -526,6 +540,9 @@ impl Session {
     }
 
     async fn generate_in_turn(&self, count: u64, people: Population) -> Result<u64, SessionError> {
+        if let Some(first) = self.outbox_first() {
+            return Err(first);
+        }
         let mut producer = Producer::with_population(self.book.borrow().head() ^ 0x5eed, people.users, people.items);
         let mut done = 0;
         while done < count {
@@ -662,6 +679,10 @@ impl Session {
     /// none), after the user confirmed how many. Returns how many were appended (0: it already was so).
     pub async fn restore_to(&self, k: u64) -> Result<Replacement, SessionError> {
         let turn = self.turn().await;
+        if let Some(first) = self.outbox_first() {
+            self.turn_done(turn);
+            return Err(first);
+        }
         let mut confirmed = None;
         let outcome = self
             .write_events(|book| {

@@ -352,27 +352,54 @@ async fn commands_made_while_the_server_is_away_wait_in_the_outbox_uncounted_and
     let s = Session::new(store, None, answering(true).0, |_| {});
     s.load().await.unwrap();
 
+    s.submit(Command::AddItem { item: "apple".into(), price: 30, qty: 10 }).await.unwrap();
+    s.submit(top_up("zed", 1_000)).await.unwrap();
+
+    // Made offline, in an order that matters: each order pays the price set just before it.
     server.text("fake.down = true");
-    for amount in 1..=3 {
-        match s.submit(top_up("zed", amount)).await {
-            Err(SessionError::Kept { waiting, .. }) => assert_eq!(waiting, amount as usize),
+    let made = vec![
+        Command::SetPrice { item: "apple".into(), price: 50 },
+        Command::Order { user: "zed".into(), item: "apple".into(), qty: 1 },
+        Command::SetPrice { item: "apple".into(), price: 70 },
+        Command::Order { user: "zed".into(), item: "apple".into(), qty: 1 },
+        top_up("zed", 3),
+    ];
+    for (n, command) in made.iter().enumerate() {
+        match s.submit(command.clone()).await {
+            Err(SessionError::Kept { waiting, .. }) => assert_eq!(waiting, n + 1),
             other => panic!("kept in the outbox, not {other:?}"),
         }
     }
     let waiting = outbox_entries(&s).await;
     let asked: Vec<Command> = waiting.iter().map(|e| e.command.clone()).collect();
-    assert_eq!(asked, vec![top_up("zed", 1), top_up("zed", 2), top_up("zed", 3)], "in the order they were made");
-    assert_eq!(s.book().unwrap().head(), 0, "nothing counted while it waits");
+    assert_eq!(asked, made, "in the order they were made");
+    assert_eq!(s.book().unwrap().head(), 2, "nothing counted while it waits");
     // The first was sent (its answer never came): it can no longer be cancelled. The last never was.
     assert_eq!(waiting[0].state, EntryState::Sent);
-    assert_eq!(s.drop_from_outbox(waiting[0].id, false).await, Ok(Changed::AlreadySent));
-    assert_eq!(s.drop_from_outbox(waiting[2].id, false).await, Ok(Changed::Done));
+    assert_eq!(s.drop_from_outbox(waiting[0].id, &waiting[0].key, false).await, Ok(Changed::AlreadySent));
+    assert_eq!(s.drop_from_outbox(waiting[4].id, &waiting[4].key, false).await, Ok(Changed::Done));
+    // A place is never given twice: the next command is after every one before it, cancelled or not.
+    assert_eq!(s.drop_from_outbox(waiting[4].id, &waiting[4].key, false).await, Ok(Changed::Gone));
 
     server.text("fake.down = false");
-    until("the outbox to be sent", || s.book().unwrap().head() == 2).await;
-    assert_eq!(server.text("fake.head()"), "2", "the cancelled command was never sent");
-    assert_eq!(server.text("fake.commandKeys.size"), "2", "each stored once, however often it was sent");
-    assert_eq!(balances(&s), vec![("zed".to_owned(), 3)]);
+    until("the outbox to be sent", || s.book().unwrap().head() == 6).await;
+    assert_eq!(server.text("fake.head()"), "6", "the cancelled command was never sent");
+    assert_eq!(server.text("fake.commandKeys.size"), "6", "each stored once, however often it was sent");
+    let together = server.text("fake.calls.filter(c => c.path === '/api/commands').map(c => JSON.parse(new TextDecoder().decode(c.body)).commands.length).join(',')");
+    assert!(together.split(',').any(|n| n == "3"), "the three after the first went together: {together}");
+    assert_eq!(balances(&s), vec![("zed".to_owned(), 1_000 - 50 - 70)], "each order at the price set just before it");
+    let totals: Vec<u64> = s
+        .book()
+        .unwrap()
+        .log
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            rewind_domain::Event::OrderPlaced { total, .. } => Some(total.0),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(totals, vec![50, 70]);
     assert!(outbox_entries(&s).await.is_empty());
 }
 
@@ -384,7 +411,7 @@ async fn a_command_sent_by_a_tab_that_closed_before_the_answer_is_stored_once_wh
     let outbox = Outbox::open(&format!("{name}-shared")).await;
     let key = CommandKey::random().unwrap();
     let id = outbox.add(&key, &top_up("zed", 5), 1).await.unwrap();
-    assert_eq!(outbox.mark_sent(id).await, Ok(Changed::Done));
+    assert_eq!(outbox.mark_sent_all(&[(id, &key)]).await, Ok(vec![Changed::Done]));
     server.command_from_elsewhere(key.as_str(), &top_up("zed", 5));
     assert_eq!(server.text("fake.head()"), "1");
 
@@ -429,17 +456,17 @@ async fn a_command_the_log_no_longer_allows_goes_to_the_conflict_inbox_to_be_cha
     let refused = loop {
         let entries = outbox_entries(&s).await;
         if let Some(EntryState::Refused { message, .. }) = entries.first().map(|e| e.state.clone()) {
-            break (entries[0].id, message);
+            break (entries[0].id, entries[0].key.clone(), message);
         }
         rewind_store::clock::sleep(100).await;
     };
-    assert!(refused.1.contains("in stock"), "the stock refusal in the page's words: {}", refused.1);
+    assert!(refused.2.contains("in stock"), "the stock refusal in the page's words: {}", refused.2);
     until("ben's order to be read", || s.book().unwrap().head() == 5).await;
     assert_eq!(balances(&s), vec![("ann".to_owned(), 100), ("ben".to_owned(), 70)], "nothing of ann's order");
 
     // Changed to a pear, it is stored; the inbox is empty.
     let pear = Command::Order { user: "ann".into(), item: "pear".into(), qty: 1 };
-    assert_eq!(s.retry_refused(refused.0, pear).await, Ok(6));
+    assert_eq!(s.retry_refused(refused.0, &refused.1, pear).await, Ok(6));
     assert!(outbox_entries(&s).await.is_empty());
     assert_eq!(balances(&s), vec![("ann".to_owned(), 80), ("ben".to_owned(), 70)]);
 
@@ -450,14 +477,14 @@ async fn a_command_the_log_no_longer_allows_goes_to_the_conflict_inbox_to_be_cha
     let id = loop {
         let entries = outbox_entries(&s).await;
         if let Some(e) = entries.iter().find(|e| matches!(e.state, EntryState::Refused { .. })) {
-            break e.id;
+            break (e.id, e.key.clone());
         }
         rewind_store::clock::sleep(100).await;
     };
-    assert!(s.retry_refused(id, last_apple).await.is_err());
+    assert!(s.retry_refused(id.0, &id.1, last_apple).await.is_err());
     let again = outbox_entries(&s).await;
     assert!(matches!(again.as_slice(), [e] if matches!(e.state, EntryState::Refused { .. })), "{again:?}");
-    assert_eq!(s.drop_from_outbox(again[0].id, true).await, Ok(Changed::Done));
+    assert_eq!(s.drop_from_outbox(again[0].id, &again[0].key, true).await, Ok(Changed::Done));
     assert!(outbox_entries(&s).await.is_empty());
     assert_eq!((server.text("fake.head()"), s.book().unwrap().head()), ("6".to_owned(), 6));
 }

@@ -22,7 +22,7 @@ const TICK_MS: u32 = 250;
 /// Commands marked as sent in one write, after the first of a round.
 const MARK_GROUP: usize = 64;
 /// How often a long round shows what it stored (drops it from the outbox shown, reads it into the log).
-const SHOW_EVERY_MS: f64 = 200.0;
+const SHOW_EVERY_MS: f64 = 500.0;
 
 /// What the page shows of the outbox.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -82,6 +82,24 @@ fn answer_of(outcome: CommandOutcome) -> Result<Option<u64>, StoreError> {
     }
 }
 
+/// What one round has done so far.
+struct Sent {
+    /// Stored by the server, not yet dropped from the outbox: dropped (and shown) in groups.
+    stored: Vec<(u64, CommandKey)>,
+    stored_any: bool,
+    /// Entries answered in this round (sent at most once per round).
+    answered: HashSet<u64>,
+    /// The caller's command's answer, once it came.
+    own: Option<Result<u64, SessionError>>,
+    shown_at: f64,
+}
+
+impl Default for Sent {
+    fn default() -> Self {
+        Sent { stored: Vec::new(), stored_any: false, answered: HashSet::new(), own: None, shown_at: f64::NEG_INFINITY }
+    }
+}
+
 /// The outbox's part of the session: the view last shown and when to try again.
 pub(super) struct Sending {
     view: OutboxView,
@@ -127,6 +145,13 @@ impl Session {
         self.announce(LogChange::Outbox);
     }
 
+    /// Appends decided in the page (a restore, the generator) wait while commands made earlier wait in the
+    /// outbox: those go to the server first, in the order they were made.
+    pub(super) fn outbox_first(&self) -> Option<SessionError> {
+        let waiting = self.sending.borrow().view.waiting().count();
+        (waiting > 0).then_some(SessionError::OutboxFirst { waiting })
+    }
+
     /// Another tab changed the outbox: show it, and send what waits if this tab is due to.
     pub(super) async fn other_tab_changed_outbox(&self) {
         self.show_outbox().await;
@@ -140,19 +165,33 @@ impl Session {
             return Err(damage);
         }
         let key = CommandKey::random()?;
-        let id = outbox.add(&key, command, self.clock.now_ms()).await?;
+        let made_at = self.clock.now_ms();
+        let id = outbox.add(&key, command, made_at).await?;
+        // Shown (here and in the other tabs) before this tab waits for its turn to send.
+        self.kept(OutboxEntry { id, key, command: command.clone(), made_at, state: EntryState::Waiting });
         self.send_round(Some(id), Refused::ToCaller).await
+    }
+
+    /// A command just kept: in the view shown, and the other tabs told.
+    fn kept(&self, entry: OutboxEntry) {
+        let view = {
+            let mut sending = self.sending.borrow_mut();
+            sending.view.entries.push(entry);
+            sending.view.clone()
+        };
+        self.tell(Update::Outbox(view));
+        self.announce(LogChange::Outbox);
     }
 
     /// Sends again, changed, a command the server refused after it waited: the new one is kept first (under
     /// a new key), then the refused one is dropped, then it is sent; refused again, it is back in the inbox.
-    pub async fn retry_refused(&self, id: u64, command: Command) -> Result<u64, SessionError> {
+    pub async fn retry_refused(&self, id: u64, old_key: &CommandKey, command: Command) -> Result<u64, SessionError> {
         let turn = self.turn().await;
         let outcome = async {
-            let Some(outbox) = self.store.outbox() else { return Err(SessionError::Store(StoreError::Refused { message: "no outbox".into() })) };
+            let Some(outbox) = self.store.outbox() else { return Err(SessionError::Store(StoreError::SharedLogKept)) };
             let key = CommandKey::random()?;
             let new_id = outbox.add(&key, &command, self.clock.now_ms()).await?;
-            outbox.remove(id).await?;
+            outbox.discard(id, old_key).await?;
             self.outbox_changed().await;
             self.send_round(Some(new_id), Refused::ToInbox).await
         }
@@ -163,9 +202,9 @@ impl Session {
 
     /// Drops a refused command, or a waiting one never sent. `Changed::AlreadySent`: it is being sent and can
     /// no longer be cancelled.
-    pub async fn drop_from_outbox(&self, id: u64, refused: bool) -> Result<Changed, SessionError> {
+    pub async fn drop_from_outbox(&self, id: u64, key: &CommandKey, refused: bool) -> Result<Changed, SessionError> {
         let Some(outbox) = self.store.outbox() else { return Ok(Changed::Gone) };
-        let changed = if refused { outbox.remove(id).await? } else { outbox.cancel(id).await? };
+        let changed = if refused { outbox.discard(id, key).await? } else { outbox.cancel(id, key).await? };
         self.outbox_changed().await;
         Ok(changed)
     }
@@ -187,7 +226,10 @@ impl Session {
             }
             Round::Stopped(reason) => {
                 let mut sending = self.sending.borrow_mut();
-                let retry_at = self.clock.now_ms() + u64::from(sending.backoff.next_ms());
+                // Only the page's own tries make the waits grow: a click while the server is away does not
+                // put off the next try.
+                let wait = if own.is_some() { RETRY_FIRST_MS } else { sending.backoff.next_ms() };
+                let retry_at = self.clock.now_ms() + u64::from(wait);
                 sending.view.stalled = Some(Stall { reason: reason.clone(), retry_at });
                 Err(SessionError::Kept { waiting: 0, reason })
             }
@@ -206,133 +248,174 @@ impl Session {
             Ok(turn) => turn,
             Err(e) => return Round::Stopped(e.to_string()),
         };
-        // Stored by the server, not yet dropped from the outbox: dropped (and shown) in groups.
-        let mut stored: Vec<u64> = Vec::new();
-        let mut stored_any = false;
-        let mut shown_at = self.clock.monotonic_ms();
+        let mut sending = Sent::default();
         let round = 'rounds: loop {
             // What this round stored leaves the outbox before it is read again.
-            self.forget_stored(&mut stored).await;
+            if let Err(e) = self.forget_stored(&mut sending.stored).await {
+                break Round::Stopped(e);
+            }
             let list = match outbox.list().await {
                 Ok(list) => list,
                 Err(e) => break Round::Stopped(e.to_string()),
             };
-            let sendable: Vec<OutboxEntry> =
-                list.entries.iter().filter(|e| !matches!(e.state, EntryState::Refused { .. })).cloned().collect();
+            // Never twice in one round: an entry answered here and still listed (a write that failed) waits
+            // for the next round.
+            let sendable: Vec<OutboxEntry> = list
+                .entries
+                .iter()
+                .filter(|e| !matches!(e.state, EntryState::Refused { .. }) && !sending.answered.contains(&e.id))
+                .cloned()
+                .collect();
+            if let Some(result) = sending.own.take() {
+                break Round::Own(result);
+            }
             if sendable.is_empty() {
-                // Sent by another tab meanwhile, or refused there: say which.
-                let own_refused = own.and_then(|id| list.entries.iter().find(|e| e.id == id)).and_then(|e| match &e.state {
-                    EntryState::Refused { message, .. } => Some(message.clone()),
-                    _ => None,
-                });
-                break match (own, own_refused) {
-                    (Some(_), Some(message)) => Round::Own(Err(SessionError::Store(StoreError::Refused { message }))),
-                    (Some(_), None) => {
-                        let _ = self.catch_up().await;
-                        Round::Own(Ok(self.book.borrow().head()))
-                    }
+                let own_entry = own.and_then(|id| list.entries.iter().find(|e| e.id == id));
+                break match (own, own_entry.map(|e| &e.state)) {
                     (None, _) => Round::Done,
+                    (Some(_), Some(EntryState::Refused { message, .. })) => {
+                        Round::Own(Err(SessionError::Store(StoreError::Refused { message: message.clone() })))
+                    }
+                    // Sent from another tab meanwhile, or cancelled there.
+                    (Some(_), _) => {
+                        let _ = self.catch_up().await;
+                        Round::Own(Err(SessionError::Elsewhere))
+                    }
                 };
             }
             // The first command alone (while the server is away, only it is marked sent), then in groups: one
-            // write marks a group as sent before any of it goes out.
+            // write marks a group as sent before any of it goes out. Commands sent before (their answer was
+            // lost) go again together, as they went: the server then knows that one of them not stored while a
+            // later one is was refused, and does not decide it again after the later one.
             let mut rest = sendable.as_slice();
-            let mut group = 1;
+            let sent_before = sendable.iter().take_while(|e| e.state == EntryState::Sent).count();
+            let mut group = sent_before.clamp(1, MARK_GROUP);
             while !rest.is_empty() {
                 let (batch, after) = rest.split_at(group.min(rest.len()));
                 rest = after;
                 group = MARK_GROUP;
-                let to_mark: Vec<u64> = batch.iter().filter(|e| e.state == EntryState::Waiting).map(|e| e.id).collect();
-                let marked = if to_mark.is_empty() { Ok(Vec::new()) } else { outbox.mark_sent_all(&to_mark).await };
-                let gone: HashSet<u64> = match marked {
-                    Ok(marked) => to_mark.iter().zip(marked).filter(|(_, c)| *c == Changed::Gone).map(|(id, _)| *id).collect(),
-                    Err(e) => break 'rounds Round::Stopped(e.to_string()),
+                let to_mark: Vec<(u64, &CommandKey)> =
+                    batch.iter().filter(|e| e.state == EntryState::Waiting).map(|e| (e.id, &e.key)).collect();
+                let gone: HashSet<u64> = match to_mark.is_empty() {
+                    true => HashSet::new(),
+                    false => match outbox.mark_sent_all(&to_mark).await {
+                        Ok(marked) => {
+                            // Other tabs stop offering to cancel them.
+                            self.announce(LogChange::Outbox);
+                            to_mark.iter().zip(marked).filter(|(_, c)| *c == Changed::Gone).map(|((id, _), _)| *id).collect()
+                        }
+                        Err(e) => break 'rounds Round::Stopped(e.to_string()),
+                    },
                 };
                 let targets: Vec<&OutboxEntry> = batch.iter().filter(|e| !gone.contains(&e.id)).collect();
-                // Several go together, decided in their order in as few writes as the server can; should the
-                // server not take them so (an older server, a request it refuses), each goes alone below.
-                let mut together: Vec<Result<Option<u64>, StoreError>> = Vec::new();
-                let mut stopped = None;
-                if targets.len() > 1 {
-                    let pairs: Vec<(CommandKey, Command)> = targets.iter().map(|e| (e.key.clone(), e.command.clone())).collect();
-                    match self.send_until_known(|| self.store.send_commands(&pairs), true).await {
-                        Ok((outcomes, stop)) => {
-                            together = outcomes.into_iter().map(answer_of).collect();
-                            if together.len() < targets.len() {
-                                stopped = Some(stop.unwrap_or_else(|| "the server decided only some of them".into()));
-                            }
-                        }
-                        Err(e) if still_unknown(&e).is_some() => break 'rounds Round::Stopped(e.to_string()),
-                        Err(_) => {}
-                    }
+                if let Err(stop) = self.send_group(&targets, own, own_refused, &mut sending).await {
+                    break 'rounds Round::Stopped(stop);
                 }
-                for (i, entry) in targets.into_iter().enumerate() {
-                    let is_own = own == Some(entry.id);
-                    let answer = match (together.get(i).cloned(), &stopped) {
-                        (Some(answer), _) => answer,
-                        (None, Some(why)) => break 'rounds Round::Stopped(why.clone()),
-                        (None, None) => self.send_until_known(|| self.store.send_command(&entry.key, &entry.command), true).await,
-                    };
-                    match answer {
-                        Ok(seq) => {
-                            stored.push(entry.id);
-                            stored_any = true;
-                            if is_own {
-                                self.forget_stored(&mut stored).await;
-                                self.read_back().await;
-                                break 'rounds Round::Own(Ok(seq.unwrap_or_else(|| self.book.borrow().head())));
-                            }
-                            if self.clock.monotonic_ms() - shown_at >= SHOW_EVERY_MS {
-                                self.forget_stored(&mut stored).await;
-                                self.read_back().await;
-                                shown_at = self.clock.monotonic_ms();
-                            }
-                        }
-                        Err(StoreError::Rejected { message, at }) => {
-                            let refusal = self.refusal_in_words(&entry.command, message, at).await;
-                            if is_own && own_refused == Refused::ToCaller {
-                                let _ = outbox.remove(entry.id).await;
-                                break 'rounds Round::Own(Err(refusal));
-                            }
-                            let _ = outbox.refuse(entry.id, &refusal.to_string(), self.clock.now_ms()).await;
-                            self.outbox_changed().await;
-                            if is_own {
-                                break 'rounds Round::Own(Err(refusal));
-                            }
-                        }
-                        Err(e) if still_unknown(&e).is_some() => break 'rounds Round::Stopped(e.to_string()),
-                        Err(e) => {
-                            // Not a rule refusal (a request the server cannot read, a key it refuses): shown in
-                            // the inbox, never sent again by itself.
-                            if is_own {
-                                let _ = outbox.remove(entry.id).await;
-                                break 'rounds Round::Own(Err(SessionError::Store(e)));
-                            }
-                            let _ = outbox.refuse(entry.id, &e.to_string(), self.clock.now_ms()).await;
-                            self.outbox_changed().await;
-                        }
-                    }
+                if sending.own.is_some() {
+                    // The caller's answer is in, and every answer of its group is applied: the rest waits for
+                    // the next round.
+                    break;
                 }
             }
         };
-        self.forget_stored(&mut stored).await;
-        if stored_any {
+        if let Err(e) = self.forget_stored(&mut sending.stored).await {
+            clock::warn(&format!("Rewind: {e}"));
+        }
+        if sending.stored_any {
             self.read_back().await;
         }
         round
     }
 
-    /// Drops the commands the server stored from the outbox and from the view shown, in one write.
-    async fn forget_stored(&self, stored: &mut Vec<u64>) {
-        let Some(outbox) = self.store.outbox() else { return };
+    /// Sends `targets` (together when several: decided in their order in one group; alone when one, or when
+    /// the server does not take them together), and applies every answer that came: stored ones are dropped
+    /// in groups, refused ones go to the inbox (or to the caller). `Err`: why sending stopped.
+    async fn send_group(&self, targets: &[&OutboxEntry], own: Option<u64>, own_refused: Refused, sending: &mut Sent) -> Result<(), String> {
+        let Some(outbox) = self.store.outbox() else { return Ok(()) };
+        let mut together: Vec<Result<Option<u64>, StoreError>> = Vec::new();
+        let mut stopped = None;
+        if targets.len() > 1 {
+            let pairs: Vec<(CommandKey, Command)> = targets.iter().map(|e| (e.key.clone(), e.command.clone())).collect();
+            match self.send_until_known(|| self.store.send_commands(&pairs), true).await {
+                Ok((outcomes, stop)) => {
+                    together = outcomes.into_iter().map(answer_of).collect();
+                    if together.len() < targets.len() {
+                        stopped = Some(stop.unwrap_or_else(|| "the server decided only some of them".into()));
+                    }
+                }
+                Err(e) if still_unknown(&e).is_some() => return Err(e.to_string()),
+                Err(_) => {}
+            }
+        }
+        for (i, entry) in targets.iter().enumerate() {
+            let is_own = own == Some(entry.id);
+            let answer = match (together.get(i).cloned(), &stopped) {
+                (Some(answer), _) => answer,
+                (None, Some(why)) => return Err(why.clone()),
+                // Alone: only while nothing of this group was answered yet, else in the next round.
+                (None, None) if i == 0 || together.is_empty() && sending.own.is_none() => {
+                    self.send_until_known(|| self.store.send_command(&entry.key, &entry.command), true).await
+                }
+                (None, None) => return Ok(()),
+            };
+            sending.answered.insert(entry.id);
+            match answer {
+                Ok(seq) => {
+                    sending.stored.push((entry.id, entry.key.clone()));
+                    sending.stored_any = true;
+                    if is_own {
+                        self.forget_stored(&mut sending.stored).await?;
+                        self.read_back().await;
+                        sending.own = Some(Ok(seq.unwrap_or_else(|| self.book.borrow().head())));
+                    } else if self.clock.monotonic_ms() - sending.shown_at >= SHOW_EVERY_MS {
+                        self.forget_stored(&mut sending.stored).await?;
+                        self.read_back().await;
+                        sending.shown_at = self.clock.monotonic_ms();
+                    }
+                }
+                Err(StoreError::Rejected { message, at }) => {
+                    let refusal = self.refusal_in_words(&entry.command, message, at).await;
+                    let told = is_own && own_refused == Refused::ToCaller;
+                    let written = match told {
+                        true => outbox.remove(entry.id, &entry.key).await,
+                        false => outbox.refuse(entry.id, &entry.key, &refusal.to_string(), self.clock.now_ms()).await,
+                    };
+                    written.map_err(|e| e.to_string())?;
+                    self.outbox_changed().await;
+                    if is_own {
+                        sending.own = Some(Err(refusal));
+                    }
+                }
+                Err(e) if still_unknown(&e).is_some() => return Err(e.to_string()),
+                Err(e) => {
+                    // Not a rule refusal (a request the server cannot read, a key it refuses): shown in the
+                    // inbox (or to the caller), never sent again by itself.
+                    let written = match is_own {
+                        true => outbox.remove(entry.id, &entry.key).await,
+                        false => outbox.refuse(entry.id, &entry.key, &e.to_string(), self.clock.now_ms()).await,
+                    };
+                    written.map_err(|e| e.to_string())?;
+                    self.outbox_changed().await;
+                    if is_own {
+                        sending.own = Some(Err(SessionError::Store(e)));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the commands the server stored from the outbox and from the view shown, in one write. `Err`:
+    /// they are still in the outbox (sent again, they are answered "stored before": nothing is doubled).
+    async fn forget_stored(&self, stored: &mut Vec<(u64, CommandKey)>) -> Result<(), String> {
+        let Some(outbox) = self.store.outbox() else { return Ok(()) };
         if stored.is_empty() {
-            return;
+            return Ok(());
         }
-        if let Err(e) = outbox.remove_all_stored(stored).await {
-            // Sent again later, they are answered "stored before": nothing is doubled.
-            clock::warn(&format!("Rewind: stored, but still in the outbox: {e}"));
-        }
-        let gone: HashSet<u64> = stored.drain(..).collect();
+        let entries: Vec<(u64, &CommandKey)> = stored.iter().map(|(id, key)| (*id, key)).collect();
+        let written = outbox.remove_all_stored(&entries).await;
+        let gone: HashSet<u64> = stored.drain(..).map(|(id, _)| id).collect();
+        written.map_err(|e| format!("stored, but the outbox could not be updated: {e}"))?;
         let view = {
             let mut sending = self.sending.borrow_mut();
             sending.view.entries.retain(|e| !gone.contains(&e.id));
@@ -340,6 +423,7 @@ impl Session {
         };
         self.tell(Update::Outbox(view));
         self.announce(LogChange::Outbox);
+        Ok(())
     }
 
     /// The page reads the log up to what the server stored, like any other page's events.

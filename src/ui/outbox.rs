@@ -120,6 +120,7 @@ pub fn PendingList() -> impl IntoView {
 fn PendingRow(entry: OutboxEntry) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let id = entry.id;
+    let key = entry.key.clone();
     let words = command_in_words(&entry.command);
     let label = format!("Cancel: {words}");
     view! {
@@ -129,7 +130,7 @@ fn PendingRow(entry: OutboxEntry) -> impl IntoView {
             {match entry.state {
                 EntryState::Waiting => view! {
                     <button type="button" class="link" data-testid="pending-cancel" aria-label=label
-                        on:click=move |_| leptos::task::spawn_local(ctx.cancel_pending(id))>"Cancel"</button>
+                        on:click=move |_| leptos::task::spawn_local(ctx.cancel_pending(id, key.clone()))>"Cancel"</button>
                 }.into_any(),
                 _ => view! { <span class="hint" title="Sent at least once: the server decides it once, so it can no longer be cancelled">" · being sent"</span> }.into_any(),
             }}
@@ -161,6 +162,8 @@ pub fn ConflictInbox() -> impl IntoView {
 fn ConflictRow(entry: OutboxEntry) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let id = entry.id;
+    let key = entry.key.clone();
+    let discard_key = entry.key.clone();
     let (message, at) = match &entry.state {
         EntryState::Refused { message, at } => (message.clone(), *at),
         _ => (String::new(), 0),
@@ -184,7 +187,7 @@ fn ConflictRow(entry: OutboxEntry) -> impl IntoView {
         ev.prevent_default();
         let typed: Vec<String> = values.iter().map(|v| v.get_untracked()).collect();
         match changed(&command, &typed) {
-            Ok(command) => leptos::task::spawn_local(ctx.retry_refused(id, command)),
+            Ok(command) => leptos::task::spawn_local(ctx.retry_refused(id, key.clone(), command)),
             Err(message) => ctx.fail(message),
         }
     };
@@ -198,7 +201,7 @@ fn ConflictRow(entry: OutboxEntry) -> impl IntoView {
             <div class="fields">{inputs}</div>
             <button type="submit" data-testid="conflict-retry">"Send again"</button>
             <button type="button" class="link" data-testid="conflict-discard"
-                on:click=move |_| leptos::task::spawn_local(ctx.discard_refused(id))>"Drop it"</button>
+                on:click=move |_| leptos::task::spawn_local(ctx.discard_refused(id, discard_key.clone()))>"Drop it"</button>
         </form>
     }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Outbox figures in headless Chromium (prints numbers, asserts nothing): a page whose outbox holds N commands
-made while the sync server was down (1,000 by default); the server comes back. The time from the server answering
+"""Outbox figures in headless Chromium (prints numbers, asserts nothing): a page (a shop of 2,000 events) whose outbox
+holds N commands made while the sync server was down (1,000 by default); the server comes back. The time from the server answering
 until every command is decided and on screen, and meanwhile the page's timeline moves (input until the event
 line shows the point) and its frame intervals. Run by `cargo xtask bench outbox` after a release trunk build and
 `cargo build --release -p rewind-server`."""
@@ -95,7 +95,8 @@ def main():
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             shop = ShopPage(context.new_page(), log.url).open()
-            shop.add_item("apple", 30, 10)
+            # A shop with some history, so that the timeline has room to move from the first moment.
+            shop.generate(int(os.environ.get("HISTORY", "2000")))
             keeps_app_files(shop.page)
             log.stop_server()
             expect(shop.page.get_by_test_id("sync-status")).to_have_text("offline", timeout=10_000)

@@ -30,6 +30,9 @@ pub enum Turn<'a> {
     Waiting(&'a Command),
     /// Found stored before (its key), its event at this seq: not decided again.
     StoredBefore(u64),
+    /// Not stored, but a command sent after it in the same request is: it was decided before and refused
+    /// (nothing after a command is tried until it is decided), so it is not decided again.
+    RefusedBefore,
 }
 
 /// What [`Cache::decide`] made of a command of a batch.
@@ -40,6 +43,7 @@ pub enum Outcome {
     /// Refused on the log followed by this many of the events decided before it.
     Refused { rejection: Rejection, after: usize },
     StoredBefore(u64),
+    RefusedBefore,
 }
 
 #[derive(Debug, Default)]
@@ -179,6 +183,10 @@ impl Cache {
                 Turn::Waiting(command) => command,
                 Turn::StoredBefore(seq) => {
                     outcomes.push(Outcome::StoredBefore(*seq));
+                    continue;
+                }
+                Turn::RefusedBefore => {
+                    outcomes.push(Outcome::RefusedBefore);
                     continue;
                 }
             };

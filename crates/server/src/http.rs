@@ -356,6 +356,9 @@ async fn command(ShopOf(shop): ShopOf, body: Result<Bytes, BytesRejection>) -> R
         Decision::Refused { rejection, after } => {
             return Err(ApiError::at(StatusCode::UNPROCESSABLE_ENTITY, rejection.to_string(), after))
         }
+        Decision::RefusedBefore { after } => {
+            return Err(ApiError::at(StatusCode::UNPROCESSABLE_ENTITY, crate::shared::REFUSED_BEFORE.to_owned(), after))
+        }
     };
     Ok(Json(protocol::CommandStored {
         seq,
@@ -386,16 +389,22 @@ async fn commands(ShopOf(shop): ShopOf, body: Result<Bytes, BytesRejection>) -> 
             request.commands.len()
         )));
     }
-    let mut asked = Vec::with_capacity(request.commands.len());
-    for one in request.commands {
-        let key = CommandKey::parse(&one.key).ok_or_else(|| RequestError::Key(one.key.chars().take(80).collect()))?;
-        asked.push((key, one.command));
+    let mut keys = Vec::with_capacity(request.commands.len());
+    for one in &request.commands {
+        keys.push(CommandKey::parse(&one.key).ok_or_else(|| RequestError::Key(one.key.chars().take(80).collect()))?);
     }
+    // Each with the keys sent after it: one of those stored means this one was decided (and refused) before.
+    let asked: Vec<(CommandKey, rewind_domain::Command, Vec<CommandKey>)> = request
+        .commands
+        .into_iter()
+        .enumerate()
+        .map(|(i, one)| (keys[i].clone(), one.command, keys[i + 1..].to_vec()))
+        .collect();
     let mut outcomes = Vec::with_capacity(asked.len());
     let mut rest = asked.as_slice();
     while !rest.is_empty() {
         // The group: up to (not including) the next refund after the first command.
-        let end = rest.iter().skip(1).position(|(_, c)| matches!(c, rewind_domain::Command::Refund { .. })).map_or(rest.len(), |i| i + 1);
+        let end = rest.iter().skip(1).position(|(_, c, _)| matches!(c, rewind_domain::Command::Refund { .. })).map_or(rest.len(), |i| i + 1);
         let (group, after) = rest.split_at(end);
         rest = after;
         for decided in shop.decider.decide_together(group.to_vec()).await {
@@ -404,6 +413,11 @@ async fn commands(ShopOf(shop): ShopOf, body: Result<Bytes, BytesRejection>) -> 
                 Ok(Decision::StoredBefore { seq, .. }) => outcomes.push(protocol::CommandOutcome::Stored { seq, stored_before: true }),
                 Ok(Decision::Refused { rejection, after }) => outcomes.push(protocol::CommandOutcome::Refused {
                     message: rejection.to_string(),
+                    epoch: after.epoch,
+                    head: after.head,
+                }),
+                Ok(Decision::RefusedBefore { after }) => outcomes.push(protocol::CommandOutcome::Refused {
+                    message: crate::shared::REFUSED_BEFORE.to_owned(),
                     epoch: after.epoch,
                     head: after.head,
                 }),

@@ -62,7 +62,14 @@ pub enum Decision {
     /// The shop's rules refuse it on the log as it was at `after` (its version): the page shows these very
     /// words.
     Refused { rejection: Rejection, after: Version },
+    /// Sent again after its answer was lost, with a command sent after it already stored: it was refused
+    /// when first decided, and is not decided again after a later one (the log is at `after` now).
+    RefusedBefore { after: Version },
 }
+
+/// What a page is told of a [`Decision::RefusedBefore`].
+pub const REFUSED_BEFORE: &str = "the shop's rules refused this command when it was first sent, and a command made after it is \
+    stored already, so it is not decided again out of order: change it and send it again as a new command";
 
 /// Why a batch of commands was not decided. Every command of the batch gets the same answer.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -348,7 +355,7 @@ impl SharedLog {
     /// first, the copy reads what it wrote and decides the batch again on the new log. Answers one
     /// [`Decision`] per command, in order. The keys of a batch differ (the decider gives requests of one key
     /// one answer), and a refund comes only first (see [`Cache::decide`]).
-    pub async fn decide_commands(&self, asked: &[(CommandKey, Command)]) -> Result<Vec<Decision>, CommandError> {
+    pub async fn decide_commands(&self, asked: &[(CommandKey, Command, Vec<CommandKey>)]) -> Result<Vec<Decision>, CommandError> {
         self.ensure_durable().await.map_err(|e| CommandError::NotStored(e.to_string()))?;
         let mut cache = self.caught_up().await?;
         for _ in 0..MAX_DECISIONS {
@@ -356,8 +363,9 @@ impl SharedLog {
             // answered where it is, never decided again: on the log that holds it, it could be refused.
             let turns: Vec<Turn<'_>> = asked
                 .iter()
-                .map(|(key, command)| match cache.key_stored(key) {
+                .map(|(key, command, later)| match cache.key_stored(key) {
                     Some(seq) => Turn::StoredBefore(seq),
+                    None if later.iter().any(|k| cache.key_stored(k).is_some()) => Turn::RefusedBefore,
                     None => Turn::Waiting(command),
                 })
                 .collect();
@@ -375,6 +383,7 @@ impl SharedLog {
                             after: Version { epoch: decided_on.epoch, head: decided_on.head + *after as u64 },
                         },
                         Outcome::StoredBefore(seq) => Decision::StoredBefore { seq: *seq, mark },
+                        Outcome::RefusedBefore => Decision::RefusedBefore { after: decided_on },
                     })
                     .collect::<Vec<_>>()
             };
@@ -402,7 +411,7 @@ impl SharedLog {
             let batch: Vec<(String, Chain, &CommandKey)> = lines
                 .iter()
                 .zip(&owners)
-                .filter_map(|((line, chain), &ix)| asked.get(ix).map(|(key, _)| (line.clone(), *chain, key)))
+                .filter_map(|((line, chain), &ix)| asked.get(ix).map(|(key, _, _)| (line.clone(), *chain, key)))
                 .collect();
             let committed = self.redis.commit(decided_on, cache.head_chain(), &batch).await;
             if let Ok(Committed::Stored(_)) = committed {

@@ -191,7 +191,13 @@ async fn commands_kept_offline_are_decided_together_in_their_order_and_once() {
     assert_eq!(outcomes[3]["message"], "apple has 0 in stock, the order wants 1", "{text}");
     assert_eq!(outcomes[3]["head"], 3, "refused on the log after the three before it: {text}");
 
-    // Sent again (the answer was lost): every stored one is answered where it is, nothing is stored twice.
+    // Meanwhile another till adds apples: the refused order would now go through, after the ones made
+    // after it.
+    let more = serde_json::json!({ "commands": [{ "key": "another-till-command-000001", "command": Command::AddItem { item: "apple".into(), price: 30, qty: 5 } }] });
+    assert_eq!(post(more.to_string()).await.0, 200);
+
+    // Sent again (the answer was lost): every stored one is answered where it is, nothing is stored twice, and
+    // the refused one stays refused: a command made after it is stored, so it is not decided again out of order.
     let (status, text) = post(body("offline-till-one")).await;
     assert_eq!(status, 200, "{text}");
     let again: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -199,9 +205,12 @@ async fn commands_kept_offline_are_decided_together_in_their_order_and_once() {
         assert_eq!(again["outcomes"][i]["stored_before"], true, "{text}");
         assert_eq!(again["outcomes"][i]["seq"], answered["outcomes"][i]["seq"], "{text}");
     }
+    assert_eq!(again["outcomes"][3]["outcome"], "refused", "{text}");
+    assert!(again["outcomes"][3]["message"].as_str().unwrap().contains("not decided again out of order"), "{text}");
     let stored = stream(&mut redis.connection().await, "main").await;
     let keys: Vec<Option<String>> = stored.iter().map(|(_, _, k)| k.clone()).collect();
-    let expected: Vec<Option<String>> = [0, 1, 2, 4, 5].iter().map(|i| Some(format!("offline-till-one-command-{i:06}"))).collect();
+    let mut expected: Vec<Option<String>> = [0, 1, 2, 4, 5].iter().map(|i| Some(format!("offline-till-one-command-{i:06}"))).collect();
+    expected.push(Some("another-till-command-000001".into()));
     assert_eq!(keys, expected, "in the order they were made, once each");
 
     // Too many at once, or none, or a bad key: refused whole, nothing stored.
@@ -217,7 +226,7 @@ async fn commands_kept_offline_are_decided_together_in_their_order_and_once() {
         assert_eq!(status, 400, "{text}");
         assert!(text.contains(says), "{text}");
     }
-    assert_eq!(stream(&mut redis.connection().await, "main").await.len(), 5);
+    assert_eq!(stream(&mut redis.connection().await, "main").await.len(), 6);
 }
 
 /// A small generator of commands over a few contended items, the same for every run of a seed.

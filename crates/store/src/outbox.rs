@@ -24,6 +24,9 @@ use std::collections::BTreeMap;
 use wasm_bindgen::JsValue;
 
 const ENTRIES: &str = "entries";
+/// The key under which the last place given is kept (entries start at 1): places are never given twice, so
+/// a place names one command for good, even after it left the outbox.
+const LAST_PLACE: f64 = 0.0;
 
 /// One command of the outbox.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,6 +110,8 @@ pub enum Changed {
 
 pub struct Outbox {
     place: Place,
+    /// The last place given in memory (the other backends keep theirs with the entries).
+    last_in_memory: std::cell::Cell<u64>,
     /// The Web Lock that lets one tab at a time send.
     lock_name: String,
 }
@@ -150,28 +155,35 @@ enum Edit {
     Mark,
     Cancel,
     Refuse(String, u64),
-    Remove,
+    /// Dropped: stored by the server.
+    Stored,
+    /// Dropped by the user from the conflict inbox: only a refused entry.
+    Discard,
 }
 
-/// The change `edit` makes to the stored `text`: what to store instead (`None`: delete), and what it found.
-fn edited(id: u64, text: &str, edit: &Edit) -> Result<(Option<String>, Changed), StoreError> {
-    if let Edit::Remove = edit {
-        return Ok((None, Changed::Done));
-    }
-    let mut found = entry(id, text).map_err(StoreError::Read)?;
+/// The change `edit` makes to the stored `text` of the entry expected to carry `key`: what to store instead
+/// (`None`: delete), and what it found. An entry of another key is another command (never this one): `Gone`.
+fn edited(id: u64, key: &CommandKey, text: &str, edit: &Edit) -> Result<(Option<String>, Changed), StoreError> {
+    let mut found = match entry(id, text) {
+        Ok(found) if found.key == *key => found,
+        Ok(_) => return Ok((Some(text.to_owned()), Changed::Gone)),
+        Err(why) => return Err(StoreError::Read(why)),
+    };
+    let unchanged = Some(text.to_owned());
     match (edit, &found.state) {
         (Edit::Cancel, EntryState::Waiting) => Ok((None, Changed::Done)),
-        (Edit::Cancel, _) => Ok((Some(text.to_owned()), Changed::AlreadySent)),
+        (Edit::Cancel, _) => Ok((unchanged, Changed::AlreadySent)),
         (Edit::Mark, EntryState::Waiting) => {
             found.state = EntryState::Sent;
             Ok((Some(Stored::of(&found).to_json()?), Changed::Done))
         }
-        (Edit::Mark, _) => Ok((Some(text.to_owned()), Changed::Done)),
+        (Edit::Mark, _) => Ok((unchanged, Changed::Done)),
         (Edit::Refuse(message, at), _) => {
             found.state = EntryState::Refused { message: message.clone(), at: *at };
             Ok((Some(Stored::of(&found).to_json()?), Changed::Done))
         }
-        (Edit::Remove, _) => Ok((None, Changed::Done)),
+        (Edit::Stored, _) | (Edit::Discard, EntryState::Refused { .. }) => Ok((None, Changed::Done)),
+        (Edit::Discard, _) => Ok((unchanged, Changed::Gone)),
     }
 }
 
@@ -188,20 +200,20 @@ impl Outbox {
             })
             .await;
         match opened {
-            Ok(db) => return Outbox { place: Place::Idb(db), lock_name: format!("{name}-outbox") },
+            Ok(db) => return Outbox { place: Place::Idb(db), last_in_memory: Default::default(), lock_name: format!("{name}-outbox") },
             Err(OpenDbError::Base(e)) => crate::clock::warn(&format!("the outbox is not in IndexedDB: {}", idb_error(&e))),
             Err(e) => crate::clock::warn(&format!("the outbox is not in IndexedDB: {e}")),
         }
         let db_name = format!("{name}-outbox");
         if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-            return Outbox { place: Place::Local { storage, prefix: format!("{name}/outbox/") }, lock_name: db_name };
+            return Outbox { place: Place::Local { storage, prefix: format!("{name}/outbox/") }, last_in_memory: Default::default(), lock_name: db_name };
         }
         Outbox::in_memory()
     }
 
     /// An outbox in this page only.
     pub fn in_memory() -> Outbox {
-        Outbox { place: Place::Memory(RefCell::new(BTreeMap::new())), lock_name: String::new() }
+        Outbox { place: Place::Memory(RefCell::new(BTreeMap::new())), last_in_memory: Default::default(), lock_name: String::new() }
     }
 
     /// Waits until this tab is the one that sends (a Web Lock: one tab of the browser profile at a time, and
@@ -245,7 +257,9 @@ impl Outbox {
                 let mut out = Vec::new();
                 for (k, v) in keys.zip(values) {
                     let (Ok(k), Ok(v)) = (k, v) else { continue };
-                    out.push((k as u64, v.as_string().unwrap_or_default()));
+                    if k >= 1.0 {
+                        out.push((k as u64, v.as_string().unwrap_or_default()));
+                    }
                 }
                 Ok(out)
             }
@@ -278,21 +292,29 @@ impl Outbox {
                     .build()
                     .map_err(idb_write)?;
                 let store = tx.object_store(ENTRIES).map_err(idb_write)?;
+                let last = store.get::<JsValue, _, _>(LAST_PLACE).primitive().map_err(idb_write)?.await.map_err(idb_write)?;
                 let keys = store.get_all_keys::<f64>().await.map_err(idb_write)?;
-                let id = keys.filter_map(Result::ok).fold(0.0f64, f64::max) as u64 + 1;
+                let highest = keys.filter_map(Result::ok).fold(0.0f64, f64::max);
+                let last = last.and_then(|v| v.as_f64()).unwrap_or(0.0).max(highest);
+                let id = last as u64 + 1;
                 store.put(JsValue::from_str(&text)).with_key(id as f64).build().map_err(idb_write)?;
+                store.put(JsValue::from_f64(id as f64)).with_key(LAST_PLACE).build().map_err(idb_write)?;
                 tx.commit().await.map_err(idb_write)?;
                 Ok(id)
             }
-            Place::Local { storage, .. } => {
-                let id = self.raw().await?.last().map_or(0, |(id, _)| *id) + 1;
+            Place::Local { storage, prefix } => {
+                let _write = self.local_write_lock().await?;
+                let counter = format!("{prefix}last");
+                let last = storage.get_item(&counter).map_err(|e| read_error(&e))?.and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+                let id = last.max(self.raw().await?.last().map_or(0, |(id, _)| *id)) + 1;
                 storage.set_item(&self.local_key(id), &text).map_err(|e| write_error(&e))?;
+                storage.set_item(&counter, &id.to_string()).map_err(|e| write_error(&e))?;
                 Ok(id)
             }
             Place::Memory(map) => {
-                let mut map = map.borrow_mut();
-                let id = map.keys().next_back().map_or(0, |id| *id) + 1;
-                map.insert(id, text);
+                let id = self.last_in_memory.get() + 1;
+                self.last_in_memory.set(id);
+                map.borrow_mut().insert(id, text);
                 Ok(id)
             }
         }
@@ -305,47 +327,52 @@ impl Outbox {
         }
     }
 
-    /// Notes that entry `id` is being sent: from now on it can no longer be cancelled. `Gone` if it was
-    /// cancelled (or sent by another tab) meanwhile: then it must not be sent.
-    pub async fn mark_sent(&self, id: u64) -> Result<Changed, StoreError> {
-        self.edit(id, Edit::Mark).await
+    /// Drops entry `id` (of `key`) if it was never sent.
+    pub async fn cancel(&self, id: u64, key: &CommandKey) -> Result<Changed, StoreError> {
+        self.edit(id, key, Edit::Cancel).await
     }
 
-    /// Drops entry `id` if it was never sent.
-    pub async fn cancel(&self, id: u64) -> Result<Changed, StoreError> {
-        self.edit(id, Edit::Cancel).await
+    /// Moves entry `id` (of `key`) to the conflict inbox with the server's refusal.
+    pub async fn refuse(&self, id: u64, key: &CommandKey, message: &str, at: u64) -> Result<Changed, StoreError> {
+        self.edit(id, key, Edit::Refuse(message.to_owned(), at)).await
     }
 
-    /// Moves entry `id` to the conflict inbox with the server's refusal.
-    pub async fn refuse(&self, id: u64, message: &str, at: u64) -> Result<Changed, StoreError> {
-        self.edit(id, Edit::Refuse(message.to_owned(), at)).await
+    /// Drops entry `id` (of `key`) if it is a refusal in the conflict inbox (the user dropped it).
+    pub async fn discard(&self, id: u64, key: &CommandKey) -> Result<Changed, StoreError> {
+        self.edit(id, key, Edit::Discard).await
     }
 
-    /// Drops entry `id`: stored by the server, or a refusal the user discarded.
-    pub async fn remove(&self, id: u64) -> Result<Changed, StoreError> {
-        self.edit(id, Edit::Remove).await
+    /// Drops entry `id` (of `key`): the server stored it, or refused the caller, who was told.
+    pub async fn remove(&self, id: u64, key: &CommandKey) -> Result<Changed, StoreError> {
+        self.edit(id, key, Edit::Stored).await
     }
 
-    /// Notes that entries `ids` are about to be sent, all in one write; returns what each one found (`Gone`:
-    /// cancelled or sent by another tab meanwhile, so not to be sent).
-    pub async fn mark_sent_all(&self, ids: &[u64]) -> Result<Vec<Changed>, StoreError> {
-        self.edit_all(ids, &Edit::Mark, TransactionDurability::Strict).await
+    /// Notes that `entries` (place and key) are about to be sent, all in one write; returns what each one found
+    /// (`Gone`: cancelled, or sent by another tab, meanwhile: not to be sent).
+    pub async fn mark_sent_all(&self, entries: &[(u64, &CommandKey)]) -> Result<Vec<Changed>, StoreError> {
+        self.edit_all(entries, &Edit::Mark, TransactionDurability::Strict).await
     }
 
-    /// Drops entries `ids`, all stored by the server, in one write. Relaxed: should it be lost in a crash, the
+    /// Drops `entries`, all stored by the server, in one write. Relaxed: should it be lost in a crash, the
     /// entries are sent again and answered "stored before", never stored twice.
-    pub async fn remove_all_stored(&self, ids: &[u64]) -> Result<(), StoreError> {
-        self.edit_all(ids, &Edit::Remove, TransactionDurability::Relaxed).await.map(|_| ())
+    pub async fn remove_all_stored(&self, entries: &[(u64, &CommandKey)]) -> Result<(), StoreError> {
+        self.edit_all(entries, &Edit::Stored, TransactionDurability::Relaxed).await.map(|_| ())
     }
 
-    async fn edit(&self, id: u64, edit: Edit) -> Result<Changed, StoreError> {
-        let changed = self.edit_all(&[id], &edit, TransactionDurability::Strict).await?;
+    /// The lock around a change of the localStorage outbox: another tab's change waits for it (the sending
+    /// turn is another lock: a tab that sends changes entries while it holds that one).
+    async fn local_write_lock(&self) -> Result<Option<crate::locks::HeldLock>, StoreError> {
+        crate::locks::acquire(&format!("{}-write", self.lock_name), false).await
+    }
+
+    async fn edit(&self, id: u64, key: &CommandKey, edit: Edit) -> Result<Changed, StoreError> {
+        let changed = self.edit_all(&[(id, key)], &edit, TransactionDurability::Strict).await?;
         Ok(changed.first().copied().unwrap_or(Changed::Gone))
     }
 
     /// One write that reads entries `ids` and changes each as `edit` says.
-    async fn edit_all(&self, ids: &[u64], edit: &Edit, durability: TransactionDurability) -> Result<Vec<Changed>, StoreError> {
-        let mut out = Vec::with_capacity(ids.len());
+    async fn edit_all(&self, entries: &[(u64, &CommandKey)], edit: &Edit, durability: TransactionDurability) -> Result<Vec<Changed>, StoreError> {
+        let mut out = Vec::with_capacity(entries.len());
         match &self.place {
             Place::Idb(db) => {
                 let tx = db
@@ -356,18 +383,18 @@ impl Outbox {
                     .map_err(idb_write)?;
                 let store = tx.object_store(ENTRIES).map_err(idb_write)?;
                 // Every read asked at once, then answered in order: one round trip for the whole batch.
-                let mut asked = Vec::with_capacity(ids.len());
-                for id in ids {
+                let mut asked = Vec::with_capacity(entries.len());
+                for (id, _) in entries {
                     asked.push(store.get::<JsValue, _, _>(*id as f64).primitive().map_err(idb_write)?);
                 }
                 let mut changes = 0;
-                for (id, found) in ids.iter().zip(asked) {
+                for ((id, key), found) in entries.iter().zip(asked) {
                     let found = found.await.map_err(idb_write)?;
                     let Some(text) = found.and_then(|v| v.as_string()) else {
                         out.push(Changed::Gone);
                         continue;
                     };
-                    let (keep, changed) = edited(*id, &text, edit)?;
+                    let (keep, changed) = edited(*id, key, &text, edit)?;
                     out.push(changed);
                     match keep {
                         Some(new) if new == text => {}
@@ -386,28 +413,30 @@ impl Outbox {
                 }
             }
             Place::Local { storage, .. } => {
-                for id in ids {
-                    let key = self.local_key(*id);
-                    let Some(text) = storage.get_item(&key).map_err(|e| read_error(&e))? else {
+                let _write = self.local_write_lock().await?;
+                for (id, key) in entries {
+                    let place = self.local_key(*id);
+                    let Some(text) = storage.get_item(&place).map_err(|e| read_error(&e))? else {
                         out.push(Changed::Gone);
                         continue;
                     };
-                    let (keep, changed) = edited(*id, &text, edit)?;
+                    let (keep, changed) = edited(*id, key, &text, edit)?;
                     out.push(changed);
                     match keep {
-                        Some(new) => storage.set_item(&key, &new).map_err(|e| write_error(&e))?,
-                        None => storage.remove_item(&key).map_err(|e| write_error(&e))?,
+                        Some(new) if new == text => {}
+                        Some(new) => storage.set_item(&place, &new).map_err(|e| write_error(&e))?,
+                        None => storage.remove_item(&place).map_err(|e| write_error(&e))?,
                     }
                 }
             }
             Place::Memory(map) => {
                 let mut map = map.borrow_mut();
-                for id in ids {
+                for (id, key) in entries {
                     let Some(text) = map.get(id).cloned() else {
                         out.push(Changed::Gone);
                         continue;
                     };
-                    let (keep, changed) = edited(*id, &text, edit)?;
+                    let (keep, changed) = edited(*id, key, &text, edit)?;
                     out.push(changed);
                     match keep {
                         Some(new) => map.insert(*id, new),
