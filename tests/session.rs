@@ -488,3 +488,42 @@ async fn a_command_the_log_no_longer_allows_goes_to_the_conflict_inbox_to_be_cha
     assert!(outbox_entries(&s).await.is_empty());
     assert_eq!((server.text("fake.head()"), s.book().unwrap().head()), ("6".to_owned(), 6));
 }
+
+#[wasm_bindgen_test]
+async fn commands_the_server_decided_only_in_part_are_sent_again_from_the_first_undecided_and_stored_once_in_order() {
+    let server = FakeServer::start();
+    let PageStore::Ready(store) = Store::open_for_page(&unique("part")).await else { panic!("asked for a key") };
+    let s = Session::new(store, None, answering(true).0, |_| {});
+    s.load().await.unwrap();
+    server.text("fake.down = true");
+    for amount in 1..=4 {
+        assert!(matches!(s.submit(top_up("zed", amount)).await, Err(SessionError::Kept { .. })));
+    }
+    // Back, but Redis stops after the first of the three that go together: the answer says so.
+    server.plan(
+        "/api/commands",
+        "call => { const asked = JSON.parse(new TextDecoder().decode(call.body)); \
+         const first = window.__rewindFake.answer({ path: '/api/command', query: {}, body: new TextEncoder().encode(JSON.stringify(asked.commands[0])) }); \
+         return json(200, { outcomes: [{ outcome: 'stored', seq: JSON.parse(first.__body).seq }], stopped: 'Redis stopped answering' }); }",
+    );
+    server.text("fake.down = false");
+    until("the outbox to be sent", || s.book().unwrap().head() == 4).await;
+    let stored = server.text("fake.entries.length");
+    assert_eq!(stored, "4", "each once");
+    assert_eq!(server.text("fake.commandKeys.size"), "4");
+    let amounts: Vec<u64> = s
+        .book()
+        .unwrap()
+        .log
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            rewind_domain::Event::ToppedUp { amount, .. } => Some(amount.0),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(amounts, vec![1, 2, 3, 4], "in the order they were made");
+    let groups = server.text("fake.calls.filter(c => c.path === '/api/commands').map(c => JSON.parse(new TextDecoder().decode(c.body)).commands.length).join(',')");
+    assert_eq!(groups, "3,2", "the three together, then the two not decided, again together");
+    assert!(outbox_entries(&s).await.is_empty());
+}
