@@ -84,19 +84,38 @@ self.addEventListener('install', (event) => {
 });
 self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim().then(refresh)));
 
+// How long a page waits for the network before it opens the version kept here (a connection that hangs
+// rather than fails, as on a dead network): the version kept is whole, and the page catches up by itself.
+const PAGE_WAIT_MS = 4000;
+
+async function cachedPage() {
+  const name = await currentName();
+  return name ? (await caches.open(name)).match('/') : undefined;
+}
+
 async function page(request, event) {
+  let timer;
+  const network = fetch(request);
+  network.catch(() => {});
+  const kept = await cachedPage();
   try {
-    const answer = await fetch(request);
+    // Without a version kept here, the network is waited for as long as it takes.
+    const answer = !kept ? await network : await Promise.race([network, new Promise((_, fail) => {
+      timer = setTimeout(() => fail(new Error('no answer in time')), PAGE_WAIT_MS);
+    })]);
     if (answer.ok && (answer.headers.get('content-type') || '').includes('text/html')) {
       const html = await answer.clone().text();
       event.waitUntil(keepInTurn(html));
+      return answer;
     }
+    // A proxy's 502 or 504 while the server is down: the version kept here, if there is one.
+    if (answer.status >= 500) return kept || answer;
     return answer;
   } catch (offline) {
-    const name = await currentName();
-    const cached = name && await (await caches.open(name)).match('/');
-    if (cached) return cached;
+    if (kept) return kept;
     throw offline;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

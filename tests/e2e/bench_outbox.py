@@ -65,7 +65,9 @@ DRAIN_JS = """async ([target, moving]) => {
     await new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
   }
   const done = performance.now() - t0;
-  // The same moves on the same page with nothing to send, for comparison.
+  // The same moves on the same page with nothing to send, for comparison (once what the drain left, a
+  // snapshot perhaps, is done).
+  await new Promise(r => setTimeout(r, 2000));
   const idle = [];
   for (let i = 0; moving && i < 200; i++) {
     const k = 1 + Math.floor(rnd() * (Number(el.max) - 1));
