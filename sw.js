@@ -119,13 +119,15 @@ async function page(request, event) {
   }
 }
 
-const HASHED = /-[0-9a-f]{16}(_bg)?\.(js|wasm|css)$/;
+// trunk's hashes are hex without leading zeros: up to 16 digits.
+const HASHED = /-[0-9a-f]{1,16}(_bg)?\.(js|wasm|css)$/;
 
 async function file(request) {
   if (!HASHED.test(new URL(request.url).pathname)) {
     try {
       const answer = await fetch(request);
-      if (answer.ok) return answer;
+      // The server answers a file it does not have with the page: that is no script.
+      if (answer.ok && !(answer.headers.get('content-type') || '').includes('text/html')) return answer;
     } catch (_) {
       // Offline: the current version's copy below.
     }

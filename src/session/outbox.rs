@@ -191,7 +191,12 @@ impl Session {
             let Some(outbox) = self.store.outbox() else { return Err(SessionError::Store(StoreError::SharedLogKept)) };
             let key = CommandKey::random()?;
             let new_id = outbox.add(&key, &command, self.clock.now_ms()).await?;
-            outbox.discard(id, old_key).await?;
+            // Sent again already (a second click, another tab): the new copy goes, never twice.
+            if outbox.discard(id, old_key).await? != Changed::Done {
+                outbox.cancel(new_id, &key).await?;
+                self.outbox_changed().await;
+                return Err(SessionError::Elsewhere);
+            }
             self.outbox_changed().await;
             self.send_round(Some(new_id), Refused::ToInbox).await
         }
@@ -251,12 +256,13 @@ impl Session {
         let mut sending = Sent::default();
         let round = 'rounds: loop {
             // What this round stored leaves the outbox before it is read again.
+            // The caller's answer, once it came, is what the round says, whatever fails after it.
             if let Err(e) = self.forget_stored(&mut sending.stored).await {
-                break Round::Stopped(e);
+                break sending.own.take().map_or(Round::Stopped(e), Round::Own);
             }
             let list = match outbox.list().await {
                 Ok(list) => list,
-                Err(e) => break Round::Stopped(e.to_string()),
+                Err(e) => break sending.own.take().map_or(Round::Stopped(e.to_string()), Round::Own),
             };
             // Never twice in one round: an entry answered here and still listed (a write that failed) waits
             // for the next round.
@@ -309,7 +315,7 @@ impl Session {
                 };
                 let targets: Vec<&OutboxEntry> = batch.iter().filter(|e| !gone.contains(&e.id)).collect();
                 if let Err(stop) = self.send_group(&targets, own, own_refused, &mut sending).await {
-                    break 'rounds Round::Stopped(stop);
+                    break 'rounds sending.own.take().map_or(Round::Stopped(stop), Round::Own);
                 }
                 if sending.own.is_some() {
                     // The caller's answer is in, and every answer of its group is applied: the rest waits for
@@ -364,7 +370,11 @@ impl Session {
                     sending.stored.push((entry.id, entry.key.clone()));
                     sending.stored_any = true;
                     if is_own {
-                        self.forget_stored(&mut sending.stored).await?;
+                        // Stored: the caller is told so even if the outbox cannot be updated (sent again, it
+                        // is answered "stored before").
+                        if let Err(e) = self.forget_stored(&mut sending.stored).await {
+                            clock::warn(&format!("Rewind: {e}"));
+                        }
                         self.read_back().await;
                         sending.own = Some(Ok(seq.unwrap_or_else(|| self.book.borrow().head())));
                     } else if self.clock.monotonic_ms() - sending.shown_at >= SHOW_EVERY_MS {
