@@ -31,7 +31,8 @@ pub(crate) struct IdbRecords {
     db: Database,
 }
 
-fn describe(e: &IdbError) -> String {
+/// An IndexedDB error in words (its DOM exception's name and message): the log's and the outbox's.
+pub(crate) fn describe(e: &IdbError) -> String {
     match e {
         IdbError::DomException(d) => {
             let d = d.as_sys();

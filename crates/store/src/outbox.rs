@@ -14,7 +14,6 @@ use crate::js::{read_error, write_error};
 use crate::shared::CommandKey;
 use indexed_db_futures::database::Database;
 use indexed_db_futures::error::{Error as IdbError, OpenDbError};
-use indexed_db_futures::internals::SystemRepr;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::{TransactionDurability, TransactionMode, TransactionOptions};
 use rewind_domain::Command;
@@ -127,22 +126,12 @@ enum Place {
     Memory(RefCell<BTreeMap<u64, String>>),
 }
 
-fn idb_error(e: &IdbError) -> String {
-    match e {
-        IdbError::DomException(d) => {
-            let d = d.as_sys();
-            format!("{}: {}", d.name(), d.message())
-        }
-        other => other.to_string(),
-    }
-}
-
 fn idb_read(e: IdbError) -> StoreError {
-    StoreError::Read(format!("the outbox could not be read: {}", idb_error(&e)))
+    StoreError::Read(format!("the outbox could not be read: {}", crate::idb::describe(&e)))
 }
 
 fn idb_write(e: IdbError) -> StoreError {
-    let text = idb_error(&e);
+    let text = crate::idb::describe(&e);
     if text.starts_with("QuotaExceededError") {
         StoreError::QuotaExceeded { backend: Backend::IndexedDb }
     } else {
@@ -201,7 +190,7 @@ impl Outbox {
             .await;
         match opened {
             Ok(db) => return Outbox { place: Place::Idb(db), last_in_memory: Default::default(), lock_name: format!("{name}-outbox") },
-            Err(OpenDbError::Base(e)) => crate::clock::warn(&format!("the outbox is not in IndexedDB: {}", idb_error(&e))),
+            Err(OpenDbError::Base(e)) => crate::clock::warn(&format!("the outbox is not in IndexedDB: {}", crate::idb::describe(&e))),
             Err(e) => crate::clock::warn(&format!("the outbox is not in IndexedDB: {e}")),
         }
         let db_name = format!("{name}-outbox");
