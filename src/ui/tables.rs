@@ -1,87 +1,12 @@
 //! The state shown at the timeline's cursor: users, items, totals, and what the event at the cursor changed.
 
-use super::paint::{ItemCell, UserCell};
+use super::paint::{RowKind, RowValues, RowsAtPlaces};
 use super::{count, money, money_total, rows};
 use crate::ctx::Ctx;
 use leptos::prelude::*;
 use crate::shop::{Page, Sort, SortKey};
 use rewind_domain::{ChangeField, Entity, EntityKind, ItemId, UserId};
-use std::collections::HashMap;
 use std::hash::Hash;
-
-/// The rows of a table, refreshed in one pass when the view moves. A far jump of the timeline changes most
-/// of a thousand rows at once, so each row is written directly (only where its values changed) instead of
-/// through a reactive effect per cell: that keeps a move to a few microseconds per changed row.
-struct Rows<K: 'static, V: 'static> {
-    map: StoredValue<HashMap<K, ShownRow<V>>, LocalStorage>,
-}
-
-/// A row on screen: its element, its slot among the rows kept for painting (from its first paint), and the
-/// values it shows.
-struct ShownRow<V> {
-    row: NodeRef<leptos::html::Tr>,
-    slot: Option<u32>,
-    shown: V,
-}
-
-impl<K: 'static, V: 'static> Clone for Rows<K, V> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-impl<K: 'static, V: 'static> Copy for Rows<K, V> {}
-
-impl<K, V> Rows<K, V>
-where
-    K: Copy + Eq + Hash + Send + Sync + 'static,
-    V: Copy + PartialEq + 'static,
-{
-    fn new() -> Self {
-        Self { map: StoredValue::new_local(HashMap::new()) }
-    }
-
-    /// Adds a row being created, rendered with `initial`; it leaves with the row.
-    fn register(self, key: K, row: NodeRef<leptos::html::Tr>, initial: V) {
-        self.map.update_value(|m| {
-            m.insert(key, ShownRow { row, slot: None, shown: initial });
-        });
-        on_cleanup(move || {
-            if let Some(Some(ShownRow { slot: Some(slot), .. })) = self.map.try_update_value(|m| m.remove(&key)) {
-                super::paint::drop_row(slot);
-            }
-        });
-    }
-
-    /// Keeps every row showing `value_of` its key; the rows whose value changed are painted in one batch, each
-    /// with what it showed and what it shows now.
-    fn follow(self, ctx: Ctx, value_of: impl Fn(&Page, K) -> V + 'static, paint: fn(&[(u32, V, V)])) {
-        Effect::new(move |_| {
-            // Named, not read through the page: with no row in view, nothing would be read.
-            ctx.version.track();
-            let keys: Vec<K> = self.map.with_value(|m| m.keys().copied().collect());
-            let fresh = ctx.read(|s| keys.iter().map(|k| (*k, value_of(s, *k))).collect::<Vec<_>>());
-            let mut batch = Vec::new();
-            self.map.update_value(|m| {
-                for (key, value) in fresh.unwrap_or_default() {
-                    let Some(row) = m.get_mut(&key) else { continue };
-                    if row.shown == value {
-                        continue;
-                    }
-                    let slot = match row.slot {
-                        Some(slot) => slot,
-                        None => match row.row.get_untracked() {
-                            Some(el) => *row.slot.insert(super::paint::keep_row(&el)),
-                            None => continue,
-                        },
-                    };
-                    batch.push((slot, row.shown, value));
-                    row.shown = value;
-                }
-            });
-            paint(&batch);
-        });
-    }
-}
 
 /// Rows in view.
 const VIEW_ROWS: usize = 16;
@@ -196,7 +121,8 @@ fn arrow_keys<K: Copy + Send + Sync + PartialEq + 'static>(
 /// is one [`state_table`].
 trait TableKind: 'static {
     type Key: Copy + Eq + Hash + Send + Sync + 'static;
-    type Cell: Copy + PartialEq + Default + 'static;
+    /// How its rows are drawn.
+    const ROWS: RowKind;
     /// The section's classes, its heading's id and text, the count's `data-testid`, the rows' label.
     const CLASS: &'static str;
     const TITLE_ID: &'static str;
@@ -212,21 +138,18 @@ trait TableKind: 'static {
     fn listed(ctx: Ctx, sort: Sort) -> Vec<Self::Key>;
     fn total(page: &Page) -> usize;
     fn name(page: &Page, key: Self::Key) -> String;
-    fn cell(page: &Page, key: Self::Key) -> Self::Cell;
-    fn paint(rows: &[(u32, Self::Cell, Self::Cell)]);
+    fn values(page: &Page, key: Self::Key) -> RowValues;
     fn entity(key: Self::Key) -> Entity;
     fn key_of(entity: Entity) -> Option<Self::Key>;
     /// The value columns' headers.
     fn headers(sort: RwSignal<Sort>, to_top: impl Fn() + Copy + 'static) -> impl IntoView;
-    /// A row: its `data-` attributes and value cells; `row` is the `<tr>` for the table to paint.
-    fn row(ctx: Ctx, key: Self::Key, name: String, initial: Self::Cell, row: NodeRef<leptos::html::Tr>) -> impl IntoView;
 }
 
 struct Users;
 
 impl TableKind for Users {
     type Key = UserId;
-    type Cell = UserCell;
+    const ROWS: RowKind = RowKind::User;
     const CLASS: &'static str = "card table-card";
     const TITLE_ID: &'static str = "users-title";
     const TITLE: &'static str = "Users ";
@@ -245,12 +168,9 @@ impl TableKind for Users {
     fn name(page: &Page, user: UserId) -> String {
         page.names().user_name(user).to_owned()
     }
-    fn cell(page: &Page, user: UserId) -> UserCell {
+    fn values(page: &Page, user: UserId) -> RowValues {
         let name = page.names().user_name(user);
-        (page.state().balance(user).map_or(0, |m| m.0), page.changed_user(name))
-    }
-    fn paint(rows: &[(u32, UserCell, UserCell)]) {
-        super::paint::paint_users(rows);
+        RowValues { first: page.state().balance(user).map_or(0, |m| m.0), second: 0, changed: page.changed_user(name) }
     }
     fn entity(user: UserId) -> Entity {
         Entity::User(user)
@@ -264,25 +184,13 @@ impl TableKind for Users {
     fn headers(sort: RwSignal<Sort>, to_top: impl Fn() + Copy + 'static) -> impl IntoView {
         sort_header("Balance", SortKey::Balance, sort, to_top)
     }
-    fn row(ctx: Ctx, user: UserId, name: String, initial: UserCell, row: NodeRef<leptos::html::Tr>) -> impl IntoView {
-        let attr_name = name.clone();
-        view! {
-            <tr node_ref=row data-testid="user-row" data-user=attr_name data-balance=initial.0 class:changed=initial.1
-                class:selected=move || ctx.selected.get() == Some(Entity::User(user))
-                title="Click to chart this user's balance over time"
-                on:click=move |_| ctx.selected.set(Some(Entity::User(user)))>
-                <th scope="row">{name}</th>
-                <td class="num">{money(initial.0)}</td>
-            </tr>
-        }
-    }
 }
 
 struct Items;
 
 impl TableKind for Items {
     type Key = ItemId;
-    type Cell = ItemCell;
+    const ROWS: RowKind = RowKind::Item;
     const CLASS: &'static str = "card table-card items-table";
     const TITLE_ID: &'static str = "items-title";
     const TITLE: &'static str = "Items ";
@@ -301,12 +209,14 @@ impl TableKind for Items {
     fn name(page: &Page, item: ItemId) -> String {
         page.names().item_name(item).to_owned()
     }
-    fn cell(page: &Page, item: ItemId) -> ItemCell {
+    fn values(page: &Page, item: ItemId) -> RowValues {
         let name = page.names().item_name(item);
-        (page.state().price(item).map_or(0, |p| p.0), page.state().stock(item).map_or(0, |q| q.0), page.changed_item(name))
-    }
-    fn paint(rows: &[(u32, ItemCell, ItemCell)]) {
-        super::paint::paint_items(rows);
+        let state = page.state();
+        RowValues {
+            first: state.price(item).map_or(0, |p| p.0),
+            second: state.stock(item).map_or(0, |q| q.0),
+            changed: page.changed_item(name),
+        }
     }
     fn entity(item: ItemId) -> Entity {
         Entity::Item(item)
@@ -319,20 +229,6 @@ impl TableKind for Items {
     }
     fn headers(sort: RwSignal<Sort>, to_top: impl Fn() + Copy + 'static) -> impl IntoView {
         (sort_header("Unit price", SortKey::Price, sort, to_top), sort_header("Stock", SortKey::Stock, sort, to_top))
-    }
-    fn row(ctx: Ctx, item: ItemId, name: String, initial: ItemCell, row: NodeRef<leptos::html::Tr>) -> impl IntoView {
-        let attr_name = name.clone();
-        view! {
-            <tr node_ref=row data-testid="item-row" data-item=attr_name data-price=initial.0
-                data-stock=initial.1 class:changed=initial.2
-                class:selected=move || ctx.selected.get() == Some(Entity::Item(item))
-                title="Click to chart this item's stock over time"
-                on:click=move |_| ctx.selected.set(Some(Entity::Item(item)))>
-                <th scope="row">{name}</th>
-                <td class="num">{money(initial.0)}</td>
-                <td class="num">{count(initial.1)}</td>
-            </tr>
-        }
     }
 }
 
@@ -350,8 +246,6 @@ pub fn ItemsTable() -> impl IntoView {
 /// shared filter, with its count; arrow keys move the selection, and a click selects a row.
 fn state_table<T: TableKind>() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let rows = Rows::<T::Key, T::Cell>::new();
-    rows.follow(ctx, T::cell, T::paint);
     let sort = RwSignal::new(Sort::default());
     let window = TableWindow::new(move || {
         ctx.entity_filter.track();
@@ -361,6 +255,26 @@ fn state_table<T: TableKind>() -> impl IntoView {
         ctx.entity_filter.track();
         window.to_top();
     });
+    let body = NodeRef::<leptos::html::Tbody>::new();
+    let placed = StoredValue::new_local(None::<RowsAtPlaces<(u64, T::Key)>>);
+    Effect::new(move |_| {
+        let Some(el) = body.get() else { return };
+        let keys = window.rows(ctx);
+        let selected = ctx.selected.get().and_then(T::key_of);
+        let selected = keys.first().zip(selected).map(|((generation, _), s)| (*generation, s));
+        // The page busy: what is shown stays until the read that follows it.
+        ctx.read(|page| {
+            let listed: Vec<_> = keys.iter().map(|&(g, k)| ((g, k), T::values(page, k))).collect();
+            placed.update_value(|rows| {
+                rows.get_or_insert_with(|| RowsAtPlaces::new(&el, T::ROWS)).show(&listed, selected, |(_, k)| T::name(page, k));
+            });
+        });
+    });
+    let select_clicked = move |ev: leptos::ev::MouseEvent| {
+        if let Some((_, key)) = placed.with_value(|rows| rows.as_ref().and_then(|r| r.entity_at(&ev))) {
+            ctx.selected.set(Some(T::entity(key)));
+        }
+    };
     let selected = move || ctx.selected.get_untracked().and_then(T::key_of);
     let total = move || ctx.read(T::total).unwrap_or(0);
     view! {
@@ -373,13 +287,10 @@ fn state_table<T: TableKind>() -> impl IntoView {
                 on:keydown=move |ev| arrow_keys(&ev, window, selected(), |k| ctx.selected.set(Some(T::entity(k))))>
                 <table>
                     <thead><tr><th scope="col">{T::COLUMN}</th>{T::headers(sort, move || window.to_top())}</tr></thead>
-                    <tbody>
-                        <tr class="pad" aria-hidden="true" style:height=move || window.pad_top()></tr>
-                        <For each=move || window.rows(ctx) key=|k| *k let:((_, key))>
-                            {state_row::<T>(ctx, key, rows)}
-                        </For>
-                        <tr class="pad" aria-hidden="true" style:height=move || window.pad_bottom()></tr>
-                    </tbody>
+                    <tbody aria-hidden="true"><tr class="pad" style:height=move || window.pad_top()></tr></tbody>
+                    // Filled by RowsAtPlaces, never by the view: row i shows the i-th entity listed in view.
+                    <tbody node_ref=body on:click=select_clicked></tbody>
+                    <tbody aria-hidden="true"><tr class="pad" style:height=move || window.pad_bottom()></tr></tbody>
                 </table>
                 <Show when=move || window.listed.with(Vec::is_empty)>
                     <p class="muted">{move || if ctx.entity_filter.with(String::is_empty) { T::EMPTY } else { T::NO_MATCH }}</p>
@@ -387,15 +298,6 @@ fn state_table<T: TableKind>() -> impl IntoView {
             </div>
         </section>
     }
-}
-
-/// A row as it is created: registered with the table, which paints it from then on.
-fn state_row<T: TableKind>(ctx: Ctx, key: T::Key, rows: Rows<T::Key, T::Cell>) -> impl IntoView {
-    // Its first look only: the rows' effect keeps it up to date, and the list around it must not follow it.
-    let (name, initial) = untrack(|| ctx.read(|s| (T::name(s, key), T::cell(s, key)))).unwrap_or_default();
-    let row = NodeRef::new();
-    rows.register(key, row, initial);
-    T::row(ctx, key, name, initial, row)
 }
 
 /// One search field for both tables: ids that contain its text.
