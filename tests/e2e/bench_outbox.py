@@ -2,7 +2,8 @@
 """Outbox figures in headless Chromium (prints numbers, asserts nothing): a page (a shop of 2,000 events) whose outbox
 holds N commands made while the sync server was down (1,000 by default); the server comes back. The time from the server answering
 until every command is decided and on screen, and meanwhile the page's timeline moves (input until the event
-line shows the point) and its frame intervals. Run by `cargo xtask bench outbox` after a release trunk build and
+line shows the point: its last DOM change, as bench_app measures, and when a later task sees it) and its frame
+intervals. Run by `cargo xtask bench outbox` after a release trunk build and
 `cargo build --release -p rewind-server`."""
 import os
 import pathlib
@@ -46,7 +47,22 @@ DRAIN_JS = """async ([target, moving]) => {
   const el = document.querySelector('[data-testid=timeline]');
   const count = () => Number(document.querySelector('[data-testid=event-count]').textContent);
   const pending = () => Number(document.querySelector('[data-testid=pending-count]')?.textContent ?? '0');
-  const moves = [];
+  // A move: input until the DOM shows the point (its last DOM change before the event line shows it, seen by a
+  // MutationObserver, as bench_app measures), and until a later task sees it (a frame drawn meanwhile counts).
+  const move = async (k) => {
+    let last = 0;
+    const observer = new MutationObserver(() => { last = performance.now(); });
+    observer.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+    const m0 = performance.now();
+    el.value = String(k);
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+    await tick();
+    while (document.querySelector('.event-line .seq')?.textContent !== '#' + k && performance.now() - m0 < 2000) await tick();
+    const seen = performance.now() - m0;
+    observer.disconnect();
+    return [Math.max(last, m0) - m0, seen];
+  };
+  const moves = []; const seenMoves = []; const seenIdle = [];
   const base = count(); let first = null;
   let x = 7; const rnd = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
   while (!(count() >= target && pending() === 0)) {
@@ -55,12 +71,8 @@ DRAIN_JS = """async ([target, moving]) => {
     const max = Number(el.max);
     if (moving && max > 2 && !el.disabled) {
       const k = 1 + Math.floor(rnd() * (max - 1));
-      const m0 = performance.now();
-      el.value = String(k);
-      el.dispatchEvent(new Event('input', { bubbles: true }));
-      await tick();
-      while (document.querySelector('.event-line .seq')?.textContent !== '#' + k && performance.now() - m0 < 2000) await tick();
-      moves.push(performance.now() - m0);
+      const [shown, seen] = await move(k);
+      moves.push(shown); seenMoves.push(seen);
     }
     await new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
   }
@@ -71,18 +83,15 @@ DRAIN_JS = """async ([target, moving]) => {
   const idle = [];
   for (let i = 0; moving && i < 200; i++) {
     const k = 1 + Math.floor(rnd() * (Number(el.max) - 1));
-    const m0 = performance.now();
-    el.value = String(k);
-    el.dispatchEvent(new Event('input', { bubbles: true }));
-    await tick();
-    while (document.querySelector('.event-line .seq')?.textContent !== '#' + k && performance.now() - m0 < 2000) await tick();
-    idle.push(performance.now() - m0);
+    const [shown, seen] = await move(k);
+    idle.push(shown); seenIdle.push(seen);
     await new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
   }
   drawing = false;
   const p = (xs, q) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0; };
   return { done_ms: done, first_ms: first ?? done, moves: moves.length, move_p50: p(moves, 0.5), move_p95: p(moves, 0.95), move_max: p(moves, 1),
            idle_p50: p(idle, 0.5), idle_p95: p(idle, 0.95),
+           seen_p50: p(seenMoves, 0.5), seen_p95: p(seenMoves, 0.95), seen_idle_p50: p(seenIdle, 0.5), seen_idle_p95: p(seenIdle, 0.95),
            frames: frames.length, frame_p50: p(frames, 0.5), frame_p95: p(frames, 0.95), frame_max: p(frames, 1) };
 }"""
 
@@ -117,6 +126,8 @@ def main():
                   f"max {result['move_max']:.1f} ms; {result['frames']} frames: interval p50 {result['frame_p50']:.1f} ms, "
                   f"p95 {result['frame_p95']:.1f} ms, max {result['frame_max']:.1f} ms (frames counted until the idle moves end)")
             print(f"the same moves afterwards, nothing to send: p50 {result['idle_p50']:.1f} ms, p95 {result['idle_p95']:.1f} ms")
+            print(f"until a later task sees the point (a frame drawn meanwhile counts): meanwhile p50 {result['seen_p50']:.1f} ms, "
+                  f"p95 {result['seen_p95']:.1f} ms; afterwards p50 {result['seen_idle_p50']:.1f} ms, p95 {result['seen_idle_p95']:.1f} ms")
             print(f"events in the log: {shop.event_count():,} (expected {base + n:,}); pending: "
                   f"{shop.page.get_by_test_id('pending-count').text_content()}")
             context.close()
