@@ -1,17 +1,22 @@
 //! The page's handles (narrow: a Copy struct of signals, the session and the view) and the glue that turns
 //! what the session reports into signals. Every piece of work goes to the session's queue; nothing here
-//! decides, retries or locks. Components read through [`Ctx::read`], which tracks what they read.
+//! decides, retries or locks. Components read through [`Ctx::read`], which tracks what they read. What the
+//! user asks of the session and how its answer is worded is in `actions.rs`; the what-if branches' shelf and
+//! going to a branch and back in `branches.rs`.
 
-use crate::session::{OutboxView, Progress, Replacement, RestoreInfo, Session, SessionError, Update as SessionUpdate};
-use crate::branch::{branch_names, BranchError, BranchSession, Shelf};
+use crate::session::{OutboxView, Progress, RestoreInfo, Session, Update as SessionUpdate};
+use crate::branch::BranchSession;
 use crate::session::Book;
 use crate::shop::{DiffLine, Page, Part, Shop, Sort, Source, ViewError};
 use leptos::prelude::*;
 use rewind_domain::{
-    diff_across_in_order, BlameLine, Command, Entity, ImportCheck, LogFilter, Query,
+    BlameLine, Entity, LogFilter, Query,
 };
-use rewind_store::{AccessKeyGate, Backend, BranchShelf, Expected, PageStore, Store, StoreError, SyncStatus};
+use rewind_store::{AccessKeyGate, Backend, PageStore, Store, StoreError, SyncStatus};
 use std::rc::Rc;
+
+mod actions;
+mod branches;
 
 pub const STORE_NAME: &str = "rewind";
 
@@ -447,303 +452,10 @@ impl Ctx {
         self.key_gate.try_with_value(|g| g.as_ref().map(|g| g.message.clone())).flatten()
     }
 
-    /// Runs one piece of the session's work and shows its error, if any.
-    fn show<T>(&self, outcome: Result<T, SessionError>) -> Option<T> {
-        match outcome {
-            Ok(value) => Some(value),
-            Err(e) => {
-                self.fail(e.to_string());
-                None
-            }
-        }
-    }
-
-    /// Decides `command` against the live state, stores the event durably, and only then shows it.
-    pub async fn submit(self, command: Command) {
-        if self.on_branch() {
-            return self.submit_to_branch(command);
-        }
-        let Some(session) = self.session() else { return };
-        match session.submit(command).await {
-            Err(kept @ SessionError::Kept { .. }) => self.tell(format!("Kept: {kept}.")),
-            Err(SessionError::Elsewhere) => self.tell(format!("{}.", SessionError::Elsewhere)),
-            outcome => {
-                if self.show(outcome).is_some() {
-                    self.error.set(None);
-                    self.go_live();
-                }
-            }
-        }
-    }
-
-    /// Drops a command from the outbox before it is sent.
-    pub async fn cancel_pending(self, id: u64, key: rewind_store::CommandKey) {
-        let Some(session) = self.session() else { return };
-        match session.drop_from_outbox(id, &key, false).await {
-            Ok(rewind_store::Changed::AlreadySent) => {
-                self.fail("that command is being sent already, so it can no longer be cancelled: the server decides it once")
-            }
-            Ok(rewind_store::Changed::Gone) => self.tell("That command had already left the outbox (sent from another tab, or cancelled there)."),
-            Ok(_) => self.tell("Cancelled: the command was never sent."),
-            Err(e) => self.fail(format!("the command could not be cancelled: {e}")),
-        }
-    }
-
-    /// Drops a refused command from the conflict inbox.
-    pub async fn discard_refused(self, id: u64, key: rewind_store::CommandKey) {
-        let Some(session) = self.session() else { return };
-        if let Err(e) = session.drop_from_outbox(id, &key, true).await {
-            self.fail(format!("the refused command could not be dropped: {e}"));
-        }
-    }
-
-    /// Sends a refused command again, as the user changed it.
-    pub async fn retry_refused(self, id: u64, key: rewind_store::CommandKey, command: Command) {
-        let Some(session) = self.session() else { return };
-        match session.retry_refused(id, &key, command).await {
-            Ok(_) => {
-                self.tell("Sent again: the server stored it.");
-                self.go_live();
-            }
-            Err(kept @ SessionError::Kept { .. }) => self.tell(format!("Kept: {kept}.")),
-            Err(e) => self.fail(format!("refused again: {e}")),
-        }
-    }
-
-    /// Appends `count` events from the load producer.
-    pub async fn generate(self, count: u64, people: crate::session::Population) {
-        if self.refused_on_branch("Generating") {
-            return;
-        }
-        if count == 0 {
-            return self.fail("enter how many events to generate (at least 1)");
-        }
-        let Some(session) = self.session() else { return };
-        if let Some(n) = self.show(session.generate(count, people).await) {
-            self.tell(format!("Generated {n} events."));
-            self.go_live();
-        }
-    }
-
-    /// Checks a JSON Lines file completely (outside the queue: it does not touch the log), then hands it to
-    /// the session, which asks before replacing a non-empty log. Any error leaves the log as it was.
-    pub async fn import(self, bytes: Vec<u8>, file_name: String) {
-        if self.refused_on_branch("Importing") {
-            return;
-        }
-        let Some(session) = self.session() else { return };
-        self.error.set(None);
-        self.notice.set(None);
-        let total = bytes.len().max(1);
-        let mut check = ImportCheck::new(bytes);
-        let checked = loop {
-            match check.advance(25_000) {
-                Ok(_) if check.is_done() => break check.finish(),
-                Ok(p) => {
-                    self.progress.set(Some(Progress {
-                        label: format!("Checking {file_name}: {} events", p.events),
-                        fraction: p.bytes_done as f64 / total as f64 * 0.8,
-                    }));
-                    crate::session::yield_to_browser().await;
-                }
-                Err(e) => break Err(e),
-            }
-        };
-        let (log, live) = match checked {
-            Ok(ok) => ok,
-            Err(e) => {
-                self.progress.set(None);
-                return self.fail(format!("{file_name} was not imported: {e}"));
-            }
-        };
-        match session.import(log, live, &file_name).await {
-            Ok(Replacement::Done(n)) => self.tell(format!("Imported {n} events from {file_name}.")),
-            Ok(Replacement::Declined) => self.tell("Import cancelled: the log was not changed."),
-            Err(e) => self.fail(format!("{file_name} was not imported: {e}")),
-        }
-    }
-
-    /// Removes every event, after confirmation.
-    pub async fn clear(self) {
-        if self.refused_on_branch("Clearing") {
-            return;
-        }
-        let Some(session) = self.session() else { return };
-        match self.show(session.clear().await) {
-            Some(Replacement::Done(_)) => self.tell("The log is empty."),
-            Some(Replacement::Declined) => self.tell("Nothing was deleted."),
-            None => {}
-        }
-    }
-
-    /// Restores the shop as it was at the timeline's value, by compensating events, after confirmation.
-    pub async fn restore_here(self) {
-        if self.refused_on_branch("Restoring to a point") {
-            return;
-        }
-        let Some(session) = self.session() else { return };
-        let k = self.cursor.get_untracked();
-        match self.show(session.restore_to(k).await) {
-            Some(Replacement::Done(0)) => self.tell(format!("The shop already is as it was after event {k}.")),
-            Some(Replacement::Done(n)) => {
-                self.tell(format!("Restored the shop as it was after event {k}: {n} compensating events appended."));
-                self.go_live();
-            }
-            Some(Replacement::Declined) => self.tell("Nothing was changed."),
-            None => {}
-        }
-    }
-
-    /// Replaces a damaged log by its intact events, after confirmation.
-    pub async fn keep_intact(self) {
-        if self.refused_on_branch("Keeping the intact events") {
-            return;
-        }
-        let Some(session) = self.session() else { return };
-        match self.show(session.keep_intact().await) {
-            Some(Replacement::Done(n)) => self.tell(format!("The log now holds its {n} intact events.")),
-            Some(Replacement::Declined) => self.tell("The stored log was not changed."),
-            None => {}
-        }
-    }
-
     /// A snapshot when the policy says so (`page_hidden`: the tab may be about to close).
     pub fn snapshot_if_due(&self, page_hidden: bool) {
         if let Some(session) = self.session() {
             session.snapshot_if_due(page_hidden);
-        }
-    }
-
-    /// Work that only makes sense on the real log is refused on a branch, with a way back.
-    fn refused_on_branch(&self, what: &str) -> bool {
-        let on_branch = self.on_branch();
-        if on_branch {
-            self.fail(format!("{what} is for the real log: go back to main first (a branch only takes commands)"));
-        }
-        on_branch
-    }
-
-    /// The branches saved for this log (each shop of a server keeps its own).
-    fn shelf(&self) -> Option<BranchShelf> {
-        BranchShelf::open(&rewind_store::name_for_shop(STORE_NAME, self.shop_name.get_untracked().as_deref()))
-    }
-
-    /// Lists the branches saved in this browser (or says why they cannot be listed).
-    pub fn load_branches(&self) {
-        let shelf = self.shelf();
-        let names = branch_names(shelf.as_ref().map(|s| s as &dyn Shelf)).map_err(|e| e.to_string());
-        self.branches.set(names);
-    }
-
-    fn main_epoch(&self) -> Result<u64, BranchError> {
-        let session = self.session().ok_or(BranchError::Busy)?;
-        let book = session.book().ok_or(BranchError::Busy)?;
-        match book.version {
-            Expected::Version(v) => Ok(v.epoch),
-            Expected::DamagedIndex => Err(BranchError::DamagedIndex),
-        }
-    }
-
-    /// Starts a what-if branch from the timeline's value and shows it.
-    pub fn start_branch(&self) {
-        match self.try_start_branch() {
-            Ok((name, base, mut listed)) => {
-                // The list was read to choose the name: the new branch joins it, with no second read.
-                listed.push(name.clone());
-                listed.sort();
-                self.branches.set(Ok(listed));
-                self.tell(format!("Branch {name} starts after event {base}. Commands now apply to it only; the real log is untouched."));
-            }
-            Err(e) => self.fail(format!("the branch was not started: {e}")),
-        }
-    }
-
-    /// The new branch's name, its base, and the branches saved before it.
-    fn try_start_branch(&self) -> Result<(String, u64, Vec<String>), BranchError> {
-        if !self.history_ready.get_untracked() {
-            return Err(BranchError::HistoryLoading);
-        }
-        if self.on_branch() {
-            return Err(BranchError::OnBranch);
-        }
-        let epoch = self.main_epoch()?;
-        let shelf = self.shelf().ok_or(BranchError::NoShelf)?;
-        let base = self.cursor.get_untracked();
-        let taken = shelf.names().map_err(BranchError::Unlisted)?;
-        let name = (1..).map(|n| format!("what-if-{n}")).find(|n| !taken.contains(n)).unwrap_or_default();
-        let started = self
-            .update_main(|shop, book| BranchSession::start(name.clone(), shop, &book.log, base, epoch, &shelf))
-            .ok_or(BranchError::Busy)??;
-        self.show_branch(started);
-        Ok((name, base, taken))
-    }
-
-    fn show_branch(&self, branch: BranchSession) {
-        let name = branch.name().to_owned();
-        let ids_agree = self.read(|p| p.names().agrees_with(branch.branch().log().names())).unwrap_or(false);
-        self.branch.set_value(Some(branch));
-        self.branch_name.set(Some(name));
-        self.new_log_shown(ids_agree);
-    }
-
-    /// Shows the saved branch `name`.
-    pub fn open_branch(&self, name: &str) {
-        if self.branch_name.get_untracked().as_deref() == Some(name) {
-            return;
-        }
-        let opened = self.main_epoch().and_then(|epoch| {
-            let shelf = self.shelf().ok_or(BranchError::NoShelf)?;
-            self.update_main(|shop, book| BranchSession::open(name, shop, &book.log, epoch, &shelf)).ok_or(BranchError::Busy)?
-        });
-        match opened {
-            Ok(branch) => self.show_branch(branch),
-            Err(e) => self.fail(format!("branch {name} cannot be opened: {e}")),
-        }
-    }
-
-    /// Back to the real log.
-    pub fn to_main(&self) {
-        if self.on_branch() {
-            let ids_agree = self.read(|branch| self.read_main(|main| main.names().agrees_with(branch.names()))).flatten().unwrap_or(false);
-            self.branch.set_value(None);
-            self.branch_name.set(None);
-            self.new_log_shown(ids_agree);
-        }
-    }
-
-    /// Deletes the branch shown, after confirmation, and goes back to the real log.
-    pub fn delete_branch(&self) {
-        let Some(name) = self.branch_name.get_untracked() else { return };
-        let question = format!("Delete branch {name} and its own events? The real log is not touched.");
-        if !window().confirm_with_message(&question).unwrap_or(false) {
-            return self.tell(format!("Branch {name} was kept."));
-        }
-        let deleted = self.shelf()
-            .ok_or(BranchError::NoShelf)
-            .and_then(|s| s.delete(&name).map_err(|error| BranchError::NotDeleted { name: name.clone(), error }));
-        if let Err(e) = deleted {
-            return self.fail(e.to_string());
-        }
-        self.load_branches();
-        self.to_main();
-        self.tell(format!("Branch {name} was deleted."));
-    }
-
-    /// A command on the branch shown: decided by the branch's session, kept with the branch, never in the real log.
-    fn submit_to_branch(&self, command: Command) {
-        let ts = rewind_store::clock::now_ms();
-        let outcome = self.shelf().ok_or(BranchError::NoShelf).and_then(|shelf| {
-            self.branch
-                .try_update_value(|b| b.as_mut().map(|branch| branch.submit(&command, ts, &shelf)))
-                .flatten()
-                .ok_or(BranchError::Busy)?
-        });
-        match outcome {
-            Ok(_) => {
-                self.error.set(None);
-                self.go_live();
-            }
-            Err(e) => self.fail(e.to_string()),
         }
     }
 
@@ -771,22 +483,5 @@ impl Ctx {
     pub fn entity_series(&self, entity: Entity) -> Option<rewind_domain::EntitySeries> {
         self.track(Part::Log);
         self.update_view(|shop, source| rewind_domain::EntitySeries::from_index(source.log, shop.blame_index(source.log), entity))
-    }
-
-    /// On a branch: every value of the branch's latest state that differs from the real log's latest state.
-    pub fn branch_compare(&self) -> Result<Vec<DiffLine>, ViewError> {
-        self.read_main(|main| {
-            self.branch
-                .try_update_value(|b| {
-                    let (shop, source) = b.as_mut()?.view_mut();
-                    let (names, live) = (source.log.names(), source.live);
-                    let (users, items) = shop.id_order(names);
-                    let changes = diff_across_in_order((main.names(), main.live()), (names, live), users, items);
-                    Some(changes.iter().map(DiffLine::from_difference).collect())
-                })
-                .flatten()
-        })
-        .flatten()
-        .ok_or(ViewError::Busy)
     }
 }

@@ -12,7 +12,7 @@ mod outbox;
 use crate::queue::Queue;
 pub use outbox::{OutboxView, Stall};
 use rewind_store::clock::{self, Clock, SystemClock};
-use rewind_domain::{compensate, Command, Event, Log, Names, Producer, Rejection, State};
+use rewind_domain::{compensate, Command, Event, ImportCheck, ImportError, Log, Names, Producer, Rejection, State};
 use rewind_store::{
     encode_chunks, should_snapshot, Appended, Backoff, CommandKey, Expected, Feed, FeedNews, LogChange, LogVersion, Store,
     StoreError, SyncStatus, TabSync, MAX_CHUNK_EVENTS,
@@ -21,6 +21,8 @@ use std::cell::{Cell, Ref, RefCell};
 use std::fmt;
 use std::rc::Rc;
 
+/// Lines of an imported file checked between two looks at the page.
+const IMPORT_CHECK_LINES: usize = 25_000;
 /// How often one write is decided again because other tabs kept writing first.
 pub const MAX_ATTEMPTS: u32 = 12;
 /// Events stored per write while generating.
@@ -113,6 +115,8 @@ pub enum SessionError {
     Kept { waiting: usize, reason: String },
     /// Commands made earlier still wait in this browser's outbox: they go to the server first.
     OutboxFirst { waiting: usize },
+    /// A file to import is not a valid log (its line and why); nothing was changed.
+    Unreadable(ImportError),
     /// The command left this browser's outbox from another tab (sent from there, or cancelled there) before
     /// this one sent it: the log shows which.
     Elsewhere,
@@ -135,6 +139,7 @@ impl fmt::Display for SessionError {
                 "{waiting} commands made earlier still wait in this browser's outbox for the sync server: they go first, \
                  in the order they were made; try again once they are sent"
             ),
+            SessionError::Unreadable(e) => write!(f, "{e}"),
             SessionError::Elsewhere => write!(
                 f,
                 "another tab of this browser took it from the outbox first (sent it, or cancelled it): the log shows which"
@@ -713,6 +718,32 @@ impl Session {
 
     /// Replaces the log with `log` (an import checked beforehand), after the user confirmed, in one write.
     /// If the log moved meanwhile, the user is asked again with the new count.
+    /// Checks a JSON Lines file completely, with progress (outside the queue: it does not touch the log), then
+    /// replaces the log with it after confirmation. Any error leaves the log as it was.
+    pub async fn import_file(&self, bytes: Vec<u8>, file_name: &str) -> Result<Replacement, SessionError> {
+        let total = bytes.len().max(1);
+        let mut check = ImportCheck::new(bytes);
+        let checked = loop {
+            match check.advance(IMPORT_CHECK_LINES) {
+                Ok(_) if check.is_done() => break check.finish(),
+                Ok(p) => {
+                    self.progress(format!("Checking {file_name}: {} events", p.events), p.bytes_done as f64 / total as f64 * 0.8);
+                    // The page stays responsive and shows the progress between steps.
+                    self.clock.sleep(0).await;
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        match checked {
+            Ok((log, live)) => self.import(log, live, file_name).await,
+            Err(e) => {
+                self.tell(Update::Progress(None));
+                Err(SessionError::Unreadable(e))
+            }
+        }
+    }
+
+    /// Replaces the log with a checked one, after confirmation.
     pub async fn import(&self, log: Log, live: State, file_name: &str) -> Result<Replacement, SessionError> {
         let n = log.len();
         let question = |current: u64| format!("Replace the current log of {current} events with the {n} events of {file_name}?");

@@ -96,6 +96,22 @@ fn given_a_log_when_an_import_is_declined_then_nothing_changes_and_when_accepted
 }
 
 #[test]
+fn given_a_log_when_a_file_with_a_bad_line_is_imported_then_it_says_which_line_and_nothing_changes() {
+    let (s, _, asked) = given_a_session(true);
+    block_on(s.submit(top_up("alice", 5))).unwrap();
+    let (file, _) = generate_log(3, 30_000).unwrap();
+    let mut text = rewind_domain::encode_jsonl(&file);
+    // A line past the first step of the check, so that the check reports progress before it finds it.
+    text.push_str("{\"v\":1,\"seq\":30001,\"ts\":1,\"type\":\"ToppedUp\",\"user\":\"bob\",\"amount\":-3}\n");
+    let refused = block_on(s.import_file(text.into_bytes(), "shop.jsonl"));
+    let Err(SessionError::Unreadable(e)) = refused else { panic!("{refused:?}") };
+    assert!(e.to_string().contains("30001"), "the line is named: {e}");
+    assert!(asked.borrow().is_empty(), "nothing asked of a file that is not a log");
+    assert_eq!(block_on(s.store().head()).unwrap(), 1, "nothing stored");
+    assert_eq!(s.book().unwrap().head(), 1, "nothing shown");
+}
+
+#[test]
 fn given_a_clock_when_events_are_generated_then_none_is_stamped_after_it() {
     let (s, clock, _) = given_a_session(true);
     block_on(s.submit(top_up("alice", 5))).unwrap();
