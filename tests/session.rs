@@ -331,6 +331,16 @@ async fn a_command_whose_answer_was_lost_is_sent_again_with_the_same_key_and_sto
 }
 
 /// Waits (up to 30 s, as the outbox's retries back off) until `done` holds.
+/// The amounts `pick` finds in the events of the log shown, in its order.
+fn amounts_of(s: &Session, pick: impl Fn(&rewind_domain::Event) -> Option<u64>) -> Vec<u64> {
+    s.book().unwrap().log.events().iter().filter_map(pick).collect()
+}
+
+/// How many commands each request to `/api/commands` carried, in the order they came, comma-separated.
+fn command_groups(server: &FakeServer) -> String {
+    server.text("fake.calls.filter(c => c.path === '/api/commands').map(c => JSON.parse(new TextDecoder().decode(c.body)).commands.length).join(',')")
+}
+
 async fn until(what: &str, done: impl Fn() -> bool) {
     for _ in 0..300 {
         if done() {
@@ -385,20 +395,13 @@ async fn commands_made_while_the_server_is_away_wait_in_the_outbox_uncounted_and
     until("the outbox to be sent", || s.book().unwrap().head() == 6).await;
     assert_eq!(server.text("fake.head()"), "6", "the cancelled command was never sent");
     assert_eq!(server.text("fake.commandKeys.size"), "6", "each stored once, however often it was sent");
-    let together = server.text("fake.calls.filter(c => c.path === '/api/commands').map(c => JSON.parse(new TextDecoder().decode(c.body)).commands.length).join(',')");
+    let together = command_groups(&server);
     assert!(together.split(',').any(|n| n == "3"), "the three after the first went together: {together}");
     assert_eq!(balances(&s), vec![("zed".to_owned(), 1_000 - 50 - 70)], "each order at the price set just before it");
-    let totals: Vec<u64> = s
-        .book()
-        .unwrap()
-        .log
-        .events()
-        .iter()
-        .filter_map(|e| match e {
-            rewind_domain::Event::OrderPlaced { total, .. } => Some(total.0),
-            _ => None,
-        })
-        .collect();
+    let totals = amounts_of(&s, |e| match e {
+        rewind_domain::Event::OrderPlaced { total, .. } => Some(total.0),
+        _ => None,
+    });
     assert_eq!(totals, vec![50, 70]);
     assert!(outbox_entries(&s).await.is_empty());
 }
@@ -511,19 +514,12 @@ async fn commands_the_server_decided_only_in_part_are_sent_again_from_the_first_
     let stored = server.text("fake.entries.length");
     assert_eq!(stored, "4", "each once");
     assert_eq!(server.text("fake.commandKeys.size"), "4");
-    let amounts: Vec<u64> = s
-        .book()
-        .unwrap()
-        .log
-        .events()
-        .iter()
-        .filter_map(|e| match e {
-            rewind_domain::Event::ToppedUp { amount, .. } => Some(amount.0),
-            _ => None,
-        })
-        .collect();
+    let amounts = amounts_of(&s, |e| match e {
+        rewind_domain::Event::ToppedUp { amount, .. } => Some(amount.0),
+        _ => None,
+    });
     assert_eq!(amounts, vec![1, 2, 3, 4], "in the order they were made");
-    let groups = server.text("fake.calls.filter(c => c.path === '/api/commands').map(c => JSON.parse(new TextDecoder().decode(c.body)).commands.length).join(',')");
+    let groups = command_groups(&server);
     assert_eq!(groups, "3,2", "the three together, then the two not decided, again together");
     assert!(outbox_entries(&s).await.is_empty());
 }
