@@ -68,7 +68,7 @@ export class RowsAtPlaces {
       this.spare.push(row);
     }
     const kind = this.kind;
-    const named = names.length ? names.split('\n') : [];
+    const named = names.split('\n');
     let next = 0;
     for (let i = 0; i < places.length; i++) {
       const row = this.rows[places[i]];
@@ -78,6 +78,9 @@ export class RowsAtPlaces {
       if ((f & 2) && kind.values.length > 1) { row.tr.setAttribute(kind.values[1], String(second[i])); row.values[1].nodeValue = kind.formats[1](second[i]); }
       if (f & 4) row.tr.classList.toggle('changed', (f & 8) !== 0);
     }
+    this.select(selected);
+  }
+  select(selected) {
     const now = selected >= 0 && selected < this.rows.length ? this.rows[selected].tr : null;
     if (now !== this.selected) {
       this.selected?.classList.remove('selected');
@@ -98,6 +101,8 @@ extern "C" {
     #[allow(clippy::too_many_arguments)]
     #[wasm_bindgen(method, js_class = "RowsAtPlaces")]
     fn show(this: &RowsAtPlacesJs, len: u32, places: &[u32], names: &str, first: &[f64], second: &[f64], flags: &[u8], selected: i32);
+    #[wasm_bindgen(method, js_class = "RowsAtPlaces")]
+    fn select(this: &RowsAtPlacesJs, selected: i32);
     #[wasm_bindgen(method, js_class = "RowsAtPlaces", js_name = placeOf)]
     fn place_of(this: &RowsAtPlacesJs, event: &web_sys::Event) -> i32;
 }
@@ -169,6 +174,12 @@ impl<K: Copy + PartialEq> RowsAtPlaces<K> {
         }
         let selected = selected.and_then(|s| listed.iter().position(|(k, _)| *k == s)).map_or(-1, |p| p as i32);
         self.js.show(listed.len() as u32, &places, &names, &first, &second, &flags, selected);
+    }
+
+    /// Marks `selected` as selected (none if it is not shown), the rest as they are.
+    pub fn select(&self, selected: Option<K>) {
+        let place = selected.and_then(|s| self.shown.iter().position(|(k, _)| *k == s)).map_or(-1, |p| p as i32);
+        self.js.select(place);
     }
 
     /// The entity of the row an event (a click) happened in.

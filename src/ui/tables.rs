@@ -260,7 +260,8 @@ fn state_table<T: TableKind>() -> impl IntoView {
     Effect::new(move |_| {
         let Some(el) = body.get() else { return };
         let keys = window.rows(ctx);
-        let selected = ctx.selected.get().and_then(T::key_of);
+        // Untracked: a new selection only moves the mark (below), it does not read every row again.
+        let selected = ctx.selected.get_untracked().and_then(T::key_of);
         let selected = keys.first().zip(selected).map(|((generation, _), s)| (*generation, s));
         // The page busy: what is shown stays until the read that follows it.
         ctx.read(|page| {
@@ -270,8 +271,19 @@ fn state_table<T: TableKind>() -> impl IntoView {
             });
         });
     });
+    Effect::new(move |_| {
+        let selected = ctx.selected.get().and_then(T::key_of);
+        let generation = ctx.ids_generation.get_untracked();
+        placed.with_value(|rows| {
+            if let Some(rows) = rows {
+                rows.select(selected.map(|s| (generation, s)));
+            }
+        });
+    });
     let select_clicked = move |ev: leptos::ev::MouseEvent| {
-        if let Some((_, key)) = placed.with_value(|rows| rows.as_ref().and_then(|r| r.entity_at(&ev))) {
+        let clicked = placed.with_value(|rows| rows.as_ref().and_then(|r| r.entity_at(&ev)));
+        // A row still showing the last log (the page busy with the next one) names no entity of this one.
+        if let Some((_, key)) = clicked.filter(|(g, _)| *g == ctx.ids_generation.get_untracked()) {
             ctx.selected.set(Some(T::entity(key)));
         }
     };
