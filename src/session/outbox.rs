@@ -289,22 +289,18 @@ impl Session {
                     }
                 };
             }
-            // The first command alone (while the server is away, only it is marked sent), then in groups: one
-            // write marks a group as sent before any of it goes out. Commands sent before (their answer was
-            // lost) go again together, as they went: the server then knows that one of them not stored while a
-            // later one is was refused, and does not decide it again after the later one.
+            // One write marks a request's commands as sent before any of it goes out (see `next_request`).
             let mut rest = sendable.as_slice();
-            let sent_before = sendable.iter().take_while(|e| e.state == EntryState::Sent).count();
-            let mut group = sent_before.clamp(1, MARK_GROUP);
+            let mut first = true;
             while !rest.is_empty() {
-                let (batch, after) = rest.split_at(group.min(rest.len()));
+                let (batch, after) = rest.split_at(next_request(rest, first).min(rest.len()));
                 rest = after;
-                group = MARK_GROUP;
+                first = false;
                 let to_mark: Vec<(u64, &CommandKey)> =
                     batch.iter().filter(|e| e.state == EntryState::Waiting).map(|e| (e.id, &e.key)).collect();
                 let gone: HashSet<u64> = match to_mark.is_empty() {
                     true => HashSet::new(),
-                    false => match outbox.mark_sent_all(&to_mark).await {
+                    false => match outbox.mark_sent_all(&to_mark, batch.first().map_or(0, |e| e.id)).await {
                         Ok(marked) => {
                             // Other tabs stop offering to cancel them.
                             self.announce(LogChange::Outbox);
@@ -497,5 +493,81 @@ impl Session {
     /// Asks for a round at once (the server is back).
     pub(super) fn want_round(&self) {
         self.sending.borrow_mut().wanted = true;
+    }
+}
+
+/// How many of `rest` (what waits, in order) go in the next request. Commands sent before (their answer was
+/// lost) go again as they went, with the commands of their request and no others: the server then knows that
+/// one of them not stored while a later one is was refused, and does not decide it again after the later one
+/// (commands kept before requests were recorded go with every such command before them, up to a request's
+/// size). Otherwise the first of a round goes alone (while the server is away, only it is marked sent), then
+/// up to `MARK_GROUP` together. Never 0 for a non-empty `rest`.
+fn next_request(rest: &[OutboxEntry], first: bool) -> usize {
+    let in_request = |e: &OutboxEntry, r: Option<u64>| matches!(e.state, EntryState::Sent { request } if request == r);
+    match rest.first().map(|e| &e.state) {
+        Some(EntryState::Sent { request }) => rest.iter().take_while(|e| in_request(e, *request)).count().clamp(1, MARK_GROUP),
+        _ if first => 1,
+        _ => rest.iter().take(MARK_GROUP).take_while(|e| e.state == EntryState::Waiting).count().max(1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn entries(states: &[EntryState]) -> Vec<OutboxEntry> {
+        states
+            .iter()
+            .enumerate()
+            .filter_map(|(i, state)| {
+                Some(OutboxEntry {
+                    id: i as u64 + 1,
+                    key: CommandKey::parse(&format!("key-{i:012}"))?,
+                    command: Command::TopUp { user: "ann".into(), amount: 1 },
+                    made_at: 0,
+                    state: state.clone(),
+                })
+            })
+            .collect()
+    }
+
+    fn sent(request: u64) -> EntryState {
+        EntryState::Sent { request: Some(request) }
+    }
+
+    /// The sizes of the requests that send all of `rest`, one after another.
+    fn requests(rest: &[OutboxEntry]) -> Vec<usize> {
+        let (mut rest, mut first, mut sizes) = (rest, true, Vec::new());
+        while !rest.is_empty() {
+            let n = next_request(rest, first).min(rest.len());
+            sizes.push(n);
+            rest = &rest[n..];
+            first = false;
+        }
+        sizes
+    }
+
+    #[wasm_bindgen_test]
+    fn given_nothing_sent_before_when_sent_then_the_first_goes_alone_and_the_rest_in_requests_of_64() {
+        let waiting = entries(&vec![EntryState::Waiting; 130]);
+        assert_eq!(requests(&waiting), vec![1, 64, 64, 1]);
+    }
+
+    #[wasm_bindgen_test]
+    fn given_two_requests_whose_answers_were_lost_when_sent_again_then_each_goes_with_its_own_commands_only() {
+        // Request 1 (three commands) and request 4 (sixty): the second's commands never join the first's, even
+        // where the two together would fit one request, nor the commands that were never sent.
+        let mut states = vec![sent(1), sent(1), sent(1)];
+        states.extend(vec![sent(4); 60]);
+        states.extend(vec![EntryState::Waiting; 5]);
+        assert_eq!(requests(&entries(&states)), vec![3, 60, 5]);
+    }
+
+    #[wasm_bindgen_test]
+    fn given_commands_sent_before_requests_were_recorded_when_sent_again_then_they_go_together_up_to_a_requests_size() {
+        let mut states = vec![EntryState::Sent { request: None }; 70];
+        states.push(EntryState::Waiting);
+        assert_eq!(requests(&entries(&states)), vec![64, 6, 1]);
     }
 }

@@ -107,7 +107,7 @@ pub fn PendingList() -> impl IntoView {
                 {move || ctx.outbox.with(|o| o.problem.clone()).map(|p| view! { <p class="banner error">{p}</p> })}
                 {move || ctx.outbox.with(|o| o.damaged.clone()).into_iter().map(|d| view! { <p class="banner warn">{d}</p> }).collect_view()}
                 <ol class="pending-rows">
-                    <For each=waiting key=|e: &OutboxEntry| (e.id, e.state == EntryState::Sent) let:entry>
+                    <For each=waiting key=|e: &OutboxEntry| (e.id, e.state == EntryState::Waiting) let:entry>
                         <PendingRow entry/>
                     </For>
                 </ol>

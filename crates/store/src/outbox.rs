@@ -44,8 +44,9 @@ pub enum EntryState {
     /// Not sent yet: it can still be cancelled.
     Waiting,
     /// Sent at least once: the server may have stored it, so it is only ever sent again (same key), never
-    /// cancelled.
-    Sent,
+    /// cancelled. `request`: the place of the first command of the request it went in, so that it goes again
+    /// with the same commands (`None`: kept before requests were recorded).
+    Sent { request: Option<u64> },
     /// Refused by the server after it waited, in the page's words, at `at` (ms since the epoch).
     Refused { message: String, at: u64 },
 }
@@ -58,18 +59,20 @@ struct Stored {
     made_at: u64,
     #[serde(default)]
     sent: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request: Option<u64>,
     #[serde(default)]
     refused: Option<(String, u64)>,
 }
 
 impl Stored {
     fn of(entry: &OutboxEntry) -> Stored {
-        let (sent, refused) = match &entry.state {
-            EntryState::Waiting => (false, None),
-            EntryState::Sent => (true, None),
-            EntryState::Refused { message, at } => (true, Some((message.clone(), *at))),
+        let (sent, request, refused) = match &entry.state {
+            EntryState::Waiting => (false, None, None),
+            EntryState::Sent { request } => (true, *request, None),
+            EntryState::Refused { message, at } => (true, None, Some((message.clone(), *at))),
         };
-        Stored { key: entry.key.as_str().to_owned(), command: entry.command.clone(), made_at: entry.made_at, sent, refused }
+        Stored { key: entry.key.as_str().to_owned(), command: entry.command.clone(), made_at: entry.made_at, sent, request, refused }
     }
 
     fn to_json(&self) -> Result<String, StoreError> {
@@ -83,7 +86,7 @@ fn entry(id: u64, text: &str) -> Result<OutboxEntry, String> {
     let key = CommandKey::parse(&stored.key).ok_or_else(|| format!("entry {id} of the outbox has no valid key"))?;
     let state = match (stored.refused, stored.sent) {
         (Some((message, at)), _) => EntryState::Refused { message, at },
-        (None, true) => EntryState::Sent,
+        (None, true) => EntryState::Sent { request: stored.request },
         (None, false) => EntryState::Waiting,
     };
     Ok(OutboxEntry { id, key, command: stored.command, made_at: stored.made_at, state })
@@ -141,7 +144,8 @@ fn idb_write(e: IdbError) -> StoreError {
 
 /// What a change does to the entry it read.
 enum Edit {
-    Mark,
+    /// Sent in the request whose first command is at this place.
+    Mark(u64),
     Cancel,
     Refuse(String, u64),
     /// Dropped: stored by the server.
@@ -162,11 +166,11 @@ fn edited(id: u64, key: &CommandKey, text: &str, edit: &Edit) -> Result<(Option<
     match (edit, &found.state) {
         (Edit::Cancel, EntryState::Waiting) => Ok((None, Changed::Done)),
         (Edit::Cancel, _) => Ok((unchanged, Changed::AlreadySent)),
-        (Edit::Mark, EntryState::Waiting) => {
-            found.state = EntryState::Sent;
+        (Edit::Mark(request), EntryState::Waiting) => {
+            found.state = EntryState::Sent { request: Some(*request) };
             Ok((Some(Stored::of(&found).to_json()?), Changed::Done))
         }
-        (Edit::Mark, _) => Ok((unchanged, Changed::Done)),
+        (Edit::Mark(_), _) => Ok((unchanged, Changed::Done)),
         (Edit::Refuse(message, at), _) => {
             found.state = EntryState::Refused { message: message.clone(), at: *at };
             Ok((Some(Stored::of(&found).to_json()?), Changed::Done))
@@ -271,7 +275,7 @@ impl Outbox {
     /// Keeps `command` under `key`, after every entry there is; returns its place. Once this returns, the
     /// command survives a reload.
     pub async fn add(&self, key: &CommandKey, command: &Command, made_at: u64) -> Result<u64, StoreError> {
-        let text = Stored { key: key.as_str().to_owned(), command: command.clone(), made_at, sent: false, refused: None }.to_json()?;
+        let text = Stored { key: key.as_str().to_owned(), command: command.clone(), made_at, sent: false, request: None, refused: None }.to_json()?;
         match &self.place {
             Place::Idb(db) => {
                 let tx = db
@@ -336,10 +340,11 @@ impl Outbox {
         self.edit(id, key, Edit::Stored).await
     }
 
-    /// Notes that `entries` (place and key) are about to be sent, all in one write; returns what each one found
-    /// (`Gone`: cancelled, or sent by another tab, meanwhile: not to be sent).
-    pub async fn mark_sent_all(&self, entries: &[(u64, &CommandKey)]) -> Result<Vec<Changed>, StoreError> {
-        self.edit_all(entries, &Edit::Mark, TransactionDurability::Strict).await
+    /// Notes that `entries` (place and key) are about to be sent, all in one write, in the request whose first
+    /// command is at place `request`; returns what each one found (`Gone`: cancelled, or sent by another tab,
+    /// meanwhile: not to be sent).
+    pub async fn mark_sent_all(&self, entries: &[(u64, &CommandKey)], request: u64) -> Result<Vec<Changed>, StoreError> {
+        self.edit_all(entries, &Edit::Mark(request), TransactionDurability::Strict).await
     }
 
     /// Drops `entries`, all stored by the server, in one write. Relaxed: should it be lost in a crash, the
@@ -435,5 +440,50 @@ impl Outbox {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kept(state: EntryState) -> OutboxEntry {
+        OutboxEntry {
+            id: 7,
+            key: CommandKey::parse("key-000000000007").unwrap_or_else(|| unreachable!()),
+            command: Command::TopUp { user: "ann".into(), amount: 5 },
+            made_at: 1_000,
+            state,
+        }
+    }
+
+    #[test]
+    fn an_entry_read_back_is_the_entry_written_with_the_request_it_went_in() {
+        for state in [
+            EntryState::Waiting,
+            EntryState::Sent { request: Some(3) },
+            EntryState::Refused { message: "out of stock".into(), at: 9 },
+        ] {
+            let written = kept(state);
+            let text = Stored::of(&written).to_json();
+            assert_eq!(text.as_deref().map(|t| entry(7, t)), Ok(Ok(written.clone())), "{written:?}");
+        }
+    }
+
+    #[test]
+    fn an_entry_sent_before_requests_were_recorded_reads_as_sent_in_no_known_request() {
+        let old = r#"{"key":"key-000000000007","command":{"kind":"TopUp","user":"ann","amount":5},"made_at":1000,"sent":true}"#;
+        assert_eq!(entry(7, old), Ok(kept(EntryState::Sent { request: None })));
+    }
+
+    #[test]
+    fn marking_a_waiting_entry_records_its_request_and_a_sent_one_keeps_its_own() {
+        let key = kept(EntryState::Waiting).key;
+        let text = |state| Stored::of(&kept(state)).to_json().unwrap_or_default();
+        let (marked, found) = edited(7, &key, &text(EntryState::Waiting), &Edit::Mark(5)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(found, Changed::Done);
+        assert_eq!(marked.as_deref().map(|t| entry(7, t)), Some(Ok(kept(EntryState::Sent { request: Some(5) }))));
+        let (again, _) = edited(7, &key, &text(EntryState::Sent { request: Some(2) }), &Edit::Mark(5)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(again.as_deref().map(|t| entry(7, t)), Some(Ok(kept(EntryState::Sent { request: Some(2) }))));
     }
 }
