@@ -333,7 +333,9 @@ impl Session {
     /// the server does not take them together), and applies every answer that came: stored ones are dropped
     /// in groups, refused ones go to the inbox (or to the caller). `Err`: why sending stopped.
     async fn send_group(&self, targets: &[&OutboxEntry], own: Option<u64>, own_refused: Refused, sending: &mut Sent) -> Result<(), String> {
-        let Some(outbox) = self.store.outbox() else { return Ok(()) };
+        if self.store.outbox().is_none() {
+            return Ok(());
+        }
         let mut together: Vec<Result<Option<u64>, StoreError>> = Vec::new();
         let mut stopped = None;
         if targets.len() > 1 {
@@ -381,32 +383,30 @@ impl Session {
                 }
                 Err(StoreError::Rejected { message, at }) => {
                     let refusal = self.refusal_in_words(&entry.command, message, at).await;
-                    let told = is_own && own_refused == Refused::ToCaller;
-                    let written = match told {
-                        true => outbox.remove(entry.id, &entry.key).await,
-                        false => outbox.refuse(entry.id, &entry.key, &refusal.to_string(), self.clock.now_ms()).await,
-                    };
-                    written.map_err(|e| e.to_string())?;
-                    self.outbox_changed().await;
-                    if is_own {
-                        sending.own = Some(Err(refusal));
-                    }
+                    let to_caller = is_own && own_refused == Refused::ToCaller;
+                    self.settle_refusal(entry, is_own, to_caller, refusal, sending).await?;
                 }
                 Err(e) if still_unknown(&e).is_some() => return Err(e.to_string()),
-                Err(e) => {
-                    // Not a rule refusal (a request the server cannot read, a key it refuses): shown in the
-                    // inbox (or to the caller), never sent again by itself.
-                    let written = match is_own {
-                        true => outbox.remove(entry.id, &entry.key).await,
-                        false => outbox.refuse(entry.id, &entry.key, &e.to_string(), self.clock.now_ms()).await,
-                    };
-                    written.map_err(|e| e.to_string())?;
-                    self.outbox_changed().await;
-                    if is_own {
-                        sending.own = Some(Err(SessionError::Store(e)));
-                    }
-                }
+                // Not a rule refusal (a request the server cannot read, a key it refuses): shown in the inbox
+                // (or to the caller), never sent again by itself.
+                Err(e) => self.settle_refusal(entry, is_own, is_own, SessionError::Store(e), sending).await?,
             }
+        }
+        Ok(())
+    }
+
+    /// A command the server refused: dropped from the outbox if its caller is told (`to_caller`), else kept in
+    /// the conflict inbox with the refusal in words; the caller's answer if it is the caller's (`is_own`).
+    async fn settle_refusal(&self, entry: &OutboxEntry, is_own: bool, to_caller: bool, refusal: SessionError, sending: &mut Sent) -> Result<(), String> {
+        let Some(outbox) = self.store.outbox() else { return Ok(()) };
+        let written = match to_caller {
+            true => outbox.remove(entry.id, &entry.key).await,
+            false => outbox.refuse(entry.id, &entry.key, &refusal.to_string(), self.clock.now_ms()).await,
+        };
+        written.map_err(|e| e.to_string())?;
+        self.outbox_changed().await;
+        if is_own {
+            sending.own = Some(Err(refusal));
         }
         Ok(())
     }

@@ -397,8 +397,8 @@ async fn commands(ShopOf(shop): ShopOf, body: Result<Bytes, BytesRejection>) -> 
     let asked: Vec<(CommandKey, rewind_domain::Command, Vec<CommandKey>)> = request
         .commands
         .into_iter()
-        .enumerate()
-        .map(|(i, one)| (keys[i].clone(), one.command, keys[i + 1..].to_vec()))
+        .zip(keys.iter().enumerate())
+        .map(|(one, (i, key))| (key.clone(), one.command, keys.get(i + 1..).unwrap_or_default().to_vec()))
         .collect();
     let mut outcomes = Vec::with_capacity(asked.len());
     let mut rest = asked.as_slice();
