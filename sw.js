@@ -20,7 +20,8 @@ async function digest(text) {
   return Array.from(new Uint8Array(bytes).slice(0, 8), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-// The files a page names: what trunk put in it (hashed scripts, the WebAssembly, styles).
+// The files a page names: its styles, the script and WebAssembly it starts with, and the modules it fetches once
+// the shop is on screen (listed in the page for this worker by `cargo xtask page`), all named by their hashes.
 function filesOf(html) {
   const found = new Set();
   for (const m of html.matchAll(/["'](\/[^"'\s?#]+\.(?:js|wasm|css))["']/g)) found.add(m[1]);
@@ -119,7 +120,7 @@ async function page(request, event) {
   }
 }
 
-// trunk's hashes are hex without leading zeros: up to 16 digits.
+// trunk's hashes are hex without leading zeros, `cargo xtask page`'s 16 digits with them.
 const HASHED = /-[0-9a-f]{1,16}(_bg)?\.(js|wasm|css)$/;
 
 async function file(request) {

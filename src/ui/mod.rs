@@ -5,6 +5,9 @@ mod commands;
 pub(crate) mod compare;
 mod history;
 mod io;
+// The one place unsafe code is allowed: the glue its split point generates (an import, an export, a loader).
+#[allow(unsafe_code)]
+mod later;
 mod models;
 mod outbox;
 mod paint;
@@ -51,14 +54,12 @@ pub fn App() -> impl IntoView {
                     <commands::TopUpForm/>
                     <commands::AddItemForm/>
                     <commands::OrderForm/>
-                    <commands::CorrectionForms/>
-                    <io::GenerateForm/>
-                    <io::ImportExport/>
+                    <later::Later part=|p| p.corrections_and_files/>
                 </aside>
                 <section class="main">
                     <outbox::ConflictInbox/>
                     <timeline::Timeline/>
-                    <branches::BranchPanel/>
+                    <later::Later part=|p| p.branches/>
                     <status::EmptyState/>
                     <div class="pair">
                         <tables::Changes/>
@@ -70,14 +71,8 @@ pub fn App() -> impl IntoView {
                         <tables::UsersTable/>
                         <tables::ItemsTable/>
                     </div>
-                    <div class="pair">
-                        <compare::DiffPanel/>
-                        <compare::BlamePanel/>
-                    </div>
-                    <history::ReadModelsPanel/>
-                    <models::ModelsPanel/>
-                    <outbox::PendingList/>
-                    <history::EventLog/>
+                    <later::Later part=|p| p.compare/>
+                    <later::Later part=|p| p.history/>
                 </section>
             </main>
         </Show>

@@ -25,6 +25,19 @@ const PY_PACKAGES: [&str; 2] = ["playwright>=1.50,<2", "pytest>=8,<10"];
 /// that wasm-bindgen 0.2.130 emits (the optimised page fails at start). Installed under `.tools/`.
 const BINARYEN: &str = "binaryen@132.0.0";
 const WASM_OPT_VERSION: &str = "wasm-opt version 132";
+/// wasm-opt's options for every module of the page: the WebAssembly features Rust's wasm32 target emits.
+const WASM_OPT_ARGS: [&str; 7] = [
+    "-Oz",
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
+/// The splitter that cuts the page's WebAssembly at its split points (`#[wasm_split]`, src/ui/later.rs) into the
+/// module the page starts with and the modules it fetches later. 0.2.4 knows wasm-bindgen 0.2.130's imports.
+const WASM_SPLIT_VERSION: &str = "0.2.4";
 /// axe-core, the accessibility checker the end-to-end tests run over every panel (from npm, under `.tools/`).
 const AXE_CORE: &str = "axe-core@4.10.3";
 /// The cargo-fuzz targets in fuzz/fuzz_targets/, and how long `cargo xtask fuzz` runs each by default.
@@ -43,6 +56,8 @@ fn main() -> ExitCode {
         "test" => setup().and_then(|()| test(rest)),
         "bench" => setup().and_then(|()| bench(rest)),
         "fuzz" => fuzz(rest),
+        // Not for people: the step of trunk's build (Trunk.toml's hook) that makes the page's WebAssembly.
+        "page" => page(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\n  serve   install what is missing, then serve the app at http://127.0.0.1:8080\n  \
@@ -131,6 +146,17 @@ fn setup() -> Result {
     if !have_cli {
         // Not --locked: its lock file names a crate version the registry here lacks.
         run(cargo().args(["install", "--force", "wasm-bindgen-cli", "--version", &bindgen]))?;
+    }
+
+    // The splitter says no version of its own: cargo's list of what it installed does.
+    let splitter = format!("wasm_split_cli_support v{WASM_SPLIT_VERSION}:");
+    let has_splitter = cargo().args(["install", "--list"]).output().is_ok_and(|o| {
+        String::from_utf8_lossy(&o.stdout).lines().any(|l| l == splitter)
+    }) && Command::new("wasm-split-cli").arg("--help").output().is_ok_and(|o| o.status.success());
+    if !has_splitter {
+        run(cargo()
+            .args(["install", "--locked", "--force", "wasm_split_cli_support", "--features", "build-binary", "--version"])
+            .arg(WASM_SPLIT_VERSION))?;
     }
 
     let wasm_opt = tools_bin().join("wasm-opt");
@@ -406,7 +432,9 @@ fn size() -> Result {
     let len = |p: &Path| std::fs::metadata(p).map(|m| m.len()).ok();
     let kb = |n: Option<u64>| n.map_or("-".to_owned(), |n| format!("{:.1} KB", n as f64 / 1024.0));
     println!("\n{:<44} {:>12} {:>12} {:>12}", "file (dist/)", "raw", "gzip -9", "brotli -q 11");
-    let mut wasm_gz = None;
+    // The module the page starts with (`rewind-…_bg.wasm`) is what the budget is for; the modules it fetches
+    // once the shop is on screen (src/ui/later.rs) are summed beside it.
+    let (mut first_gz, mut later_gz) = (None, 0);
     for file in &files {
         let with = |ext: &str| {
             let mut name = file.as_os_str().to_owned();
@@ -414,22 +442,26 @@ fn size() -> Result {
             len(Path::new(&name))
         };
         let (gz, br) = (with(".gz"), with(".br"));
-        if file.extension().is_some_and(|x| x == "wasm") {
-            wasm_gz = gz;
-        }
         let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if name.ends_with("_bg.wasm") {
+            first_gz = gz;
+        } else if name.ends_with(".wasm") {
+            later_gz += gz.unwrap_or(0);
+        }
         println!("{name:<44} {:>12} {:>12} {:>12}", kb(len(file)), kb(gz), kb(br));
     }
-    match wasm_gz {
-        Some(gz) if gz <= WASM_GZIP_BUDGET => println!("WebAssembly gzipped: {} of the {} budget", kb(Some(gz)), kb(Some(WASM_GZIP_BUDGET))),
-        Some(gz) => println!("WebAssembly gzipped: {}, OVER the {} budget by {}", kb(Some(gz)), kb(Some(WASM_GZIP_BUDGET)), kb(Some(gz - WASM_GZIP_BUDGET))),
+    match first_gz {
+        Some(gz) if gz <= WASM_GZIP_BUDGET => println!("WebAssembly the page starts with, gzipped: {} of the {} budget", kb(Some(gz)), kb(Some(WASM_GZIP_BUDGET))),
+        Some(gz) => println!("WebAssembly the page starts with, gzipped: {}, OVER the {} budget by {}", kb(Some(gz)), kb(Some(WASM_GZIP_BUDGET)), kb(Some(gz - WASM_GZIP_BUDGET))),
         None => println!("no gzipped WebAssembly in dist/: the release build's hook did not run (Trunk.toml)"),
     }
+    println!("fetched once the shop is on screen, gzipped: {}; all of it: {}", kb(Some(later_gz)), kb(Some(first_gz.unwrap_or(0) + later_gz)));
 
     if version_of("twiggy", "--version").is_none_or(|v| !v.ends_with(TWIGGY_VERSION)) {
         run(cargo().args(["install", "--locked", "twiggy", "--version", TWIGGY_VERSION]))?;
     }
-    let linked = root().join("target/wasm32-unknown-unknown/release/rewind.wasm");
+    // The module the page starts with as the splitter left it: still named, before wasm-bindgen and wasm-opt.
+    let linked = root().join("target/page/release/split/rewind.wasm");
     let out = Command::new("twiggy")
         .args(["top", "-n", "1000000", "-f", "csv"])
         .arg(&linked)
@@ -450,7 +482,7 @@ fn size() -> Result {
         }
     }
     by_crate.sort_by_key(|(_, size)| std::cmp::Reverse(*size));
-    println!("\nlargest contributors by crate (code and data before wasm-bindgen and wasm-opt: {})", kb(Some(total)));
+    println!("\nlargest contributors to the module the page starts with, by crate (before wasm-bindgen and wasm-opt: {})", kb(Some(total)));
     for (krate, size) in by_crate.iter().take(15) {
         println!("{:>10}  {:>5.1}%  {krate}", kb(Some(*size)), *size as f64 * 100.0 / total.max(1) as f64);
     }
@@ -525,6 +557,145 @@ fn crate_of(name: &str) -> String {
 /// `cargo xtask fuzz [SECONDS] [TARGET…]`: seeds the corpora, builds the fuzz targets once, runs each (or each
 /// named) for `SECONDS`, and
 /// sums up executions and crashes per target. Fails if any target crashed (its input is under fuzz/artifacts/).
+/// `cargo xtask page`, trunk's hook (Trunk.toml): the page's WebAssembly, cut at its split points. cargo builds
+/// the app (the linker keeps its relocations, .cargo/config.toml), `wasm-split-cli` cuts it into the module the
+/// page starts with and the modules it fetches later (with the JavaScript that loads them), wasm-bindgen makes
+/// the first one's glue and wasm-opt shrinks each one (release only). trunk has no step between cargo and
+/// wasm-bindgen, which is why this is not trunk's own Rust build. The files go into trunk's staging directory
+/// named by one hash of them all, as trunk names its own (a module fits only the build it was cut from), and the
+/// page gets the script that starts the first module and names the rest for the service worker.
+fn page() -> Result {
+    let env = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set: `cargo xtask page` is trunk's hook, run by `trunk build`"));
+    let staging = PathBuf::from(env("TRUNK_STAGING_DIR")?);
+    let release = env("TRUNK_PROFILE")? == "release";
+    let public = std::env::var("TRUNK_PUBLIC_URL").unwrap_or_else(|_| "/".into());
+    let profile = if release { "release" } else { "debug" };
+
+    let mut build = cargo();
+    build.args(["build", "--target", "wasm32-unknown-unknown", "-p", "rewind", "--bin", "rewind"]);
+    if release {
+        build.arg("--release");
+    }
+    run(&mut build)?;
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
+    let built = target.join("wasm32-unknown-unknown").join(profile).join("rewind.wasm");
+    let work = target.join("page").join(profile);
+    let (split, bound) = (work.join("split"), work.join("bindgen"));
+    let _ = std::fs::remove_dir_all(&work);
+    run(Command::new("wasm-split-cli").args(["--target", "web", "--out-name", "rewind"]).arg(&built).arg(&split))?;
+    run(Command::new("wasm-bindgen")
+        .args(["--target", "web", "--keep-lld-exports", "--no-demangle", "--no-typescript", "--out-name", "rewind", "--out-dir"])
+        .arg(&bound)
+        .arg(split.join("rewind.wasm")))?;
+
+    // The modules fetched later: `split_<name>.wasm` for each split point, `chunk_<n>.wasm` for code several share.
+    let mut later: Vec<String> = list(&split)?
+        .into_iter()
+        .filter(|name| name.ends_with(".wasm") && (name.starts_with("split_") || name.starts_with("chunk_")))
+        .collect();
+    later.sort();
+    let mut modules = vec![bound.join("rewind_bg.wasm")];
+    modules.extend(later.iter().map(|name| split.join(name)));
+    if release {
+        for module in &modules {
+            run(Command::new(tools_bin().join("wasm-opt")).args(WASM_OPT_ARGS).arg(module).arg("-o").arg(module))?;
+        }
+    }
+
+    let read = |path: &Path| std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()));
+    let glue = String::from_utf8_lossy(&read(&bound.join("rewind.js"))?).into_owned();
+    let loader = String::from_utf8_lossy(&read(&split.join("__wasm_split.js"))?).into_owned();
+    let mut hasher = std::hash::DefaultHasher::new();
+    std::hash::Hash::hash(&glue, &mut hasher);
+    std::hash::Hash::hash(&loader, &mut hasher);
+    for module in &modules {
+        std::hash::Hash::hash(&read(module)?, &mut hasher);
+    }
+    let hash = format!("{:016x}", std::hash::Hasher::finish(&hasher));
+    let hashed = |name: &str| match name.rsplit_once('.') {
+        Some((stem, ext)) => format!("{stem}-{hash}.{ext}"),
+        None => format!("{name}-{hash}"),
+    };
+
+    let write = |name: &str, bytes: &[u8]| {
+        let path = staging.join(name);
+        std::fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    let (glue_name, main_name, loader_name) = (hashed("rewind.js"), format!("rewind-{hash}_bg.wasm"), hashed("__wasm_split.js"));
+    write(&glue_name, glue.replace("from \"./__wasm_split.js\"", &format!("from \"./{loader_name}\"")).replace("'rewind_bg.wasm'", &format!("'{main_name}'")).as_bytes())?;
+    write(&main_name, &read(&modules[0])?)?;
+    let mut loader = loader.replace("\"./rewind.js\"", &format!("\"./{glue_name}\""));
+    for name in &later {
+        loader = loader.replace(&format!("\"./{name}\""), &format!("\"./{}\"", hashed(name)));
+        write(&hashed(name), &read(&split.join(name))?)?;
+    }
+    write(&loader_name, loader.as_bytes())?;
+    copy_dir(&bound.join("snippets"), &staging.join("snippets"))?;
+
+    let mut named_later = vec![format!("\"{public}{loader_name}\"")];
+    named_later.extend(later.iter().map(|name| format!("\"{public}{}\"", hashed(name))));
+    let start = format!(
+        "  <link rel=\"modulepreload\" href=\"{public}{glue_name}\" crossorigin=\"anonymous\" />\n  \
+         <link rel=\"preload\" href=\"{public}{main_name}\" as=\"fetch\" type=\"application/wasm\" crossorigin=\"anonymous\" />\n  \
+         <script type=\"module\">\n    \
+         import init, * as bindings from '{public}{glue_name}';\n    \
+         const wasm = await init({{ module_or_path: '{public}{main_name}' }});\n    \
+         window.wasmBindings = bindings;\n    \
+         dispatchEvent(new CustomEvent('TrunkApplicationStarted', {{ detail: {{ wasm }} }}));\n  \
+         </script>\n  \
+         <!-- Fetched once the shop is on screen: named here so that the service worker keeps them with the page. -->\n  \
+         <script type=\"application/json\" id=\"rewind-later\">[{}]</script>\n",
+        named_later.join(", ")
+    );
+    let html_path = staging.join("index.html");
+    let html = String::from_utf8_lossy(&read(&html_path)?).into_owned();
+    // trunk leaves the link that kept it from building the app (index.html): the built page has no use for it.
+    let html: String = html.lines().filter(|line| !line.contains("data-trunk-skip")).map(|line| format!("{line}\n")).collect();
+    let Some(at) = html.find("</head>") else {
+        return Err(format!("{} has no </head> to put the page's script before", html_path.display()));
+    };
+    let html = format!("{}{start}{}", &html[..at], &html[at..]);
+    std::fs::write(&html_path, html).map_err(|e| format!("cannot write {}: {e}", html_path.display()))?;
+
+    // The copies rewind-server sends to browsers that accept them (brotli only where Debian's brotli is).
+    if release {
+        let has_brotli = version_of(BROTLI, "--version").is_some();
+        for name in list(&staging)? {
+            if [".wasm", ".js", ".css"].iter().any(|ext| name.ends_with(ext)) {
+                let file = staging.join(&name);
+                run(Command::new("gzip").args(["-9", "-k", "-f"]).arg(&file))?;
+                if has_brotli {
+                    run(Command::new(BROTLI).args(["-q", "11", "-k", "-f"]).arg(&file))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The names of the files in `dir`.
+fn list(dir: &Path) -> Result<Vec<String>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    Ok(entries.filter_map(|entry| entry.ok().map(|e| e.file_name().to_string_lossy().into_owned())).collect())
+}
+
+/// `from` and everything under it copied to `to` (nothing when `from` does not exist).
+fn copy_dir(from: &Path, to: &Path) -> Result {
+    if !from.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(to).map_err(|e| format!("cannot create {}: {e}", to.display()))?;
+    for name in list(from)? {
+        let (source, dest) = (from.join(&name), to.join(&name));
+        if source.is_dir() {
+            copy_dir(&source, &dest)?;
+        } else {
+            std::fs::copy(&source, &dest).map_err(|e| format!("cannot copy {} to {}: {e}", source.display(), dest.display()))?;
+        }
+    }
+    Ok(())
+}
+
 fn fuzz(args: &[String]) -> Result {
     let seconds = match args.first() {
         None => FUZZ_SECONDS,

@@ -1,0 +1,50 @@
+//! The parts of the page that showing the shop does not need (the history tools, branches, corrections, the
+//! generator, import and export) live in a WebAssembly module of their own, which the page fetches once the
+//! shop is on screen. The build cuts it off at the split point below (`cargo xtask page`): whatever only these
+//! parts reach goes with them, so the module the page starts with is that much smaller (issue 26).
+
+use super::{branches, commands, compare, history, io, models, outbox};
+use leptos::prelude::*;
+use leptos::wasm_split::{wasm_split, SplitLoaderError};
+
+/// A part's view, made by a function of the later module once it is loaded.
+pub type MakeView = fn() -> AnyView;
+
+/// The parts the later module makes, each where the page puts it.
+#[derive(Clone, Copy)]
+pub struct LaterParts {
+    pub corrections_and_files: MakeView,
+    pub branches: MakeView,
+    pub compare: MakeView,
+    pub history: MakeView,
+}
+
+/// The split point: this function and all that only it reaches are cut into the later module. `fallible`: a
+/// module that cannot be fetched is an error to show, not a panic.
+#[wasm_split(later_parts, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn later_parts() -> Result<LaterParts, SplitLoaderError> {
+    Ok(LaterParts {
+        corrections_and_files: || view! { <commands::CorrectionForms/><io::GenerateForm/><io::ImportExport/> }.into_any(),
+        branches: || view! { <branches::BranchPanel/> }.into_any(),
+        compare: || view! { <div class="pair"><compare::DiffPanel/><compare::BlamePanel/></div> }.into_any(),
+        history: || {
+            view! { <history::ReadModelsPanel/><models::ModelsPanel/><outbox::PendingList/><history::EventLog/> }.into_any()
+        },
+    })
+}
+
+/// Where one of the later parts goes: a quiet placeholder while its module is on its way, the part once it is
+/// loaded, and a message if it cannot be (the shop above keeps working either way).
+#[component]
+pub fn Later(part: fn(&LaterParts) -> MakeView) -> impl IntoView {
+    // Every `Later` asks; the module is fetched once and the first answer is kept by the loader.
+    let parts = LocalResource::new(|| async { later_parts().await.map_err(|e| e.to_string()) });
+    move || match parts.get() {
+        None => view! { <p class="later-loading muted" aria-busy="true">"Loading…"</p> }.into_any(),
+        Some(Ok(parts)) => part(&parts)(),
+        Some(Err(why)) => view! {
+            <p class="error" role="alert">{format!("This part of the page could not be loaded ({why}); reload the page to try again.")}</p>
+        }
+        .into_any(),
+    }
+}
