@@ -1,5 +1,5 @@
-//! The parts of the page that showing the shop does not need (the history tools, branches, corrections, the
-//! generator, import and export) live in a WebAssembly module of their own, which the page fetches once the
+//! The parts of the page that showing the shop does not need (the history tools and the entity's chart,
+//! branches, corrections, the generator, import and export, the conflict inbox of a shared log) live in a WebAssembly module of their own, which the page fetches once the
 //! shop is on screen. The build cuts it off at the split point below (`cargo xtask page`): whatever only these
 //! parts reach goes with them, so the module the page starts with is that much smaller (issue 26).
 
@@ -14,6 +14,8 @@ pub type MakeView = fn() -> AnyView;
 #[derive(Clone, Copy)]
 pub struct LaterParts {
     pub corrections_and_files: MakeView,
+    pub conflicts: MakeView,
+    pub chart: MakeView,
     pub branches: MakeView,
     pub compare: MakeView,
     pub history: MakeView,
@@ -25,6 +27,8 @@ pub struct LaterParts {
 fn later_parts() -> Result<LaterParts, SplitLoaderError> {
     Ok(LaterParts {
         corrections_and_files: || view! { <commands::CorrectionForms/><io::GenerateForm/><io::ImportExport/> }.into_any(),
+        conflicts: || view! { <outbox::ConflictInbox/> }.into_any(),
+        chart: || view! { <history::EntityChart/> }.into_any(),
         branches: || view! { <branches::BranchPanel/> }.into_any(),
         compare: || view! { <div class="pair"><compare::DiffPanel/><compare::BlamePanel/></div> }.into_any(),
         history: || {
@@ -33,13 +37,15 @@ fn later_parts() -> Result<LaterParts, SplitLoaderError> {
     })
 }
 
-/// Where one of the later parts goes: a quiet placeholder while its module is on its way, the part once it is
-/// loaded, and a message if it cannot be (the shop above keeps working either way).
+/// Where one of the later parts goes: a placeholder while its module is on its way (none for a `quiet` part,
+/// one that is empty most of the time), the part once it is loaded, and a message if it cannot be (the shop
+/// keeps working either way).
 #[component]
-pub fn Later(part: fn(&LaterParts) -> MakeView) -> impl IntoView {
+pub fn Later(part: fn(&LaterParts) -> MakeView, #[prop(optional)] quiet: bool) -> impl IntoView {
     // Every `Later` asks; the module is fetched once and the first answer is kept by the loader.
     let parts = LocalResource::new(|| async { later_parts().await.map_err(|e| e.to_string()) });
     move || match parts.get() {
+        None if quiet => ().into_any(),
         None => view! { <p class="later-loading muted" aria-busy="true">"Loading…"</p> }.into_any(),
         Some(Ok(parts)) => part(&parts)(),
         Some(Err(why)) => view! {

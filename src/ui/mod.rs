@@ -57,13 +57,13 @@ pub fn App() -> impl IntoView {
                     <later::Later part=|p| p.corrections_and_files/>
                 </aside>
                 <section class="main">
-                    <outbox::ConflictInbox/>
+                    <later::Later part=|p| p.conflicts quiet=true/>
                     <timeline::Timeline/>
                     <later::Later part=|p| p.branches/>
                     <status::EmptyState/>
                     <div class="pair">
                         <tables::Changes/>
-                        <history::EntityChart/>
+                        <later::Later part=|p| p.chart/>
                     </div>
                     <tables::Totals/>
                     <tables::EntityFilter/>

@@ -269,7 +269,7 @@ def test_the_shop_works_before_its_later_parts_arrive_and_says_when_they_cannot(
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.route(re.compile(r".*/split_[^/]*\.wasm$"), lambda route: route.abort())
     shop = ShopPage(page, base_url).open()
-    expect(page.get_by_role("alert").filter(has_text="could not be loaded")).to_have_count(4)
+    expect(page.get_by_role("alert").filter(has_text="could not be loaded")).to_have_count(6)
     expect(page.get_by_test_id("diff-from")).to_have_count(0)
     shop.top_up("alice", 500)
     expect(page.get_by_test_id("event-count")).to_have_text("1")
