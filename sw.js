@@ -20,8 +20,9 @@ async function digest(text) {
   return Array.from(new Uint8Array(bytes).slice(0, 8), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-// The files a page names: its styles, the script and WebAssembly it starts with, and the modules it fetches once
-// the shop is on screen (listed in the page for this worker by `cargo xtask page`), all named by their hashes.
+// The files a page names: its styles, the script and WebAssembly it starts with and the snippets that script
+// imports, and the modules it fetches once the shop is on screen (listed in the page for this worker by
+// `cargo xtask page`), each named by its hash.
 function filesOf(html) {
   const found = new Set();
   for (const m of html.matchAll(/["'](\/[^"'\s?#]+\.(?:js|wasm|css))["']/g)) found.add(m[1]);
@@ -137,7 +138,13 @@ async function file(request) {
   const cached = name && await (await caches.open(name)).match(request, { ignoreSearch: true });
   if (cached) return cached;
   // Another version's file (a page of a newer version, kept before its files were all fetched): any cache.
-  return (await caches.match(request, { ignoreSearch: true })) || fetch(request);
+  const elsewhere = await caches.match(request, { ignoreSearch: true });
+  if (elsewhere) return elsewhere;
+  // The server answers a file it no longer has (an older version's, asked by a page still open) with the page:
+  // that is no script nor module, and is said as missing, for the page to report.
+  const answer = await fetch(request);
+  if ((answer.headers.get('content-type') || '').includes('text/html')) return new Response(null, { status: 404 });
+  return answer;
 }
 
 self.addEventListener('fetch', (event) => {

@@ -1,11 +1,11 @@
 //! The parts of the page that showing the shop does not need (the history tools and the entity's chart,
-//! branches, corrections, the generator, import and export, the conflict inbox of a shared log) live in a WebAssembly module of their own, which the page fetches once the
-//! shop is on screen. The build cuts it off at the split point below (`cargo xtask page`): whatever only these
-//! parts reach goes with them, so the module the page starts with is that much smaller (issue 26).
+//! branches, corrections, the generator, import and export, the conflict inbox of a shared log) live in a
+//! WebAssembly module of their own, which the page fetches once the shop is on screen. The build cuts it off at
+//! the split point below (`cargo xtask page`): whatever only these parts reach goes with them, so the module the
+//! page starts with is that much smaller (issue 26).
 
 use super::{branches, commands, compare, history, io, models, outbox};
 use leptos::prelude::*;
-use leptos::wasm_split::{wasm_split, SplitLoaderError};
 
 /// A part's view, made by a function of the later module once it is loaded.
 pub type MakeView = fn() -> AnyView;
@@ -21,11 +21,8 @@ pub struct LaterParts {
     pub history: MakeView,
 }
 
-/// The split point: this function and all that only it reaches are cut into the later module. `fallible`: a
-/// module that cannot be fetched is an error to show, not a panic.
-#[wasm_split(later_parts, wasm_split_path = ::leptos::wasm_split, fallible)]
-fn later_parts() -> Result<LaterParts, SplitLoaderError> {
-    Ok(LaterParts {
+fn later_parts() -> LaterParts {
+    LaterParts {
         corrections_and_files: || view! { <commands::CorrectionForms/><io::GenerateForm/><io::ImportExport/> }.into_any(),
         conflicts: || view! { <outbox::ConflictInbox/> }.into_any(),
         chart: || view! { <history::EntityChart/> }.into_any(),
@@ -34,22 +31,50 @@ fn later_parts() -> Result<LaterParts, SplitLoaderError> {
         history: || {
             view! { <history::ReadModelsPanel/><models::ModelsPanel/><outbox::PendingList/><history::EventLog/> }.into_any()
         },
-    })
+    }
+}
+
+// The one place unsafe code is allowed (`cargo xtask test lint` checks that it is the only one): the glue the
+// split point generates, an import, an export and a loader.
+#[allow(unsafe_code)]
+mod split {
+    use leptos::wasm_split::{wasm_split, SplitLoaderError};
+
+    /// The split point: this function and all that only it reaches are cut into the later module. `fallible`: a
+    /// module that cannot be fetched is an error to show, not a panic; the next call fetches it again.
+    #[wasm_split(later_parts, wasm_split_path = ::leptos::wasm_split, fallible)]
+    pub fn load() -> Result<super::LaterParts, SplitLoaderError> {
+        Ok(super::later_parts())
+    }
+}
+
+/// The later module as the page has it: asked once, and again when the user says so after a failure.
+#[derive(Clone, Copy)]
+pub struct LaterModule(LocalResource<Result<LaterParts, String>>);
+
+/// Asks for the later module, once, for the `Later` places among `children`.
+#[component]
+pub fn WithLaterModule(children: Children) -> impl IntoView {
+    let module = LocalResource::new(|| async { split::load().await.map_err(|e| e.to_string()) });
+    provide_context(LaterModule(module));
+    children()
 }
 
 /// Where one of the later parts goes: a placeholder while its module is on its way (none for a `quiet` part,
-/// one that is empty most of the time), the part once it is loaded, and a message if it cannot be (the shop
-/// keeps working either way).
+/// one that is empty most of the time), the part once it is loaded, and if it cannot be, a message with a way
+/// to try again (the shop keeps working either way).
 #[component]
 pub fn Later(part: fn(&LaterParts) -> MakeView, #[prop(optional)] quiet: bool) -> impl IntoView {
-    // Every `Later` asks; the module is fetched once and the first answer is kept by the loader.
-    let parts = LocalResource::new(|| async { later_parts().await.map_err(|e| e.to_string()) });
-    move || match parts.get() {
+    let LaterModule(module) = expect_context::<LaterModule>();
+    move || match module.get() {
         None if quiet => ().into_any(),
         None => view! { <p class="later-loading muted" aria-busy="true">"Loading…"</p> }.into_any(),
         Some(Ok(parts)) => part(&parts)(),
         Some(Err(why)) => view! {
-            <p class="error" role="alert">{format!("This part of the page could not be loaded ({why}); reload the page to try again.")}</p>
+            <p class="error" role="alert">
+                {format!("This part of the page could not be loaded ({why}). ")}
+                <button type="button" on:click=move |_| module.refetch()>"Try again"</button>
+            </p>
         }
         .into_any(),
     }

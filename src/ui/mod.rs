@@ -5,8 +5,6 @@ mod commands;
 pub(crate) mod compare;
 mod history;
 mod io;
-// The one place unsafe code is allowed: the glue its split point generates (an import, an export, a loader).
-#[allow(unsafe_code)]
 mod later;
 mod models;
 mod outbox;
@@ -47,34 +45,37 @@ pub fn App() -> impl IntoView {
             Access::KeyNeeded => view! { <access::AccessKeyForm/> }.into_any(),
             _ => view! { <p class="opening" role="status">"Opening the shop…"</p> }.into_any(),
         }>
-            <status::Messages/>
-            // Every list's row height, from the one place that owns it (rows.rs), for the stylesheet.
-            <main class="layout" style=("--row-h", rows::px(1))>
-                <aside class="side">
-                    <commands::TopUpForm/>
-                    <commands::AddItemForm/>
-                    <commands::OrderForm/>
-                    <later::Later part=|p| p.corrections_and_files/>
-                </aside>
-                <section class="main">
-                    <later::Later part=|p| p.conflicts quiet=true/>
-                    <timeline::Timeline/>
-                    <later::Later part=|p| p.branches/>
-                    <status::EmptyState/>
-                    <div class="pair">
-                        <tables::Changes/>
-                        <later::Later part=|p| p.chart/>
-                    </div>
-                    <tables::Totals/>
-                    <tables::EntityFilter/>
-                    <div class="tables">
-                        <tables::UsersTable/>
-                        <tables::ItemsTable/>
-                    </div>
-                    <later::Later part=|p| p.compare/>
-                    <later::Later part=|p| p.history/>
-                </section>
-            </main>
+            // The later parts' module is asked for once the shop is open, not while it opens.
+            <later::WithLaterModule>
+                <status::Messages/>
+                // Every list's row height, from the one place that owns it (rows.rs), for the stylesheet.
+                <main class="layout" style=("--row-h", rows::px(1))>
+                    <aside class="side">
+                        <commands::TopUpForm/>
+                        <commands::AddItemForm/>
+                        <commands::OrderForm/>
+                        <later::Later part=|p| p.corrections_and_files/>
+                    </aside>
+                    <section class="main">
+                        <later::Later part=|p| p.conflicts quiet=true/>
+                        <timeline::Timeline/>
+                        <later::Later part=|p| p.branches/>
+                        <status::EmptyState/>
+                        <div class="pair">
+                            <tables::Changes/>
+                            <later::Later part=|p| p.chart/>
+                        </div>
+                        <tables::Totals/>
+                        <tables::EntityFilter/>
+                        <div class="tables">
+                            <tables::UsersTable/>
+                            <tables::ItemsTable/>
+                        </div>
+                        <later::Later part=|p| p.compare/>
+                        <later::Later part=|p| p.history/>
+                    </section>
+                </main>
+            </later::WithLaterModule>
         </Show>
     }
 }

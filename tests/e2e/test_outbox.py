@@ -59,6 +59,16 @@ def test_commands_made_in_two_tabs_while_the_server_is_down_survive_a_reload_and
         for shop in (one, two):
             expect(pending(shop.page)).to_have_text("0")
         keeps_app_files(one.page)
+        # Every script and module the page loaded, the later parts' too, is in the version kept for offline use.
+        expect(one.page.get_by_test_id("diff-from")).to_be_visible()
+        kept = one.page.evaluate(
+            "caches.open('rewind-app').then(c => c.match('/__rewind_current')).then(r => r.text())"
+            ".then(name => caches.open(name)).then(c => c.keys()).then(ks => ks.map(k => new URL(k.url).pathname))")
+        loaded = one.page.evaluate(
+            "performance.getEntriesByType('resource').map(e => new URL(e.name).pathname)"
+            ".filter(p => /\\.(js|wasm)$/.test(p) && p !== '/sw.js')")
+        assert any(p.endswith(".wasm") and "/split_" in p for p in loaded), loaded
+        assert set(loaded) <= set(kept), f"loaded but not kept: {set(loaded) - set(kept)}"
 
         shared_log.stop_server()
         for shop in (one, two):
