@@ -474,7 +474,7 @@ fn size() -> Result {
         run(cargo().args(["install", "--locked", "twiggy", "--version", TWIGGY_VERSION]))?;
     }
     // The module the page starts with as the splitter left it: still named, before wasm-bindgen and wasm-opt.
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
+    let target = target_dir();
     let linked = target.join("page/release/split/rewind.wasm");
     let out = Command::new("twiggy")
         .args(["top", "-n", "1000000", "-f", "csv"])
@@ -588,7 +588,7 @@ fn page() -> Result {
         build.arg("--release");
     }
     run(&mut build)?;
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
+    let target = target_dir();
     let built = target.join("wasm32-unknown-unknown").join(profile).join("rewind.wasm");
     let work = target.join("page").join(profile);
     let (split, bound) = (work.join("split"), work.join("bindgen"));
@@ -616,18 +616,26 @@ fn page() -> Result {
     let read = |path: &Path| std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()));
     let glue = String::from_utf8_lossy(&read(&bound.join("rewind.js"))?).into_owned();
     let loader = String::from_utf8_lossy(&read(&split.join("__wasm_split.js"))?).into_owned();
-    // wasm-bindgen's snippets (the JavaScript of `inline_js`), by their paths under snippets/.
-    let mut snippets = Vec::new();
-    files_under(&bound.join("snippets"), "", &mut snippets)?;
-    snippets.sort();
-    let mut hasher = std::hash::DefaultHasher::new();
-    std::hash::Hash::hash(&glue, &mut hasher);
-    std::hash::Hash::hash(&loader, &mut hasher);
-    for module in &modules {
-        std::hash::Hash::hash(&read(module)?, &mut hasher);
+    let first = read(&bound.join("rewind_bg.wasm"))?;
+    let mut later_bytes = Vec::new();
+    for name in &later {
+        later_bytes.push(read(&split.join(name))?);
     }
-    for snippet in &snippets {
-        std::hash::Hash::hash(&read(&bound.join("snippets").join(snippet))?, &mut hasher);
+    // wasm-bindgen's snippets (the JavaScript of `inline_js`), by their paths under snippets/.
+    let mut snippet_paths = Vec::new();
+    files_under(&bound.join("snippets"), "", &mut snippet_paths)?;
+    snippet_paths.sort();
+    let mut snippets = Vec::new();
+    for path in snippet_paths {
+        let bytes = read(&bound.join("snippets").join(&path))?;
+        snippets.push((path, bytes));
+    }
+    let mut hasher = std::hash::DefaultHasher::new();
+    for part in [glue.as_bytes(), loader.as_bytes(), &first].into_iter().chain(later_bytes.iter().map(Vec::as_slice)) {
+        std::hash::Hash::hash(part, &mut hasher);
+    }
+    for (_, bytes) in &snippets {
+        std::hash::Hash::hash(bytes, &mut hasher);
     }
     let hash = format!("{:016x}", std::hash::Hasher::finish(&hasher));
     let hashed = |name: &str| match name.rsplit_once('.') {
@@ -648,18 +656,18 @@ fn page() -> Result {
     let mut glue = rewrite(&glue, "from \"./__wasm_split.js\"", &format!("from \"./{loader_name}\""))?;
     glue = rewrite(&glue, "'rewind_bg.wasm'", &format!("'{main_name}'"))?;
     let mut snippet_names = Vec::new();
-    for snippet in &snippets {
-        let name = format!("snippets/{}", hashed(snippet));
-        glue = rewrite(&glue, &format!("'./snippets/{snippet}'"), &format!("'./{name}'"))?;
-        write(&name, &read(&bound.join("snippets").join(snippet))?)?;
+    for (path, bytes) in &snippets {
+        let name = format!("snippets/{}", hashed(path));
+        glue = rewrite(&glue, &format!("'./snippets/{path}'"), &format!("'./{name}'"))?;
+        write(&name, bytes)?;
         snippet_names.push(name);
     }
     write(&glue_name, glue.as_bytes())?;
-    write(&main_name, &read(&modules[0])?)?;
+    write(&main_name, &first)?;
     let mut loader = rewrite(&loader, "\"./rewind.js\"", &format!("\"./{glue_name}\""))?;
-    for name in &later {
+    for (name, bytes) in later.iter().zip(&later_bytes) {
         loader = rewrite(&loader, &format!("\"./{name}\""), &format!("\"./{}\"", hashed(name)))?;
-        write(&hashed(name), &read(&split.join(name))?)?;
+        write(&hashed(name), bytes)?;
     }
     write(&loader_name, loader.as_bytes())?;
 
@@ -707,6 +715,11 @@ fn page() -> Result {
         }
     }
     Ok(())
+}
+
+/// Where cargo builds: `CARGO_TARGET_DIR`, else target/ in the project.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
 }
 
 /// `text` with every `from` made `to`; an error if there is none.
