@@ -1,10 +1,10 @@
-//! The parts of the page that showing the shop does not need (the history tools and the entity's chart,
-//! branches, corrections, the generator, import and export, the conflict inbox of a shared log) live in a
-//! WebAssembly module of their own, which the page fetches once the shop is on screen. The build cuts it off at
-//! the split point below (`cargo xtask page`): whatever only these parts reach goes with them, so the module the
-//! page starts with is that much smaller (issue 26).
+//! The parts of the page that showing the shop does not need (the forms and the timeline, the history tools
+//! and the entity's chart, branches, corrections, the generator, import and export, the conflict inbox of a
+//! shared log) live in a WebAssembly module of their own, which the page fetches once the shop is on screen.
+//! The build cuts it off at the split point below (`cargo xtask page`): whatever only these parts reach goes
+//! with them, so the module the page starts with is that much smaller (issue 26).
 
-use super::{branches, commands, compare, history, io, models, outbox};
+use super::{branches, commands, compare, history, io, models, outbox, timeline};
 use leptos::prelude::*;
 
 /// A part's view, made by a function of the later module once it is loaded.
@@ -13,7 +13,8 @@ pub type MakeView = fn() -> AnyView;
 /// The parts the later module makes, each where the page puts it.
 #[derive(Clone, Copy)]
 pub struct LaterParts {
-    pub corrections_and_files: MakeView,
+    pub commands: MakeView,
+    pub timeline: MakeView,
     pub conflicts: MakeView,
     pub chart: MakeView,
     pub branches: MakeView,
@@ -23,7 +24,14 @@ pub struct LaterParts {
 
 fn later_parts() -> LaterParts {
     LaterParts {
-        corrections_and_files: || view! { <commands::CorrectionForms/><io::GenerateForm/><io::ImportExport/> }.into_any(),
+        commands: || {
+            view! {
+                <commands::TopUpForm/><commands::AddItemForm/><commands::OrderForm/><commands::CorrectionForms/>
+                <io::GenerateForm/><io::ImportExport/>
+            }
+            .into_any()
+        },
+        timeline: || view! { <timeline::Timeline/> }.into_any(),
         conflicts: || view! { <outbox::ConflictInbox/> }.into_any(),
         chart: || view! { <history::EntityChart/> }.into_any(),
         branches: || view! { <branches::BranchPanel/> }.into_any(),

@@ -51,14 +51,11 @@ pub fn App() -> impl IntoView {
                 // Every list's row height, from the one place that owns it (rows.rs), for the stylesheet.
                 <main class="layout" style=("--row-h", rows::px(1))>
                     <aside class="side">
-                        <commands::TopUpForm/>
-                        <commands::AddItemForm/>
-                        <commands::OrderForm/>
-                        <later::Later part=|p| p.corrections_and_files/>
+                        <later::Later part=|p| p.commands/>
                     </aside>
                     <section class="main">
                         <later::Later part=|p| p.conflicts quiet=true/>
-                        <timeline::Timeline/>
+                        <later::Later part=|p| p.timeline/>
                         <later::Later part=|p| p.branches/>
                         <status::EmptyState/>
                         <div class="pair">
