@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use rewind_domain::{
     BlameLine, Entity, LogFilter, Query,
 };
-use rewind_store::{AccessKeyGate, Backend, PageStore, Store, StoreError, SyncStatus};
+use rewind_store::{AccessKeyGate, Backend, PageLog, PageStore, Store, StoreError, SyncStatus};
 use std::rc::Rc;
 
 mod actions;
@@ -33,6 +33,9 @@ pub enum Access {
     Open,
     /// The sync server wants its access key first: only its form is shown (CONTRACT §9).
     KeyNeeded,
+    /// The shared log's module could not be fetched: the log is not opened (a log in this browser instead
+    /// would fork the server's), and the page says why ([`Ctx::opening_problem`]) and offers to try again.
+    CannotOpen,
 }
 
 #[derive(Clone, Copy)]
@@ -41,6 +44,8 @@ pub struct Ctx {
     /// The sync server's sign-in, while it waits for its access key.
     key_gate: StoredValue<Option<Rc<AccessKeyGate>>, LocalStorage>,
     pub access: RwSignal<Access>,
+    /// Why the shop could not be opened, while `access` is [`Access::CannotOpen`].
+    pub opening_problem: RwSignal<Option<String>>,
     shop: StoredValue<Shop, LocalStorage>,
     branch: StoredValue<Option<BranchSession>, LocalStorage>,
     /// The name of the what-if branch shown; `None` on the real log.
@@ -100,6 +105,7 @@ impl Ctx {
             session: StoredValue::new_local(None),
             key_gate: StoredValue::new_local(None),
             access: RwSignal::new(Access::Opening),
+            opening_problem: RwSignal::new(None),
             shop: StoredValue::new_local(Shop::default()),
             branch: StoredValue::new_local(None),
             branch_name: RwSignal::new(None),
@@ -399,7 +405,27 @@ impl Ctx {
     /// Opens the store and loads the log through the session; first asks for the sync server's access key
     /// if it wants one.
     pub async fn load(self) {
-        let store = match Store::open_for_page(STORE_NAME).await {
+        let mut outboxing = None;
+        let page = match Store::open_for_page(STORE_NAME).await {
+            PageLog::Local(store) => PageStore::Ready(store),
+            // The shared log's module is fetched now, before the log is opened: only a page on a sync server
+            // needs it.
+            PageLog::SyncServer(sighting) => match crate::split::shared_log().await {
+                Ok(parts) => {
+                    outboxing = Some(parts.outboxing);
+                    (parts.open)(STORE_NAME.to_owned(), sighting).await
+                }
+                Err(e) => {
+                    self.opening_problem.set(Some(format!(
+                        "This page is served by a sync server, and the part of the page that reaches it could not be \
+                         loaded ({e}). Nothing was opened: the shop's log is the server's."
+                    )));
+                    self.access.set(Access::CannotOpen);
+                    return;
+                }
+            },
+        };
+        let store = match page {
             PageStore::Ready(store) => store,
             PageStore::KeyNeeded(gate) => {
                 self.key_gate.set_value(Some(Rc::new(gate)));
@@ -407,6 +433,7 @@ impl Ctx {
                 return;
             }
         };
+        self.opening_problem.set(None);
         self.key_gate.set_value(None);
         self.access.set(Access::Open);
         self.backend.set(Some(store.backend()));
@@ -423,6 +450,9 @@ impl Ctx {
         let ctx = self;
         let channel = store.channel(STORE_NAME);
         let session = Session::new(store, Some(&channel), confirm, move |update| ctx.on_update(update));
+        if let Some(outboxing) = outboxing {
+            session.send_outbox_with(outboxing);
+        }
         self.session.set_value(Some(session.clone()));
         if let Err(e) = session.load().await {
             self.fail(e.to_string());

@@ -7,7 +7,9 @@ pub mod ctx;
 pub mod models;
 pub mod queue;
 pub mod session;
+pub mod shared_log;
 pub mod shop;
+mod split;
 mod ui;
 pub mod zone;
 

@@ -10,7 +10,7 @@
 mod outbox;
 
 use crate::queue::Queue;
-pub use outbox::{OutboxView, Stall};
+pub use outbox::{Outboxing, OutboxView, Stall};
 use rewind_store::clock::{self, Clock, SystemClock};
 use rewind_domain::{compensate, Command, Event, ImportCheck, ImportError, Log, Names, Producer, Rejection, State};
 use rewind_store::{
@@ -120,6 +120,8 @@ pub enum SessionError {
     /// The command left this browser's outbox from another tab (sent from there, or cancelled there) before
     /// this one sent it: the log shows which.
     Elsewhere,
+    /// A session on a shared log was given no outbox ([`Session::send_outbox_with`]): nothing was kept or sent.
+    NoOutbox,
 }
 
 impl fmt::Display for SessionError {
@@ -143,6 +145,10 @@ impl fmt::Display for SessionError {
             SessionError::Elsewhere => write!(
                 f,
                 "another tab of this browser took it from the outbox first (sent it, or cancelled it): the log shows which"
+            ),
+            SessionError::NoOutbox => write!(
+                f,
+                "this page cannot send commands to the sync server (its outbox is not loaded): nothing was sent; reload the page"
             ),
             SessionError::Kept { waiting, reason } => write!(
                 f,
@@ -217,6 +223,8 @@ pub struct Session {
     clock: Rc<dyn Clock>,
     /// On a shared log, the outbox as last shown and when to send it again.
     sending: RefCell<outbox::Sending>,
+    /// On a shared log, the outbox's functions, from the shared log's module ([`Session::send_outbox_with`]).
+    outboxing: Cell<Option<Outboxing>>,
 }
 
 /// Lets the browser paint and handle input between slices of long work.
@@ -275,7 +283,15 @@ impl Session {
             channel: channel.map(str::to_owned),
             clock,
             sending: RefCell::new(outbox::Sending::default()),
+            outboxing: Cell::new(None),
         })
+    }
+
+    /// Gives a session on a shared log its outbox's functions (from the shared log's module, which the page
+    /// fetched before it opened the store), before [`Session::load`]. Without them, the outbox is not shown
+    /// and commands are refused.
+    pub fn send_outbox_with(&self, outboxing: Outboxing) {
+        self.outboxing.set(Some(outboxing));
     }
 
     pub fn store(&self) -> &Store {
@@ -345,8 +361,10 @@ impl Session {
         self.tell(Update::Restored(info));
         // Join the other tabs now: what they write while the history loads is caught up afterwards.
         self.join_tabs();
-        self.show_outbox().await;
-        self.keep_sending();
+        if let Some(outboxing) = self.outboxing.get() {
+            outboxing.show(self).await;
+            outboxing.keep_sending(self);
+        }
         let total = self.book.borrow().head();
         if total > 0 {
             self.progress("Loading history".into(), 0.0);
@@ -491,7 +509,9 @@ impl Session {
     /// Another tab changed the log: catch up with it, in turn with this page's own work.
     pub async fn sync(&self, change: LogChange) -> Result<(), SessionError> {
         if change == LogChange::Outbox {
-            self.other_tab_changed_outbox().await;
+            if let Some(outboxing) = self.outboxing.get() {
+                outboxing.show(self).await;
+            }
             return Ok(());
         }
         let wanted = match (self.sync_wanted.get(), change) {
@@ -517,7 +537,10 @@ impl Session {
     pub async fn submit(&self, command: Command) -> Result<u64, SessionError> {
         let turn = self.turn().await;
         if self.store.server_decides() {
-            let outcome = self.submit_through_outbox(&command).await;
+            let outcome = match self.outboxing.get() {
+                Some(outboxing) => outboxing.submit(self, &command).await,
+                None => Err(SessionError::NoOutbox),
+            };
             self.turn_done(turn);
             return outcome;
         }

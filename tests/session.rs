@@ -4,10 +4,10 @@
 #![cfg(target_arch = "wasm32")]
 
 use futures::future::join_all;
-use rewind::session::{Confirm, Population, Replacement, Session, SessionError};
+use rewind::session::{Confirm, Outboxing, Population, Replacement, Session, SessionError};
 use rewind_domain::{decide, generate_log, Command, Log, Rejection, State};
 use rewind_store::{
-    encode_chunks, Changed, CommandKey, EncodedChunk, EntryState, Expected, LogVersion, Outbox, PageStore, Store, StoreError,
+    encode_chunks, Changed, CommandKey, EncodedChunk, EntryState, Expected, LogVersion, Outbox, PageLog, PageStore, Store, StoreError,
 };
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -18,6 +18,14 @@ mod fake_server;
 use fake_server::FakeServer;
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+/// Opens a page's log as the page does: what may be a sync server is opened by `open_shared`.
+async fn open_page(name: &str) -> PageStore {
+    match Store::open_for_page(name).await {
+        PageLog::Local(store) => PageStore::Ready(store),
+        PageLog::SyncServer(sighting) => Store::open_shared(name, sighting).await,
+    }
+}
 
 fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", (js_sys::Math::random() * 1e12) as u64)
@@ -283,9 +291,10 @@ async fn a_command_whose_answer_was_lost_is_sent_again_with_the_same_key_and_sto
     let server = FakeServer::start();
     let (seeded, _) = generate_log(5, 2).unwrap();
     server.seed(&encode_chunks(seeded.names(), 1, seeded.events(), seeded.timestamps()));
-    let PageStore::Ready(store) = Store::open_for_page(&unique("lost")).await else { panic!("asked for a key") };
+    let PageStore::Ready(store) = open_page(&unique("lost")).await else { panic!("asked for a key") };
     let (notify, seen) = recording();
     let s = Session::new(store, None, answering(true).0, notify);
+    s.send_outbox_with(Outboxing::here());
     s.load().await.unwrap();
     assert_eq!(s.book().unwrap().head(), 2);
 
@@ -358,8 +367,9 @@ async fn outbox_entries(s: &Session) -> Vec<rewind_store::OutboxEntry> {
 #[wasm_bindgen_test]
 async fn commands_made_while_the_server_is_away_wait_in_the_outbox_uncounted_and_are_stored_once_in_order_when_it_is_back() {
     let server = FakeServer::start();
-    let PageStore::Ready(store) = Store::open_for_page(&unique("away")).await else { panic!("asked for a key") };
+    let PageStore::Ready(store) = open_page(&unique("away")).await else { panic!("asked for a key") };
     let s = Session::new(store, None, answering(true).0, |_| {});
+    s.send_outbox_with(Outboxing::here());
     s.load().await.unwrap();
 
     s.submit(Command::AddItem { item: "apple".into(), price: 30, qty: 10 }).await.unwrap();
@@ -419,8 +429,9 @@ async fn a_command_sent_by_a_tab_that_closed_before_the_answer_is_stored_once_wh
     assert_eq!(server.text("fake.head()"), "1");
 
     // Another tab opens: it finds the command and sends it again, same key: answered "stored before".
-    let PageStore::Ready(store) = Store::open_for_page(&name).await else { panic!("asked for a key") };
+    let PageStore::Ready(store) = open_page(&name).await else { panic!("asked for a key") };
     let s = Session::new(store, None, answering(true).0, |_| {});
+    s.send_outbox_with(Outboxing::here());
     s.load().await.unwrap();
     for _ in 0..300 {
         if outbox_entries(&s).await.is_empty() {
@@ -437,8 +448,9 @@ async fn a_command_sent_by_a_tab_that_closed_before_the_answer_is_stored_once_wh
 #[wasm_bindgen_test]
 async fn a_command_the_log_no_longer_allows_goes_to_the_conflict_inbox_to_be_changed_and_sent_or_dropped() {
     let server = FakeServer::start();
-    let PageStore::Ready(store) = Store::open_for_page(&unique("conflict")).await else { panic!("asked for a key") };
+    let PageStore::Ready(store) = open_page(&unique("conflict")).await else { panic!("asked for a key") };
     let s = Session::new(store, None, answering(true).0, |_| {});
+    s.send_outbox_with(Outboxing::here());
     s.load().await.unwrap();
     for command in [
         Command::AddItem { item: "apple".into(), price: 30, qty: 1 },
@@ -495,8 +507,9 @@ async fn a_command_the_log_no_longer_allows_goes_to_the_conflict_inbox_to_be_cha
 #[wasm_bindgen_test]
 async fn commands_the_server_decided_only_in_part_are_sent_again_from_the_first_undecided_and_stored_once_in_order() {
     let server = FakeServer::start();
-    let PageStore::Ready(store) = Store::open_for_page(&unique("part")).await else { panic!("asked for a key") };
+    let PageStore::Ready(store) = open_page(&unique("part")).await else { panic!("asked for a key") };
     let s = Session::new(store, None, answering(true).0, |_| {});
+    s.send_outbox_with(Outboxing::here());
     s.load().await.unwrap();
     server.text("fake.down = true");
     for amount in 1..=4 {

@@ -9,7 +9,8 @@
 use super::{still_unknown, Book, Session, SessionError, Update};
 use rewind_domain::Command;
 use rewind_store::{
-    clock, Backoff, Changed, CommandKey, CommandOutcome, EntryState, Expected, LogChange, LogVersion, OutboxEntry, StoreError,
+    clock, Backoff, Changed, CommandKey, CommandOutcome, EntryState, Expected, LogChange, LogVersion, OutboxEntry, Pending,
+    StoreError,
 };
 use std::collections::HashSet;
 use std::rc::Rc;
@@ -100,6 +101,42 @@ impl Default for Sent {
     }
 }
 
+/// The outbox as the rest of the session reaches it: through functions that the shared log's module hands
+/// over (`src/shared_log.rs`), so that what only they reach (the outbox's storage, sending and the server's
+/// JSON) is code of that module, which a page on the browser's own log never fetches.
+#[derive(Clone, Copy)]
+pub struct Outboxing {
+    show: for<'a> fn(&'a Session) -> Pending<'a, ()>,
+    keep_sending: fn(&Rc<Session>),
+    submit: for<'a> fn(&'a Session, &'a Command) -> Pending<'a, Result<u64, SessionError>>,
+}
+
+impl Outboxing {
+    /// The outbox's functions, for a session on a shared log ([`Session::send_outbox_with`]).
+    pub fn here() -> Outboxing {
+        Outboxing {
+            show: |session| Box::pin(session.show_outbox()),
+            keep_sending: Session::keep_sending,
+            submit: |session, command| Box::pin(session.submit_through_outbox(command)),
+        }
+    }
+
+    /// Reads the outbox again and tells the page.
+    pub(super) async fn show(self, session: &Session) {
+        (self.show)(session).await;
+    }
+
+    /// See `Session::keep_sending`.
+    pub(super) fn keep_sending(self, session: &Rc<Session>) {
+        (self.keep_sending)(session);
+    }
+
+    /// See `Session::submit_through_outbox`.
+    pub(super) async fn submit(self, session: &Session, command: &Command) -> Result<u64, SessionError> {
+        (self.submit)(session, command).await
+    }
+}
+
 /// The outbox's part of the session: the view last shown and when to try again.
 pub(super) struct Sending {
     view: OutboxView,
@@ -121,7 +158,7 @@ impl Session {
     }
 
     /// Reads the outbox again and tells the page.
-    pub(super) async fn show_outbox(&self) {
+    async fn show_outbox(&self) {
         let Some(outbox) = self.store.outbox() else { return };
         let listed = outbox.list().await;
         let view = {
@@ -152,14 +189,9 @@ impl Session {
         (waiting > 0).then_some(SessionError::OutboxFirst { waiting })
     }
 
-    /// Another tab changed the outbox: show it, and send what waits if this tab is due to.
-    pub(super) async fn other_tab_changed_outbox(&self) {
-        self.show_outbox().await;
-    }
-
     /// A command on a shared log: kept in the outbox, then sent with every command made before it. The
     /// command's own answer when the server gave one; [`SessionError::Kept`] when it waits in the outbox.
-    pub(super) async fn submit_through_outbox(&self, command: &Command) -> Result<u64, SessionError> {
+    async fn submit_through_outbox(&self, command: &Command) -> Result<u64, SessionError> {
         let Some(outbox) = self.store.outbox() else { return Err(SessionError::Store(StoreError::SharedLogKept)) };
         if let Some(damage) = self.damage() {
             return Err(damage);
@@ -461,7 +493,7 @@ impl Session {
 
     /// Sends what waits in the outbox whenever a try is due: when the server is back, when another tab kept
     /// a command, and after each failed round with capped, growing waits. Runs as long as the session.
-    pub(super) fn keep_sending(self: &Rc<Self>) {
+    fn keep_sending(self: &Rc<Self>) {
         if !self.has_outbox() {
             return;
         }

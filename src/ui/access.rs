@@ -1,6 +1,7 @@
-//! The sync server's access-key form (CONTRACT §9): shown instead of the shop while the server wants its key.
+//! The sync server's access-key form (CONTRACT §9): shown instead of the shop while the server wants its key;
+//! and what is shown instead when the shared log's part of the page could not be loaded.
 
-use crate::ctx::Ctx;
+use crate::ctx::{Access, Ctx};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
@@ -46,6 +47,25 @@ pub fn AccessKeyForm() -> impl IntoView {
                     {move || if sending.get() { "Checking…" } else { "Open the shop" }}
                 </button>
             </form>
+        </main>
+    }
+}
+
+/// Shown instead of the shop when a page on a sync server could not load the part of the page that reaches
+/// it: why, and a way to try again.
+#[component]
+pub fn CannotOpen() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    view! {
+        <main class="access">
+            <div class="card" role="alert" data-testid="cannot-open">
+                <h2>"The shop could not be opened"</h2>
+                <p>{move || ctx.opening_problem.get()}</p>
+                <button type="button" on:click=move |_| {
+                    ctx.access.set(Access::Opening);
+                    leptos::task::spawn_local(ctx.load());
+                }>"Try again"</button>
+            </div>
         </main>
     }
 }

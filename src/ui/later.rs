@@ -1,8 +1,8 @@
 //! The parts of the page that showing the shop does not need (the forms and the timeline, the history tools
 //! and the entity's chart, branches, corrections, the generator, import and export, the conflict inbox of a
 //! shared log) live in a WebAssembly module of their own, which the page fetches once the shop is on screen.
-//! The build cuts it off at the split point below (`cargo xtask page`): whatever only these parts reach goes
-//! with them, so the module the page starts with is that much smaller (issue 26).
+//! The build cuts it off at its split point in `src/split.rs` (`cargo xtask page`): whatever only these parts
+//! reach goes with them, so the module the page starts with is that much smaller (issue 26).
 
 use super::{branches, commands, compare, history, io, models, outbox, timeline};
 use leptos::prelude::*;
@@ -22,7 +22,7 @@ pub struct LaterParts {
     pub history: MakeView,
 }
 
-fn later_parts() -> LaterParts {
+pub(crate) fn later_parts() -> LaterParts {
     LaterParts {
         commands: || {
             view! {
@@ -42,20 +42,6 @@ fn later_parts() -> LaterParts {
     }
 }
 
-// The one place unsafe code is allowed (`cargo xtask test lint` checks that it is the only one): the glue the
-// split point generates, an import, an export and a loader.
-#[allow(unsafe_code)]
-mod split {
-    use leptos::wasm_split::{wasm_split, SplitLoaderError};
-
-    /// The split point: this function and all that only it reaches are cut into the later module. `fallible`: a
-    /// module that cannot be fetched is an error to show, not a panic; the next call fetches it again.
-    #[wasm_split(later_parts, wasm_split_path = ::leptos::wasm_split, fallible)]
-    pub fn load() -> Result<super::LaterParts, SplitLoaderError> {
-        Ok(super::later_parts())
-    }
-}
-
 /// The later module as the page has it: asked once, and again when the user says so after a failure.
 #[derive(Clone, Copy)]
 pub struct LaterModule(LocalResource<Result<LaterParts, String>>);
@@ -63,7 +49,7 @@ pub struct LaterModule(LocalResource<Result<LaterParts, String>>);
 /// Asks for the later module, once, for the `Later` places among `children`.
 #[component]
 pub fn WithLaterModule(children: Children) -> impl IntoView {
-    let module = LocalResource::new(|| async { split::load().await.map_err(|e| e.to_string()) });
+    let module = LocalResource::new(|| async { crate::split::later_parts().await.map_err(|e| e.to_string()) });
     provide_context(LaterModule(module));
     children()
 }

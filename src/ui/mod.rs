@@ -16,6 +16,7 @@ mod tables;
 mod timeline;
 
 use crate::ctx::{Access, Ctx};
+pub(crate) use later::{later_parts, LaterParts};
 use leptos::prelude::*;
 
 /// The whole page: status on top, commands on the left, the timeline and the state on the right. Nothing of
@@ -43,6 +44,7 @@ pub fn App() -> impl IntoView {
         </header>
         <Show when=open fallback=move || match ctx.access.get() {
             Access::KeyNeeded => view! { <access::AccessKeyForm/> }.into_any(),
+            Access::CannotOpen => view! { <access::CannotOpen/> }.into_any(),
             _ => view! { <p class="opening" role="status">"Opening the shop…"</p> }.into_any(),
         }>
             // The later parts' module is asked for once the shop is open, not while it opens.

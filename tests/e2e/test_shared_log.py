@@ -2,6 +2,7 @@
 one log in a real Redis. Each sees the other's events within a second; with the server gone, nothing
 unacknowledged is counted; when it is back, every page catches up by itself."""
 import json
+import re
 import time
 
 from playwright.sync_api import expect
@@ -24,8 +25,46 @@ def wait_count(shop, n, timeout=10_000):
     expect(shop.page.get_by_test_id("event-count")).to_have_text(str(n), timeout=timeout)
 
 
-def test_a_page_served_by_trunk_or_any_static_server_keeps_its_log_local(shop):
+def test_a_page_served_by_trunk_or_any_static_server_keeps_its_log_local(context, base_url):
+    page = context.new_page()
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url))
+    shop = ShopPage(page, base_url).open()
     expect(shop.page.get_by_test_id("sync-status")).to_have_text("local")
+    shop.top_up("alice", 5)
+    # The browser's own log never needs the shared log's module.
+    assert not [url for url in fetched if "split_shared_log" in url], fetched
+
+
+def test_a_page_whose_shared_log_module_cannot_be_fetched_opens_nothing_says_so_and_opens_when_asked_again(
+        browser, shared_log):
+    """A page on a sync server fetches the shared log's module before it opens the log. While that fails, the
+    page says so and opens nothing: a log in this browser instead would be a fork of the server's. Asked again
+    once the module can be fetched, it opens the shop on the server's log."""
+    # No service worker: it would serve the module from its cache, past the blocked route.
+    context = browser.new_context(service_workers="block", viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        module = re.compile(r".*/split_shared_log[^/]*\.wasm$")
+        page.route(module, lambda route: route.abort())
+        page.goto(shared_log.url)
+        problem = page.get_by_test_id("cannot-open")
+        expect(problem).to_contain_text("could not be loaded")
+        expect(page.get_by_test_id("event-count")).to_have_count(0)
+        expect(page.get_by_test_id("topup-form")).to_have_count(0)
+
+        page.unroute(module)
+        problem.get_by_role("button", name="Try again").click()
+        shop = ShopPage(page, shared_log.url)
+        shop.wait_ready()
+        expect(page.get_by_test_id("sync-status")).to_have_text("connected")
+        shop.top_up("alice", 500)
+        assert json.loads(shared_log.get("api/version")[2])["head"] == 1
+        assert not errors, f"the page threw: {errors}"
+    finally:
+        context.close()
 
 
 def test_two_people_see_each_others_events_within_a_second(browser, shared_log):

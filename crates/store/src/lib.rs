@@ -22,6 +22,7 @@ mod memory;
 mod outbox;
 mod policy;
 mod records;
+mod remote;
 mod rule;
 mod shared;
 mod sync;
@@ -37,7 +38,8 @@ pub use backend::Backend;
 pub use types::{encode_chunks, EncodedChunk, MAX_CHUNK_BYTES};
 pub use rewind_domain::MAX_CHUNK_EVENTS;
 pub use rule::{Expected, LogVersion};
-pub use shared::{AccessKeyGate, Appended, Backoff, CommandKey, Feed, FeedNews, SyncStatus, Unreachable};
+pub use remote::Pending;
+pub use shared::{AccessKeyGate, Appended, Backoff, CommandKey, Feed, FeedNews, ServerSighting, SyncStatus, Unreachable};
 pub use sync::{LogChange, TabSync};
 pub use rewind_protocol::CommandOutcome;
 pub use outbox::{Changed, EntryState, Outbox, OutboxEntry, OutboxList, SendingTurn};
@@ -46,7 +48,8 @@ use records::Records;
 use types::RawRecord;
 use rewind_domain::{apply_chunk_tail_until, chunk_info, decode_frames, decode_snapshot, encode_snapshot, Log, Names, State, MAX};
 use rule::{NewEpoch, Write};
-use shared::{Found, SharedLog};
+use remote::Remote;
+use shared::{Found, Met, SharedLog};
 use std::fmt;
 
 
@@ -63,8 +66,8 @@ pub struct Store {
     records: Records,
     /// Why a preferred backend could not be used, for the page to explain.
     fallback_reasons: Vec<String>,
-    /// The sync server whose log this is, if the page was served by one.
-    shared: Option<SharedLog>,
+    /// The sync server whose log this is, if the page was served by one (see [`remote`] for why a trait).
+    shared: Option<Box<dyn Remote>>,
     /// On a shared log, the commands this browser made that the server has not answered yet.
     outbox: Option<Outbox>,
 }
@@ -74,6 +77,15 @@ pub enum PageStore {
     Ready(Store),
     /// The sync server wants its access key: nothing of the shop until it is given.
     KeyNeeded(AccessKeyGate),
+}
+
+/// Where a page's log lives, as far as [`Store::open_for_page`] tells.
+pub enum PageLog {
+    /// In this browser: the store, opened.
+    Local(Store),
+    /// What may be a sync server answered (or nothing did, in time): [`Store::open_shared`] opens its log.
+    /// That function is in the shared log's module, which the page fetches only then.
+    SyncServer(ServerSighting),
 }
 
 /// What a load did: the live state, and how it was rebuilt.
@@ -138,27 +150,38 @@ impl Store {
         Store { records: Records::Memory(memory::MemoryRecords::default()), fallback_reasons: Vec::new(), shared: None, outbox: None }
     }
 
-    /// Opens this page's log: the shared log of the sync server that served the page, if one did (with the
-    /// store `name-shared` as its cache), also while that server cannot be reached; else the store `name` in
-    /// this browser. A server that wants its access key first gets it before anything is opened.
-    pub async fn open_for_page(name: &str) -> PageStore {
+    /// Opens this page's log: the store `name` in this browser, unless what served the page may be a sync
+    /// server ([`PageLog::SyncServer`]: see [`Store::open_shared`]).
+    pub async fn open_for_page(name: &str) -> PageLog {
         match SharedLog::find().await {
-            Found::Shared(shared) => {
+            Found::Local => PageLog::Local(Store::open(name).await),
+            Found::Server(sighting) => PageLog::SyncServer(sighting),
+        }
+    }
+
+    /// Opens the log of what may be a sync server: its shared log (with the store `name-shared` as its
+    /// cache), also while that server cannot be reached; the store `name` in this browser if its answer is no
+    /// version after all. A server that wants its access key first gets it before anything is opened.
+    /// Called only from the shared log's module (`src/shared_log.rs`, cut off at its split point in `src/split.rs`).
+    pub async fn open_shared(name: &str, sighting: ServerSighting) -> PageStore {
+        match SharedLog::meet(sighting) {
+            Met::Shared(shared) => {
                 let cache = match shared.shop().as_str() {
                     rewind_protocol::MAIN_SHOP => format!("{name}-shared"),
                     shop => format!("{name}-shared-{shop}"),
                 };
                 let outbox = Some(Outbox::open(&cache).await);
+                let shared: Box<dyn Remote> = Box::new(shared);
                 PageStore::Ready(Store { shared: Some(shared), outbox, ..Store::open(&cache).await })
             }
-            Found::Local => PageStore::Ready(Store::open(name).await),
-            Found::KeyNeeded(gate) => PageStore::KeyNeeded(gate),
+            Met::Local => PageStore::Ready(Store::open(name).await),
+            Met::KeyNeeded(gate) => PageStore::KeyNeeded(gate),
         }
     }
 
     /// Whether the log is shared, and whether its server answers, as far as the last answer tells.
     pub fn sync_status(&self) -> SyncStatus {
-        self.shared.as_ref().map_or(SyncStatus::Local, SharedLog::status)
+        self.shared.as_ref().map_or(SyncStatus::Local, |shared| shared.status())
     }
 
     /// Whether the sync server is known to be out of reach (then reads go to this page's cache at once).
@@ -166,9 +189,9 @@ impl Store {
         self.sync_status().is_offline()
     }
 
-    /// On a shared log, listens to the server's feed (see [`SharedLog::listen`]); `None` on a local log.
+    /// On a shared log, listens to the server's feed (see `SharedLog::listen`); `None` on a local log.
     pub fn listen(&self, on_news: impl Fn(FeedNews) + 'static) -> Option<Feed> {
-        self.shared.as_ref().map(|s| s.listen(on_news))
+        self.shared.as_ref().map(|s| s.listen(Box::new(on_news)))
     }
 
     /// Writes events the shared log stored into this page's cache. Best effort: the server has them, and a
@@ -343,7 +366,7 @@ impl Store {
     pub async fn restore(&self) -> Result<Restored, StoreError> {
         let (_, restored) = self.consistent_read(async |index| self.restore_at(index).await).await?;
         match &self.shared {
-            Some(shared) if restored.live.seq() == 0 && !self.server_away() => restore_shared(shared).await,
+            Some(shared) if restored.live.seq() == 0 && !self.server_away() => restore_shared(shared.as_ref()).await,
             _ => Ok(restored),
         }
     }
@@ -382,12 +405,12 @@ impl Store {
     /// it is another log); the cache alone when the server cannot be reached.
     pub async fn read_log(&self) -> Result<LoadedLog, StoreError> {
         match &self.shared {
-            Some(shared) => self.read_shared_log(shared).await,
+            Some(shared) => self.read_shared_log(shared.as_ref()).await,
             None => self.read_cached_log().await,
         }
     }
 
-    async fn read_shared_log(&self, shared: &SharedLog) -> Result<LoadedLog, StoreError> {
+    async fn read_shared_log(&self, shared: &dyn Remote) -> Result<LoadedLog, StoreError> {
         if self.server_away() {
             return self.read_cached_log().await;
         }
@@ -466,7 +489,7 @@ impl Store {
 
 /// The live state of a shared log from the server's snapshot and the tail after it: the same restore as a
 /// stored log's, from the server's snapshot and records.
-async fn restore_shared(shared: &SharedLog) -> Result<Restored, StoreError> {
+async fn restore_shared(shared: &dyn Remote) -> Result<Restored, StoreError> {
     let mut skipped = Vec::new();
     let (mut names, mut live) = match shared.snapshot().await? {
         Some((at, bytes)) => snapshot_at(at.head, &bytes).unwrap_or_else(|why| {

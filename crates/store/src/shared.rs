@@ -7,6 +7,7 @@
 
 use crate::error::StoreError;
 use crate::types::EncodedChunk;
+use crate::remote::{Decided, Frames, Pending};
 use crate::rule::LogVersion;
 use rewind_protocol as protocol;
 use serde::Deserialize;
@@ -405,9 +406,26 @@ async fn fetch(url: &str, method: &str, body: Option<Body<'_>>, timeout_ms: i32)
     })
 }
 
-/// What `/api/version` says about the page's origin when the page opens.
+/// What `/api/version` says about the page's origin when the page opens, as far as the page's first module can
+/// tell without reading JSON: the rest is told by [`SharedLog::meet`], in the shared log's module.
 pub(crate) enum Found {
     /// No sync server (`404`, or a static server's page instead of a version): the log lives in the browser.
+    Local,
+    /// Something that may be a sync server, reachable or not: its first answer, to be read in full.
+    Server(ServerSighting),
+}
+
+/// The first answer from `/api/version` of a page's origin that may be a sync server (or no answer at all).
+/// Opened with [`crate::Store::open_shared`].
+pub struct ServerSighting {
+    shop: protocol::ShopName,
+    api: String,
+    first: Result<Answer, NoAnswer>,
+}
+
+/// What the first answer of a possible sync server says once read in full.
+pub(crate) enum Met {
+    /// Not a version after all: the log lives in the browser.
     Local,
     /// A sync server, reachable or not (its status says which).
     Shared(SharedLog),
@@ -415,24 +433,32 @@ pub(crate) enum Found {
     KeyNeeded(AccessKeyGate),
 }
 
+type SubmitKey = fn(String, String) -> Pending<'static, Result<(), StoreError>>;
+
 /// The access-key sign-in of a sync server started with `--access-key-file` (CONTRACT §9).
 pub struct AccessKeyGate {
     api: String,
     /// What the server said when it asked for the key.
     pub message: String,
+    /// Made in the shared log's module, where the server's answers are read.
+    submit: SubmitKey,
 }
 
 impl AccessKeyGate {
     /// Sends `key` to the server, which answers with an `HttpOnly` cookie that every later request carries.
     /// [`StoreError::AccessKey`] with the server's words when the key is wrong.
     pub async fn submit(&self, key: &str) -> Result<(), StoreError> {
-        let body = format!("key={}", String::from(js_sys::encode_uri_component(key)));
-        let form = Body { bytes: body.as_bytes(), content_type: "application/x-www-form-urlencoded" };
-        let answer = fetch(&format!("{}{}", self.api, protocol::endpoint::SESSION), "POST", Some(form), VERSION_TIMEOUT_MS).await.map_err(offline)?;
-        match answer.status {
-            200..=299 => Ok(()),
-            _ => Err(refused(&answer)),
-        }
+        (self.submit)(self.api.clone(), key.to_owned()).await
+    }
+}
+
+async fn submit_key(api: String, key: String) -> Result<(), StoreError> {
+    let body = format!("key={}", String::from(js_sys::encode_uri_component(&key)));
+    let form = Body { bytes: body.as_bytes(), content_type: "application/x-www-form-urlencoded" };
+    let answer = fetch(&format!("{api}{}", protocol::endpoint::SESSION), "POST", Some(form), VERSION_TIMEOUT_MS).await.map_err(offline)?;
+    match answer.status {
+        200..=299 => Ok(()),
+        _ => Err(refused(&answer)),
     }
 }
 
@@ -483,34 +509,50 @@ impl SharedLog {
     /// What served this page. Only a server that says it has no such endpoint (`404`), or answers with
     /// something that is not a version (trunk answers `index.html` for every path), means the log is the
     /// browser's: any other answer, and no answer at all, means a sync server that may be back in a moment,
-    /// and a browser-only log would be a fork of it that no one else sees.
+    /// and a browser-only log would be a fork of it that no one else sees. An answer that is not a JSON object
+    /// is no version: that much is told here; the rest is read by [`SharedLog::meet`].
     pub(crate) async fn find() -> Found {
         let Some(location) = web_sys::window().map(|w| w.location()) else { return Found::Local };
         let (Ok(origin), Ok(path)) = (location.origin(), location.pathname()) else { return Found::Local };
         // A path that names no shop (`/shop/a.b/`) has no API behind it: the page keeps its log here.
         let Ok(shop) = protocol::ShopName::of_page(&path) else { return Found::Local };
         let api = format!("{origin}{}", shop.api());
+        let first = fetch(&format!("{api}{}", protocol::endpoint::VERSION), "GET", None, VERSION_TIMEOUT_MS).await;
+        match &first {
+            Ok(answer) if answer.status == 404 => Found::Local,
+            Ok(answer) if answer.status == 200 && !answer.bytes.trim_ascii_start().starts_with(b"{") => Found::Local,
+            _ => Found::Server(ServerSighting { shop, api, first }),
+        }
+    }
+
+    /// Reads the first answer of what may be a sync server in full (see [`SharedLog::find`]).
+    pub(crate) fn meet(sighting: ServerSighting) -> Met {
+        let ServerSighting { shop, api, first } = sighting;
+        match &first {
+            Ok(answer) if answer.status == 200 && answer.version_json().is_err() => return Met::Local,
+            Ok(answer) if answer.status == 401 => {
+                let submit: SubmitKey = |api, key| Box::pin(submit_key(api, key));
+                return Met::KeyNeeded(AccessKeyGate { api, message: answer.message(), submit });
+            }
+            _ => {}
+        }
         let chain_key = match shop.as_str() {
             protocol::MAIN_SHOP => CHAIN_KEY.to_owned(),
             name => format!("{CHAIN_KEY}-{name}"),
         };
-        let shared = SharedLog(Rc::new(Link {
+        let link = Rc::new(Link {
             shop,
             chain_key,
-            api: api.clone(),
+            api,
             status: Cell::new(SyncStatus::Offline(Unreachable::Server)),
             listener: RefCell::new(None),
             socket: RefCell::new(None),
             socket_state: Cell::new(SocketState::Closed),
             backoff: Cell::new(Backoff::new(FEED_RETRY_FIRST_MS, FEED_RETRY_MAX_MS)),
             retrying: Cell::new(false),
-        }));
-        match shared.request("GET", protocol::endpoint::VERSION, None, VERSION_TIMEOUT_MS).await {
-            Ok(answer) if answer.status == 404 => Found::Local,
-            Ok(answer) if answer.status == 200 && answer.version_json().is_err() => Found::Local,
-            Ok(answer) if answer.status == 401 => Found::KeyNeeded(AccessKeyGate { api, message: answer.message() }),
-            _ => Found::Shared(shared),
-        }
+        });
+        heard(&link, &first);
+        Met::Shared(SharedLog(link))
     }
 
     /// The shop the page is on.
@@ -882,5 +924,43 @@ impl Drop for Feed {
             socket.close();
         }
         self.0.socket_state.set(SocketState::Closed);
+    }
+}
+
+impl crate::remote::Remote for SharedLog {
+    fn shop(&self) -> &protocol::ShopName {
+        SharedLog::shop(self)
+    }
+
+    fn status(&self) -> SyncStatus {
+        SharedLog::status(self)
+    }
+
+    fn listen(&self, on_news: Box<dyn Fn(FeedNews)>) -> Feed {
+        SharedLog::listen(self, on_news)
+    }
+
+    fn version(&self) -> Pending<'_, Result<LogVersion, StoreError>> {
+        Box::pin(SharedLog::version(self))
+    }
+
+    fn events_after(&self, after: u64) -> Pending<'_, Result<Frames, StoreError>> {
+        Box::pin(SharedLog::events_after(self, after))
+    }
+
+    fn snapshot(&self) -> Pending<'_, Result<Option<Frames>, StoreError>> {
+        Box::pin(SharedLog::snapshot(self))
+    }
+
+    fn append<'a>(&'a self, expected: LogVersion, chunks: &'a [EncodedChunk], key: &'a CommandKey) -> Pending<'a, Result<Appended, StoreError>> {
+        Box::pin(SharedLog::append(self, expected, chunks, key))
+    }
+
+    fn send_command<'a>(&'a self, key: &'a CommandKey, command: &'a rewind_domain::Command) -> Pending<'a, Result<Option<u64>, StoreError>> {
+        Box::pin(SharedLog::send_command(self, key, command))
+    }
+
+    fn send_commands<'a>(&'a self, commands: &'a [(CommandKey, rewind_domain::Command)]) -> Pending<'a, Result<Decided, StoreError>> {
+        Box::pin(SharedLog::send_commands(self, commands))
     }
 }

@@ -5,7 +5,7 @@
 
 use rewind_domain::{decide, encode_jsonl, generate_log, Command, Log, State};
 use rewind_store::{
-    encode_chunks, Appended, Backend, Backoff, CommandKey, EncodedChunk, Expected, LogVersion, PageStore, RecordDamage, Store,
+    encode_chunks, Appended, Backend, Backoff, CommandKey, EncodedChunk, Expected, LogVersion, PageLog, PageStore, RecordDamage, Store,
     StoreError, SyncStatus, Unreachable,
 };
 use wasm_bindgen_test::*;
@@ -556,8 +556,16 @@ async fn refused_indexeddb_falls_back_to_local_storage_then_memory() {
 
 
 
-async fn open_shared(name: &str) -> Store {
+/// Opens a page's log as the page does: what may be a sync server is opened by `open_shared`.
+async fn open_page(name: &str) -> PageStore {
     match Store::open_for_page(name).await {
+        PageLog::Local(store) => PageStore::Ready(store),
+        PageLog::SyncServer(sighting) => Store::open_shared(name, sighting).await,
+    }
+}
+
+async fn open_shared(name: &str) -> Store {
+    match open_page(name).await {
         PageStore::Ready(store) => store,
         PageStore::KeyNeeded(gate) => panic!("the server asks for a key: {}", gate.message),
     }
@@ -569,6 +577,7 @@ async fn only_a_missing_endpoint_keeps_the_log_in_the_browser_any_other_answer_i
     let cases = [
         ("() => new Response('not found', { status: 404 })", SyncStatus::Local),
         ("() => new Response('<!DOCTYPE html><title>trunk</title>', { status: 200 })", SyncStatus::Local),
+        ("() => json(200, { hello: 'a JSON answer that is no version' })", SyncStatus::Local),
         ("() => json(200, { epoch: 7, head: 0 })", SyncStatus::Connected),
         ("() => json(503, { message: 'Redis cannot be reached' })", SyncStatus::Offline(Unreachable::Redis)),
         ("() => { throw new TypeError('Failed to fetch'); }", SyncStatus::Offline(Unreachable::Server)),
@@ -593,7 +602,7 @@ async fn only_a_missing_endpoint_keeps_the_log_in_the_browser_any_other_answer_i
 async fn a_server_that_wants_its_access_key_gets_it_before_anything_opens() {
     let server = FakeServer::start();
     server.plan("/api/version", "() => json(401, { message: 'this shop needs its access key', access_key: 'required' })");
-    let PageStore::KeyNeeded(gate) = Store::open_for_page(&unique("key")).await else { panic!("opened without the key") };
+    let PageStore::KeyNeeded(gate) = open_page(&unique("key")).await else { panic!("opened without the key") };
     assert_eq!(gate.message, "this shop needs its access key");
 
     server.plan("/api/session", "() => json(401, { message: 'that is not the key' })");
