@@ -21,8 +21,8 @@ async function digest(text) {
 }
 
 // The files a page names: its styles, the script and WebAssembly it starts with and the snippets that script
-// imports, and the modules it fetches once the shop is on screen (listed in the page for this worker by
-// `cargo xtask page`), each named by its hash.
+// imports, and the modules it fetches later (listed in the page for this worker by `cargo xtask page`), each
+// named by its hash.
 function filesOf(html) {
   const found = new Set();
   for (const m of html.matchAll(/["'](\/[^"'\s?#]+\.(?:js|wasm|css))["']/g)) found.add(m[1]);

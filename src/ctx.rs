@@ -402,23 +402,24 @@ impl Ctx {
         self.go_live();
     }
 
-    /// Opens the store and loads the log through the session; first asks for the sync server's access key
-    /// if it wants one.
+    /// Opens the store and loads the log through the session. A page that may be on a sync server first fetches
+    /// the shared log's module (`src/split.rs`; if it cannot, [`Access::CannotOpen`] and nothing is opened), and
+    /// asks for the server's access key if it wants one.
     pub async fn load(self) {
         let mut outboxing = None;
         let page = match Store::open_for_page(STORE_NAME).await {
             PageLog::Local(store) => PageStore::Ready(store),
             // The shared log's module is fetched now, before the log is opened: only a page on a sync server
             // needs it.
-            PageLog::SyncServer(sighting) => match crate::split::shared_log().await {
+            PageLog::MaybeSyncServer(sighting) => match crate::split::shared_log().await {
                 Ok(parts) => {
                     outboxing = Some(parts.outboxing);
                     (parts.open)(STORE_NAME.to_owned(), sighting).await
                 }
                 Err(e) => {
                     self.opening_problem.set(Some(format!(
-                        "This page is served by a sync server, and the part of the page that reaches it could not be \
-                         loaded ({e}). Nothing was opened: the shop's log is the server's."
+                        "This page appears to be served by a sync server, and the part of the page that reaches it \
+                         could not be loaded ({e}). Nothing was opened: the shop's log is the server's."
                     )));
                     self.access.set(Access::CannotOpen);
                     return;
@@ -451,7 +452,7 @@ impl Ctx {
         let channel = store.channel(STORE_NAME);
         let session = Session::new(store, Some(&channel), confirm, move |update| ctx.on_update(update));
         if let Some(outboxing) = outboxing {
-            session.send_outbox_with(outboxing);
+            session.set_outboxing(outboxing);
         }
         self.session.set_value(Some(session.clone()));
         if let Err(e) = session.load().await {

@@ -120,7 +120,8 @@ pub enum SessionError {
     /// The command left this browser's outbox from another tab (sent from there, or cancelled there) before
     /// this one sent it: the log shows which.
     Elsewhere,
-    /// A session on a shared log was given no outbox ([`Session::send_outbox_with`]): nothing was kept or sent.
+    /// A session on a shared log was given no outbox ([`Session::set_outboxing`]): nothing was opened, kept
+    /// or sent.
     NoOutbox,
 }
 
@@ -148,7 +149,7 @@ impl fmt::Display for SessionError {
             ),
             SessionError::NoOutbox => write!(
                 f,
-                "this page cannot send commands to the sync server (its outbox is not loaded): nothing was sent; reload the page"
+                "this page cannot send commands to the sync server (its outbox is not loaded): nothing was opened or sent; reload the page"
             ),
             SessionError::Kept { waiting, reason } => write!(
                 f,
@@ -223,7 +224,7 @@ pub struct Session {
     clock: Rc<dyn Clock>,
     /// On a shared log, the outbox as last shown and when to send it again.
     sending: RefCell<outbox::Sending>,
-    /// On a shared log, the outbox's functions, from the shared log's module ([`Session::send_outbox_with`]).
+    /// On a shared log, the outbox's functions, from the shared log's module ([`Session::set_outboxing`]).
     outboxing: Cell<Option<Outboxing>>,
 }
 
@@ -288,9 +289,9 @@ impl Session {
     }
 
     /// Gives a session on a shared log its outbox's functions (from the shared log's module, which the page
-    /// fetched before it opened the store), before [`Session::load`]. Without them, the outbox is not shown
-    /// and commands are refused.
-    pub fn send_outbox_with(&self, outboxing: Outboxing) {
+    /// fetched before it opened the store), before [`Session::load`], which refuses to open a shared log
+    /// without them ([`SessionError::NoOutbox`]).
+    pub fn set_outboxing(&self, outboxing: Outboxing) {
         self.outboxing.set(Some(outboxing));
     }
 
@@ -338,6 +339,11 @@ impl Session {
     }
 
     async fn load_in_turn(self: &Rc<Self>) -> Result<RestoreInfo, SessionError> {
+        // Without its outbox, a session on a shared log would neither send the commands kept earlier nor keep
+        // its own appends behind them.
+        if self.store.outbox().is_some() && self.outboxing.get().is_none() {
+            return Err(SessionError::NoOutbox);
+        }
         let started = self.clock.monotonic_ms();
         let mut info = RestoreInfo { snapshot_seq: 0, tail: 0, ms: 0 };
         // A restore that fails is only slower: the full read below says what is wrong.

@@ -23,7 +23,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 async fn open_page(name: &str) -> PageStore {
     match Store::open_for_page(name).await {
         PageLog::Local(store) => PageStore::Ready(store),
-        PageLog::SyncServer(sighting) => Store::open_shared(name, sighting).await,
+        PageLog::MaybeSyncServer(sighting) => Store::open_shared(name, sighting).await,
     }
 }
 
@@ -294,7 +294,7 @@ async fn a_command_whose_answer_was_lost_is_sent_again_with_the_same_key_and_sto
     let PageStore::Ready(store) = open_page(&unique("lost")).await else { panic!("asked for a key") };
     let (notify, seen) = recording();
     let s = Session::new(store, None, answering(true).0, notify);
-    s.send_outbox_with(Outboxing::here());
+    s.set_outboxing(Outboxing::here());
     s.load().await.unwrap();
     assert_eq!(s.book().unwrap().head(), 2);
 
@@ -369,7 +369,7 @@ async fn commands_made_while_the_server_is_away_wait_in_the_outbox_uncounted_and
     let server = FakeServer::start();
     let PageStore::Ready(store) = open_page(&unique("away")).await else { panic!("asked for a key") };
     let s = Session::new(store, None, answering(true).0, |_| {});
-    s.send_outbox_with(Outboxing::here());
+    s.set_outboxing(Outboxing::here());
     s.load().await.unwrap();
 
     s.submit(Command::AddItem { item: "apple".into(), price: 30, qty: 10 }).await.unwrap();
@@ -431,7 +431,7 @@ async fn a_command_sent_by_a_tab_that_closed_before_the_answer_is_stored_once_wh
     // Another tab opens: it finds the command and sends it again, same key: answered "stored before".
     let PageStore::Ready(store) = open_page(&name).await else { panic!("asked for a key") };
     let s = Session::new(store, None, answering(true).0, |_| {});
-    s.send_outbox_with(Outboxing::here());
+    s.set_outboxing(Outboxing::here());
     s.load().await.unwrap();
     for _ in 0..300 {
         if outbox_entries(&s).await.is_empty() {
@@ -450,7 +450,7 @@ async fn a_command_the_log_no_longer_allows_goes_to_the_conflict_inbox_to_be_cha
     let server = FakeServer::start();
     let PageStore::Ready(store) = open_page(&unique("conflict")).await else { panic!("asked for a key") };
     let s = Session::new(store, None, answering(true).0, |_| {});
-    s.send_outbox_with(Outboxing::here());
+    s.set_outboxing(Outboxing::here());
     s.load().await.unwrap();
     for command in [
         Command::AddItem { item: "apple".into(), price: 30, qty: 1 },
@@ -505,11 +505,21 @@ async fn a_command_the_log_no_longer_allows_goes_to_the_conflict_inbox_to_be_cha
 }
 
 #[wasm_bindgen_test]
+async fn a_session_on_a_shared_log_without_its_outbox_opens_nothing_and_says_why() {
+    let _server = FakeServer::start();
+    let PageStore::Ready(store) = open_page(&unique("no-outbox")).await else { panic!("asked for a key") };
+    let s = Session::new(store, None, answering(true).0, |_| {});
+    assert_eq!(s.load().await, Err(SessionError::NoOutbox));
+    assert!(SessionError::NoOutbox.to_string().contains("reload the page"));
+    assert_eq!(s.book().unwrap().head(), 0);
+}
+
+#[wasm_bindgen_test]
 async fn commands_the_server_decided_only_in_part_are_sent_again_from_the_first_undecided_and_stored_once_in_order() {
     let server = FakeServer::start();
     let PageStore::Ready(store) = open_page(&unique("part")).await else { panic!("asked for a key") };
     let s = Session::new(store, None, answering(true).0, |_| {});
-    s.send_outbox_with(Outboxing::here());
+    s.set_outboxing(Outboxing::here());
     s.load().await.unwrap();
     server.text("fake.down = true");
     for amount in 1..=4 {

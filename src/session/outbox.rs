@@ -112,7 +112,9 @@ pub struct Outboxing {
 }
 
 impl Outboxing {
-    /// The outbox's functions, for a session on a shared log ([`Session::send_outbox_with`]).
+    /// The outbox's functions, for a session on a shared log ([`Session::set_outboxing`]). Called only from
+    /// the shared log's module (`src/shared_log.rs`) and tests: a call from the first module would bring the
+    /// outbox, and all it reaches, back into it.
     pub fn here() -> Outboxing {
         Outboxing {
             show: |session| Box::pin(session.show_outbox()),

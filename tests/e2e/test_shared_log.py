@@ -54,6 +54,8 @@ def test_a_page_whose_shared_log_module_cannot_be_fetched_opens_nothing_says_so_
         expect(problem).to_contain_text("could not be loaded")
         expect(page.get_by_test_id("event-count")).to_have_count(0)
         expect(page.get_by_test_id("topup-form")).to_have_count(0)
+        opened = page.evaluate("async () => (await indexedDB.databases()).map(d => d.name)")
+        assert opened == [] and page.evaluate("localStorage.length") == 0, f"nothing is opened, yet: {opened}"
 
         page.unroute(module)
         problem.get_by_role("button", name="Try again").click()

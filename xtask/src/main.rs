@@ -35,7 +35,7 @@ const WASM_OPT_ARGS: [&str; 7] = [
     "--enable-reference-types",
     "--enable-multivalue",
 ];
-/// The splitter that cuts the page's WebAssembly at its split points (`#[wasm_split]`, src/ui/later.rs) into the
+/// The splitter that cuts the page's WebAssembly at its split points (`#[wasm_split]`, src/split.rs) into the
 /// module the page starts with and the modules it fetches later. 0.2.4 knows wasm-bindgen 0.2.130's imports.
 const WASM_SPLIT_VERSION: &str = "0.2.4";
 /// axe-core, the accessibility checker the end-to-end tests run over every panel (from npm, under `.tools/`).
@@ -627,6 +627,15 @@ fn page() -> Result {
     let (split, bound) = (work.join("split"), work.join("bindgen"));
     let _ = std::fs::remove_dir_all(&work);
     run(Command::new("wasm-split-cli").args(["--target", "web", "--out-name", "rewind"]).arg(&built).arg(&split))?;
+    if release {
+        let linked = std::fs::read(split.join("rewind.wasm")).map_err(|e| format!("cannot read the split module: {e}"))?;
+        if let Some(found) = shared_log_code_in(&linked) {
+            return Err(format!(
+                "the module the page starts with holds the shared log's code ({found}): a function of the first \
+                 module calls it directly; reach it through the store's Remote or the session's Outboxing (issue 26)"
+            ));
+        }
+    }
     run(Command::new("wasm-bindgen")
         .args(["--target", "web", "--keep-lld-exports", "--no-demangle", "--no-typescript", "--out-name", "rewind", "--out-dir"])
         .arg(&bound)
@@ -720,7 +729,8 @@ fn page() -> Result {
          window.wasmBindings = bindings;\n    \
          dispatchEvent(new CustomEvent('TrunkApplicationStarted', {{ detail: {{ wasm }} }}));\n  \
          </script>\n  \
-         <!-- Fetched once the shop is on screen: named here so that the service worker keeps them with the page. -->\n  \
+         <!-- Fetched later (the later parts once the shop is on screen; the shared log's module, on a sync server, \
+         before the log is opened): named here so that the service worker keeps them with the page. -->\n  \
          <script type=\"application/json\" id=\"rewind-later\">[{}]</script>\n",
         named_later.join(", ")
     );
@@ -746,8 +756,41 @@ fn page() -> Result {
                 }
             }
         }
+        let gzipped = std::fs::metadata(staging.join(format!("{main_name}.gz"))).map_err(|e| format!("cannot read the gzipped module: {e}"))?;
+        if gzipped.len() > WASM_GZIP_BUDGET {
+            return Err(format!(
+                "the module the page starts with is {:.1} KB gzipped, over its budget of {:.1} KB (issue 26): move what \
+                 showing the shop does not need behind a split point (src/split.rs); `cargo xtask bench size` shows what is in it",
+                gzipped.len() as f64 / 1024.0,
+                WASM_GZIP_BUDGET as f64 / 1024.0
+            ));
+        }
     }
     Ok(())
+}
+
+/// The shared log's code found in the module the page starts with (as the splitter left it, still named), if any:
+/// serde_json, or a function of the shared log's client or of the outbox (mangled names, as the linker wrote them).
+/// Only the first request to `/api/version` (`SharedLog::find`) belongs there.
+fn shared_log_code_in(module: &[u8]) -> Option<String> {
+    const SIGNS: [(&[u8], &str); 4] = [
+        (b"10serde_json", "serde_json"),
+        (b"serde_json..", "serde_json"),
+        (b"12rewind_store6outbox6Outbox", "rewind_store::outbox::Outbox"),
+        (b"12rewind_store6shared9SharedLog", "rewind_store::shared::SharedLog"),
+    ];
+    SIGNS.iter().find_map(|(sign, what)| {
+        module
+            .windows(sign.len())
+            .enumerate()
+            .filter(|(_, window)| window == sign)
+            .map(|(at, _)| &module[at + sign.len()..])
+            .find(|after| !after.starts_with(b"4find"))
+            .map(|after| {
+                let name: String = after.iter().take(40).take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').map(|b| char::from(*b)).collect();
+                format!("{what} {name}")
+            })
+    })
 }
 
 /// Where cargo builds: `CARGO_TARGET_DIR`, else target/ in the project.
@@ -1075,6 +1118,19 @@ mod tests {
         assert_eq!(out, [0xAC, 0x02]);
         // The CRC-32 check value of "123456789".
         assert_eq!(with_crc(b"123456789".to_vec())[9..], 0xCBF4_3926u32.to_le_bytes());
+    }
+
+    #[test]
+    fn the_first_module_may_hold_the_shared_logs_first_request_and_nothing_else_of_it() {
+        let names = |list: &[&str]| list.iter().map(|n| format!("\u{1}_ZN{n}17h0123456789abcdefE")).collect::<String>().into_bytes();
+        let first = names(&["12rewind_store6shared9SharedLog4find28_$u7b$$u7b$closure$u7d$$u7d$", "6rewind7session4load"]);
+        assert_eq!(shared_log_code_in(&first), None);
+        let outbox = names(&["12rewind_store6shared9SharedLog4find", "12rewind_store6outbox6Outbox4list"]);
+        assert_eq!(shared_log_code_in(&outbox).as_deref(), Some("rewind_store::outbox::Outbox 4list17h0123456789abcdefE"));
+        let client = names(&["12rewind_store6shared9SharedLog6append"]);
+        assert!(shared_log_code_in(&client).is_some_and(|found| found.starts_with("rewind_store::shared::SharedLog 6append")));
+        let json = names(&["10serde_json2de10from_slice"]);
+        assert!(shared_log_code_in(&json).is_some_and(|found| found.starts_with("serde_json")));
     }
 
     #[test]

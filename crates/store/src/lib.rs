@@ -85,7 +85,7 @@ pub enum PageLog {
     Local(Store),
     /// What may be a sync server answered (or nothing did, in time): [`Store::open_shared`] opens its log.
     /// That function is in the shared log's module, which the page fetches only then.
-    SyncServer(ServerSighting),
+    MaybeSyncServer(ServerSighting),
 }
 
 /// What a load did: the live state, and how it was rebuilt.
@@ -151,11 +151,11 @@ impl Store {
     }
 
     /// Opens this page's log: the store `name` in this browser, unless what served the page may be a sync
-    /// server ([`PageLog::SyncServer`]: see [`Store::open_shared`]).
+    /// server ([`PageLog::MaybeSyncServer`]: see [`Store::open_shared`]).
     pub async fn open_for_page(name: &str) -> PageLog {
         match SharedLog::find().await {
             Found::Local => PageLog::Local(Store::open(name).await),
-            Found::Server(sighting) => PageLog::SyncServer(sighting),
+            Found::Server(sighting) => PageLog::MaybeSyncServer(sighting),
         }
     }
 

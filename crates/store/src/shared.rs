@@ -509,8 +509,9 @@ impl SharedLog {
     /// What served this page. Only a server that says it has no such endpoint (`404`), or answers with
     /// something that is not a version (trunk answers `index.html` for every path), means the log is the
     /// browser's: any other answer, and no answer at all, means a sync server that may be back in a moment,
-    /// and a browser-only log would be a fork of it that no one else sees. An answer that is not a JSON object
-    /// is no version: that much is told here; the rest is read by [`SharedLog::meet`].
+    /// and a browser-only log would be a fork of it that no one else sees. A `200` whose body is not a JSON
+    /// object is no version: that much is told here, without a JSON parser; the rest is read by
+    /// [`SharedLog::meet`]. (serde would also take `[epoch, head]` for a version; the server never sends one.)
     pub(crate) async fn find() -> Found {
         let Some(location) = web_sys::window().map(|w| w.location()) else { return Found::Local };
         let (Ok(origin), Ok(path)) = (location.origin(), location.pathname()) else { return Found::Local };
@@ -755,8 +756,8 @@ impl SharedLog {
     /// Listens to the server's feed: `on_news` hears the version whenever the shared log grows, and the
     /// status whenever it changes. While the server or its Redis cannot be reached, the page asks again after
     /// a growing wait (0.5 s doubling to 10 s, jittered), and opens the feed again once the server answers.
-    pub fn listen(&self, on_news: impl Fn(FeedNews) + 'static) -> Feed {
-        *self.0.listener.borrow_mut() = Some(Box::new(on_news));
+    pub fn listen(&self, on_news: Listener) -> Feed {
+        *self.0.listener.borrow_mut() = Some(on_news);
         // What requests made before anyone listened found out (the server may have gone since the page opened).
         self.0.tell(FeedNews::Status(self.status()));
         connect(&self.0);

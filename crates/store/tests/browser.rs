@@ -560,7 +560,7 @@ async fn refused_indexeddb_falls_back_to_local_storage_then_memory() {
 async fn open_page(name: &str) -> PageStore {
     match Store::open_for_page(name).await {
         PageLog::Local(store) => PageStore::Ready(store),
-        PageLog::SyncServer(sighting) => Store::open_shared(name, sighting).await,
+        PageLog::MaybeSyncServer(sighting) => Store::open_shared(name, sighting).await,
     }
 }
 
