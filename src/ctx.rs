@@ -12,7 +12,8 @@ use leptos::prelude::*;
 use rewind_domain::{
     BlameLine, Entity, LogFilter, Query,
 };
-use rewind_store::{AccessKeyGate, Backend, PageLog, PageStore, Store, StoreError, SyncStatus};
+use crate::opening::{open_page, Opened};
+use rewind_store::{AccessKeyGate, Backend, StoreError, SyncStatus};
 use std::rc::Rc;
 
 mod actions;
@@ -25,7 +26,7 @@ fn source(book: &Book) -> Source<'_> {
 }
 
 /// Whether the shop can be shown yet.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Access {
     /// Finding out where the log lives.
     Opening,
@@ -33,9 +34,9 @@ pub enum Access {
     Open,
     /// The sync server wants its access key first: only its form is shown (CONTRACT §9).
     KeyNeeded,
-    /// The shared log's module could not be fetched: the log is not opened (a log in this browser instead
-    /// would fork the server's), and the page says why ([`Ctx::opening_problem`]) and offers to try again.
-    CannotOpen,
+    /// Nothing could be opened ([`crate::opening::Opened::NotOpened`]): why, for the page to say with a way to
+    /// try again.
+    CannotOpen(String),
 }
 
 #[derive(Clone, Copy)]
@@ -44,8 +45,6 @@ pub struct Ctx {
     /// The sync server's sign-in, while it waits for its access key.
     key_gate: StoredValue<Option<Rc<AccessKeyGate>>, LocalStorage>,
     pub access: RwSignal<Access>,
-    /// Why the shop could not be opened, while `access` is [`Access::CannotOpen`].
-    pub opening_problem: RwSignal<Option<String>>,
     shop: StoredValue<Shop, LocalStorage>,
     branch: StoredValue<Option<BranchSession>, LocalStorage>,
     /// The name of the what-if branch shown; `None` on the real log.
@@ -105,7 +104,6 @@ impl Ctx {
             session: StoredValue::new_local(None),
             key_gate: StoredValue::new_local(None),
             access: RwSignal::new(Access::Opening),
-            opening_problem: RwSignal::new(None),
             shop: StoredValue::new_local(Shop::default()),
             branch: StoredValue::new_local(None),
             branch_name: RwSignal::new(None),
@@ -402,39 +400,18 @@ impl Ctx {
         self.go_live();
     }
 
-    /// Opens the store and loads the log through the session. A page that may be on a sync server first fetches
-    /// the shared log's module (`src/split.rs`; if it cannot, [`Access::CannotOpen`] and nothing is opened), and
-    /// asks for the server's access key if it wants one.
+    /// Opens the page's log ([`open_page`]) and loads it through the session; shows the access-key form, or
+    /// why nothing could be opened, instead when that is the outcome.
     pub async fn load(self) {
-        let mut outboxing = None;
-        let page = match Store::open_for_page(STORE_NAME).await {
-            PageLog::Local(store) => PageStore::Ready(store),
-            // The shared log's module is fetched now, before the log is opened: only a page on a sync server
-            // needs it.
-            PageLog::MaybeSyncServer(sighting) => match crate::split::shared_log().await {
-                Ok(parts) => {
-                    outboxing = Some(parts.outboxing);
-                    (parts.open)(STORE_NAME.to_owned(), sighting).await
-                }
-                Err(e) => {
-                    self.opening_problem.set(Some(format!(
-                        "This page appears to be served by a sync server, and the part of the page that reaches it \
-                         could not be loaded ({e}). Nothing was opened: the shop's log is the server's."
-                    )));
-                    self.access.set(Access::CannotOpen);
-                    return;
-                }
-            },
-        };
-        let store = match page {
-            PageStore::Ready(store) => store,
-            PageStore::KeyNeeded(gate) => {
+        let (store, outboxing) = match open_page(STORE_NAME).await {
+            Opened::Ready { store, outboxing } => (store, outboxing),
+            Opened::KeyNeeded(gate) => {
                 self.key_gate.set_value(Some(Rc::new(gate)));
                 self.access.set(Access::KeyNeeded);
                 return;
             }
+            Opened::NotOpened(why) => return self.access.set(Access::CannotOpen(why.to_string())),
         };
-        self.opening_problem.set(None);
         self.key_gate.set_value(None);
         self.access.set(Access::Open);
         self.backend.set(Some(store.backend()));

@@ -5,6 +5,7 @@ mod app_files;
 pub mod branch;
 pub mod ctx;
 pub mod models;
+pub mod opening;
 pub mod queue;
 pub mod session;
 pub mod shared_log;

@@ -54,13 +54,13 @@ pub fn AccessKeyForm() -> impl IntoView {
 /// Shown instead of the shop when a page on a sync server could not load the part of the page that reaches
 /// it: why, and a way to try again.
 #[component]
-pub fn CannotOpen() -> impl IntoView {
+pub fn CannotOpen(why: String) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     view! {
         <main class="access">
             <div class="card" role="alert" data-testid="cannot-open">
                 <h2>"The shop could not be opened"</h2>
-                <p>{move || ctx.opening_problem.get()}</p>
+                <p>{why}</p>
                 <button type="button" on:click=move |_| {
                     ctx.access.set(Access::Opening);
                     leptos::task::spawn_local(ctx.load());

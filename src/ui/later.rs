@@ -56,7 +56,7 @@ pub fn WithLaterModule(children: Children) -> impl IntoView {
 
 /// Where one of the later parts goes: a placeholder while its module is on its way (none for a `quiet` part,
 /// one that is empty most of the time), the part once it is loaded, and if it cannot be, a message with a way
-/// to try again (the shop keeps working either way).
+/// to try again (the shop's state stays on screen either way).
 #[component]
 pub fn Later(part: fn(&LaterParts) -> MakeView, #[prop(optional)] quiet: bool) -> impl IntoView {
     let LaterModule(module) = expect_context::<LaterModule>();

@@ -44,7 +44,7 @@ pub fn App() -> impl IntoView {
         </header>
         <Show when=open fallback=move || match ctx.access.get() {
             Access::KeyNeeded => view! { <access::AccessKeyForm/> }.into_any(),
-            Access::CannotOpen => view! { <access::CannotOpen/> }.into_any(),
+            Access::CannotOpen(why) => view! { <access::CannotOpen why/> }.into_any(),
             _ => view! { <p class="opening" role="status">"Opening the shop…"</p> }.into_any(),
         }>
             // The later parts' module is asked for once the shop is open, not while it opens.
